@@ -1,0 +1,31 @@
+"""Shared fixtures: every async test runs on asyncio and trio; no test sees the user's
+environment, home directory, keyring or `.env` file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(params=["asyncio", "trio"])
+def anyio_backend(request: pytest.FixtureRequest) -> str:
+    """Run each `@pytest.mark.anyio` test once per backend."""
+    return str(request.param)
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """A fresh HOME and working directory, and no ANACONDA_* variables, for every test."""
+    home = tmp_path_factory.mktemp("home")
+    for name in list(os.environ):
+        if name.upper().startswith(("ANACONDA_", "BROWSER", "HTTP_PROXY", "HTTPS_PROXY")):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("ANACONDA_AUTH_KEYRING_PATH", str(home / ".anaconda" / "keyring"))
+    monkeypatch.chdir(home)
+    yield home
