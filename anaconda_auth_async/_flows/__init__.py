@@ -1,0 +1,37 @@
+"""Login flows: each one takes the provider metadata and returns a `FlowResult`.
+
+This package holds only what every flow shares: the progress event a flow reports and
+the type of the callback that receives it. `_login.py` re-exports `LoginEvent`; the flows
+themselves live in submodules so importing one does not import the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["EventSink", "LoginEvent", "LoginEventKind"]
+
+LoginEventKind = Literal["browser", "device_code", "waiting", "exchanging", "done"]
+
+
+@dataclass(frozen=True)
+class LoginEvent:
+    """One step of a login, reported to the caller (the CLI prints it; a library may log it).
+
+    ``browser``: the authorize URL is about to be opened (``url``; print it in case the
+    browser does not open). ``device_code``: visit ``url`` and enter ``user_code`` within
+    ``expires_in`` seconds. ``waiting``: waiting for the user. ``exchanging``: trading the
+    code or token for credentials. ``done``: the login completed. Never carries a secret.
+    """
+
+    kind: LoginEventKind
+    url: str | None = None
+    user_code: str | None = None
+    expires_in: float | None = None
+    message: str | None = None
+
+
+EventSink = Callable[[LoginEvent], object]
+"""Receives each `LoginEvent` as it happens; its return value is ignored."""
