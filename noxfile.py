@@ -1,0 +1,73 @@
+"""Developer sessions: `nox -s tests e2e` is what CI runs (see README.md)."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "typecheck", "tests", "e2e"]
+nox.options.reuse_existing_virtualenvs = True
+
+PACKAGE = "anaconda_auth_async"
+
+
+def _install(session: nox.Session, *extras: str) -> None:
+    session.install("--upgrade", "pip")
+    spec = f".[{','.join(extras)}]" if extras else "."
+    session.install("-e", spec)
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Unit and integration tests with coverage; async tests run on asyncio and trio."""
+    _install(session, "test")
+    session.run("coverage", "erase")
+    session.run("coverage", "run", "-m", "pytest", "tests", "--ignore=tests/e2e", *session.posargs)
+    session.run("coverage", "combine", success_codes=[0, 1])
+    session.run("coverage", "report", "--fail-under=80")
+
+
+@nox.session
+def e2e(session: nox.Session) -> None:
+    """End-to-end tests against a real OpenID Connect provider (oidc-provider on Node)."""
+    _install(session, "test")
+    session.run("pytest", "tests/e2e", "-m", "e2e", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package."""
+    _install(session, "typecheck")
+    session.run("mypy", "--strict", PACKAGE)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks: ratios against bare httpx run side by side (see docs/performance.md)."""
+    _install(session, "bench", "test")
+    session.run("python", "bench/run.py", *session.posargs, env={"PYTHONHASHSEED": "0"})
+
+
+@nox.session(name="tests-lowest")
+def tests_lowest(session: nox.Session) -> None:
+    """The unit tests against the lowest versions pyproject.toml allows."""
+    session.install("uv")
+    session.run(
+        "uv",
+        "pip",
+        "install",
+        "--python",
+        str(session.virtualenv.location),
+        "--resolution",
+        "lowest-direct",
+        "-e",
+        ".[test]",
+    )
+    session.run("pytest", "tests", "--ignore=tests/e2e", "-q", *session.posargs)
