@@ -1,0 +1,263 @@
+"""The device authorization grant (RFC 8628), for machines without a browser.
+
+The user opens the verification URI on any device and enters the user code, while this
+process polls the token endpoint. The protocol steps are pure functions (build the
+requests, read the answers); `device_flow` only sends them, sleeps and reports progress.
+
+Polling honours the server: ``authorization_pending`` keeps polling, ``slow_down`` adds
+five seconds to the interval for the rest of the login, ``access_denied`` and
+``expired_token`` end it. A short run of network errors or 5xx answers is tolerated (the
+user is typing the code on another device and should not have to start over because of
+one dropped request). The whole flow is limited to the code's lifetime or the login time
+limit, whichever is shorter. The device code is a credential: it is never logged or shown.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import anyio
+import httpx
+
+from .._config import AnacondaAuthSettings
+from .._exceptions import LoginDeniedError, LoginError, LoginTimeoutError
+from .._oidc import FlowResult, OAuthTokens, ProviderMetadata, parse_token_response
+from . import EventSink, LoginEvent
+
+__all__ = [
+    "DEVICE_CODE_GRANT",
+    "DeviceAuthorization",
+    "Sleep",
+    "device_flow",
+    "device_token_request",
+    "parse_device_authorization",
+    "parse_poll_response",
+]
+
+logger = logging.getLogger(__name__)
+
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+SCOPE = "openid email profile offline_access"
+DEFAULT_INTERVAL = 5.0
+SLOW_DOWN_STEP = 5.0
+MAX_TRANSIENT_ERRORS = 3
+
+Sleep = Callable[[float], Awaitable[None]]
+"""How the flow waits between polls (`anyio.sleep`; tests pass a recorder)."""
+
+PollOutcome = Literal["pending", "slow_down", "retry"]
+
+
+@dataclass(frozen=True)
+class DeviceAuthorization:
+    """The provider's answer to a device authorization request (RFC 8628 section 3.2)."""
+
+    device_code: str = field(repr=False)
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str | None
+    expires_in: float
+    interval: float
+
+    @property
+    def url(self) -> str:
+        """The page to show the user: the complete URI (code filled in) when given."""
+        return self.verification_uri_complete or self.verification_uri
+
+
+def _json_object(body: bytes) -> dict[str, Any] | None:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _number(data: Mapping[str, Any], name: str, default: float) -> float:
+    value = data.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(name)
+    number = float(value)
+    if number <= 0:
+        raise ValueError(name)
+    return number
+
+
+def _error_detail(data: Mapping[str, Any]) -> str:
+    error, description = data.get("error"), data.get("error_description")
+    if not isinstance(error, str):
+        return ""
+    return f"{error}: {description}" if isinstance(description, str) else error
+
+
+def parse_device_authorization(
+    status: int, body: bytes, *, endpoint: str, default_expires_in: float
+) -> DeviceAuthorization:
+    """Read the device authorization response; raise `LoginError` on an error or bad body."""
+    data = _json_object(body)
+    if status != 200 or data is None:
+        detail = _error_detail(data or {})
+        raise LoginError(
+            f"The provider refused the device-code login request ({endpoint} answered "
+            f"HTTP {status}{', ' + detail[:200] if detail else ''}); "
+            "check the client_id setting, or log in with the browser flow instead."
+        )
+    try:
+        device_code = data["device_code"]
+        user_code = data["user_code"]
+        # "verification_url" is the pre-RFC spelling some providers still send.
+        uri = data.get("verification_uri") or data["verification_url"]
+        complete = data.get("verification_uri_complete")
+        if not all(isinstance(v, str) and v for v in (device_code, user_code, uri)):
+            raise ValueError("code")
+        if complete is not None and not isinstance(complete, str):
+            raise ValueError("verification_uri_complete")
+        return DeviceAuthorization(
+            device_code=device_code,
+            user_code=user_code,
+            verification_uri=uri,
+            verification_uri_complete=complete or None,
+            expires_in=_number(data, "expires_in", default_expires_in),
+            interval=_number(data, "interval", DEFAULT_INTERVAL),
+        )
+    except (KeyError, ValueError):
+        raise LoginError(
+            f"The provider's device-code answer from {endpoint} is incomplete or malformed; "
+            "log in with the browser flow instead, or report this to the provider."
+        ) from None
+
+
+def device_token_request(settings: AnacondaAuthSettings, device_code: str) -> dict[str, str]:
+    """The form body of one poll of the token endpoint."""
+    return {
+        "grant_type": DEVICE_CODE_GRANT,
+        "device_code": device_code,
+        "client_id": settings.client_id,
+    }
+
+
+def parse_poll_response(status: int, body: bytes) -> OAuthTokens | PollOutcome:
+    """Read one poll's answer: the tokens, or what to do next.
+
+    Raises `LoginDeniedError` for ``access_denied``, `LoginTimeoutError` for
+    ``expired_token``, and lets `parse_token_response` report any other error.
+    """
+    if status >= 500:
+        return "retry"
+    data = _json_object(body) if status != 200 else None
+    error = data.get("error") if data else None
+    if error == "authorization_pending":
+        return "pending"
+    if error == "slow_down":
+        return "slow_down"
+    if error == "access_denied":
+        description = data.get("error_description") if data else None
+        raise LoginDeniedError(
+            "The login was denied on the verification page; "
+            "run the login again and approve it to continue.",
+            error="access_denied",
+            description=description if isinstance(description, str) else None,
+        )
+    if error == "expired_token":
+        raise LoginTimeoutError(
+            "The device code expired before it was entered; run the login again to get a new code."
+        )
+    return parse_token_response(status, body)
+
+
+async def _request_code(
+    http: httpx.AsyncClient, endpoint: str, settings: AnacondaAuthSettings
+) -> DeviceAuthorization:
+    try:
+        response = await http.post(endpoint, data={"client_id": settings.client_id, "scope": SCOPE})
+    except httpx.HTTPError as exc:
+        raise LoginError(
+            f"Could not reach the device-code endpoint {endpoint} ({type(exc).__name__}); "
+            "check your network connection, proxy and ssl_verify settings, then try again."
+        ) from exc
+    return parse_device_authorization(
+        response.status_code,
+        response.content,
+        endpoint=endpoint,
+        default_expires_in=settings.login_timeout,
+    )
+
+
+async def _poll(
+    http: httpx.AsyncClient, endpoint: str, form: dict[str, str]
+) -> OAuthTokens | PollOutcome:
+    try:
+        response = await http.post(endpoint, data=form)
+    except httpx.TransportError as exc:
+        logger.warning("Polling %s failed (%s); will retry", endpoint, type(exc).__name__)
+        return "retry"
+    return parse_poll_response(response.status_code, response.content)
+
+
+async def device_flow(
+    http: httpx.AsyncClient,
+    metadata: ProviderMetadata,
+    settings: AnacondaAuthSettings,
+    *,
+    on_event: EventSink,
+    sleep: Sleep = anyio.sleep,
+) -> FlowResult:
+    """Log in with a device code: report the code, poll until approved; return the tokens.
+
+    Reports ``device_code`` (URL, user code, lifetime), then ``waiting``. Raises
+    `LoginError` when the provider has no device endpoint or the login fails,
+    `LoginDeniedError` when the user refuses, `LoginTimeoutError` when the code expires or
+    the login time limit passes. `sleep` waits between polls.
+    """
+    endpoint = metadata.device_authorization_endpoint
+    if not endpoint:
+        raise LoginError(
+            f"The provider {metadata.issuer} does not offer device-code login; "
+            "log in with the browser instead (login_flow='browser')."
+        )
+    auth = await _request_code(http, endpoint, settings)
+    limit = min(auth.expires_in, settings.login_timeout)
+    on_event(
+        LoginEvent(
+            kind="device_code", url=auth.url, user_code=auth.user_code, expires_in=auth.expires_in
+        )
+    )
+    on_event(LoginEvent(kind="waiting", message="Waiting for the code to be entered."))
+    form = device_token_request(settings, auth.device_code)
+    interval, slept, transient = auth.interval, 0.0, 0
+    try:
+        with anyio.fail_after(limit):
+            while True:
+                # Counting the waits, not only the clock, ends the flow even with a fake sleep.
+                if slept + interval > limit:
+                    raise TimeoutError
+                await sleep(interval)
+                slept += interval
+                outcome = await _poll(http, metadata.token_endpoint, form)
+                if isinstance(outcome, OAuthTokens):
+                    return FlowResult(tokens=outcome, nonce=None)
+                if outcome == "slow_down":
+                    interval += SLOW_DOWN_STEP
+                    logger.debug("Provider asked to slow down; polling every %s s", interval)
+                transient = transient + 1 if outcome == "retry" else 0
+                if transient >= MAX_TRANSIENT_ERRORS:
+                    raise LoginError(
+                        f"The token endpoint {metadata.token_endpoint} failed "
+                        f"{MAX_TRANSIENT_ERRORS} times in a row; check your network "
+                        "connection and run the login again."
+                    )
+    except TimeoutError:
+        if limit < auth.expires_in:
+            raise LoginTimeoutError(
+                f"The code was not entered within the login time limit ({limit:g} s); "
+                "run the login again (ANACONDA_AUTH_LOGIN_TIMEOUT sets the limit)."
+            ) from None
+        raise LoginTimeoutError(
+            "The device code expired before it was entered; run the login again to get a new code."
+        ) from None

@@ -1,0 +1,350 @@
+"""`login`, `logout`, `is_logged_in`: get an API key, store it, remove it, look for it.
+
+A login runs, under one time limit and over one HTTP client configured from the settings:
+discover the provider → run a flow (browser, device code or password) → validate the ID
+token → exchange the access token for an API key → store the key. The key is stored only
+after every step succeeded, so a failed, timed-out or cancelled login leaves whatever was
+stored before exactly as it was.
+
+Choosing the flow (argument ``flow=``, else the ``login_flow`` setting): ``browser``,
+``device``, ``password`` (deprecated; ``basic=True`` is anaconda-cloud-auth's spelling),
+or ``auto``: the browser, unless no browser can be opened here (no ``BROWSER`` set, and no
+display, or `webbrowser.get` finds nothing) and the provider offers device-code login.
+
+The user name stored with the key is the ID token's ``preferred_username``, else its
+``email``, else its ``sub``; it stays unknown when the provider sends no ID token.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from pydantic import AliasChoices
+
+from ._config import AnacondaAuthSettings, LoginFlow
+from ._exceptions import ConfigurationError, LoginTimeoutError
+from ._flows import EventSink, LoginEvent
+from ._token import TokenInfo
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ._flows.password import CredentialsCallback
+    from ._oidc import FlowResult, ProviderMetadata
+    from ._storage import TokenStore
+
+__all__ = [
+    "EventSink",
+    "LoginEvent",
+    "browser_available",
+    "current_token",
+    "is_logged_in",
+    "login",
+    "logout",
+    "username_from_claims",
+]
+
+logger = logging.getLogger(__name__)
+
+_DISPLAY_VARS = ("DISPLAY", "WAYLAND_DISPLAY")
+_SSH_VARS = ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY")
+
+
+def _ignore(event: LoginEvent) -> None:
+    """The default event sink: the library itself never prints."""
+
+
+def _settings(settings: AnacondaAuthSettings | None, **overrides: Any) -> AnacondaAuthSettings:
+    """The given settings (or fresh ones from the environment) with non-None overrides."""
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    if settings is None:
+        return AnacondaAuthSettings(**changes)
+    if not changes:
+        return settings
+    # Rebuild rather than model_copy(update=...), so the overrides are validated too.
+    return type(settings)(**{**settings.model_dump(), **changes})
+
+
+def _store(settings: AnacondaAuthSettings, store: TokenStore | None) -> TokenStore:
+    if store is not None:
+        return store
+    from ._storage import default_store
+
+    return default_store(settings)
+
+
+def _requested_flow(flow: LoginFlow | None, basic: bool) -> LoginFlow | None:
+    if not basic:
+        return flow
+    if flow not in (None, "password"):
+        raise ConfigurationError(
+            f"basic=True selects the password flow but flow={flow!r} was also given; "
+            "pass only one of them."
+        )
+    return "password"
+
+
+def username_from_claims(claims: dict[str, Any]) -> str | None:
+    """The user name to store: ``preferred_username``, else ``email``, else ``sub``."""
+    for name in ("preferred_username", "email", "sub"):
+        value = claims.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _no_display() -> bool:
+    if any(os.environ.get(name) for name in _DISPLAY_VARS):
+        return False
+    if any(os.environ.get(name) for name in _SSH_VARS):
+        return True  # a browser would open on the remote machine's screen, if anywhere
+    return not sys.platform.startswith(("win", "darwin", "cygwin"))
+
+
+def _webbrowser_found() -> bool:
+    import webbrowser
+
+    try:
+        webbrowser.get()
+    except webbrowser.Error:
+        return False
+    return True
+
+
+async def browser_available() -> bool:
+    """Whether a browser can be opened here: ``BROWSER`` is set, or a display and a browser.
+
+    `webbrowser.get` may start a process to ask the desktop, so it runs in a worker thread.
+    """
+    if os.environ.get("BROWSER"):
+        return True
+    if _no_display():
+        return False
+    return await anyio.to_thread.run_sync(_webbrowser_found)
+
+
+async def _choose_flow(requested: LoginFlow, metadata: ProviderMetadata) -> LoginFlow:
+    if requested != "auto":
+        return requested
+    if metadata.device_authorization_endpoint and not await browser_available():
+        logger.info("No browser can be opened here; logging in with a device code")
+        return "device"
+    return "browser"
+
+
+async def _run_flow(
+    flow: LoginFlow,
+    http: httpx.AsyncClient,
+    metadata: ProviderMetadata,
+    settings: AnacondaAuthSettings,
+    *,
+    on_event: EventSink,
+    ask_credentials: CredentialsCallback | None,
+    open_browser: Callable[[str], bool] | None,
+) -> FlowResult:
+    # Each flow is imported on use: the browser flow brings in authlib and a listener.
+    if flow == "device":
+        from ._flows.device import device_flow
+
+        return await device_flow(http, metadata, settings, on_event=on_event)
+    if flow == "password":
+        from ._flows.password import password_flow
+
+        return await password_flow(http, metadata, settings, ask_credentials=ask_credentials)
+    from ._flows.browser import browser_flow
+
+    if open_browser is None:
+        import webbrowser
+
+        open_browser = webbrowser.open
+    return await browser_flow(
+        http, metadata, settings, on_event=on_event, open_browser=open_browser
+    )
+
+
+async def _validate(
+    http: httpx.AsyncClient,
+    metadata: ProviderMetadata,
+    settings: AnacondaAuthSettings,
+    result: FlowResult,
+) -> dict[str, Any]:
+    from ._oidc import verify_id_token
+
+    if result.tokens.id_token is None:
+        logger.info("The provider sent no ID token; the user name will be unknown")
+        return {}
+    return await verify_id_token(
+        http,
+        metadata,
+        result.tokens.id_token,
+        client_id=settings.client_id,
+        nonce=result.nonce,
+        access_token=result.tokens.access_token,
+    )
+
+
+async def _obtain_key(
+    settings: AnacondaAuthSettings,
+    *,
+    on_event: EventSink,
+    ask_credentials: CredentialsCallback | None,
+    open_browser: Callable[[str], bool] | None,
+) -> tuple[str, str | None]:
+    """Run the network part of a login; return the new API key and the user name."""
+    from ._apikey import exchange_api_key
+    from ._oidc import discover
+    from ._transport import async_http_client
+
+    async with async_http_client(settings) as http:
+        metadata = await discover(http, settings)
+        flow = await _choose_flow(settings.login_flow, metadata)
+        logger.debug("Logging in to %s with the %s flow", settings.auth_domain, flow)
+        result = await _run_flow(
+            flow,
+            http,
+            metadata,
+            settings,
+            on_event=on_event,
+            ask_credentials=ask_credentials,
+            open_browser=open_browser,
+        )
+        claims = await _validate(http, metadata, settings, result)
+        on_event(LoginEvent(kind="exchanging", message="Creating an API key."))
+        key = await exchange_api_key(http, settings, result.tokens.access_token)
+    return key, username_from_claims(claims)
+
+
+async def login(
+    *,
+    settings: AnacondaAuthSettings | None = None,
+    auth_domain: str | None = None,
+    ssl_verify: bool | str | None = None,
+    force: bool = False,
+    basic: bool = False,
+    flow: LoginFlow | None = None,
+    on_event: EventSink | None = None,
+    ask_credentials: CredentialsCallback | None = None,
+    open_browser: Callable[[str], bool] | None = None,
+    store: TokenStore | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - the contract; applied with fail_after
+) -> TokenInfo:
+    """Log in and store an API key for the auth domain; return the stored `TokenInfo`.
+
+    Does nothing while an unexpired key is stored (returns it) unless ``force=True``.
+    `auth_domain`, `ssl_verify` and `flow` override `settings` (default: read from the
+    environment); ``basic=True`` is the deprecated password flow. `on_event` receives
+    each `LoginEvent` (the URL to open, the device code, ...); `ask_credentials` supplies
+    ``(username, password)`` to the password flow; `open_browser` opens a URL (default
+    `webbrowser.open`). The network steps and the user's part must finish within
+    `timeout` seconds (default: the ``login_timeout`` setting) or `LoginTimeoutError` is
+    raised. Any failure raises a `LoginError` and leaves the stored key untouched.
+    """
+    settings = _settings(
+        settings,
+        auth_domain=auth_domain,
+        ssl_verify=ssl_verify,
+        login_flow=_requested_flow(flow, basic),
+    )
+    store = _store(settings, store)
+    domain = settings.auth_domain
+    # Read the store first: a broken store fails now, not after the user has logged in.
+    existing = await store.aload(domain)
+    if existing is not None and not existing.expired and not force:
+        logger.debug("An unexpired API key is stored for %s; not logging in", domain)
+        return existing
+    limit = settings.login_timeout if timeout is None else timeout
+    sink = on_event or _ignore
+    try:
+        with anyio.fail_after(limit):
+            key, username = await _obtain_key(
+                settings, on_event=sink, ask_credentials=ask_credentials, open_browser=open_browser
+            )
+    except TimeoutError:
+        raise LoginTimeoutError(
+            f"The login did not complete within {limit:g} seconds; run it again "
+            "(the timeout argument or ANACONDA_AUTH_LOGIN_TIMEOUT sets the limit)."
+        ) from None
+    # Keep the repo tokens and unknown fields, as they are now (another process may write).
+    current = await store.aload(domain) or existing
+    token = TokenInfo(
+        domain=domain,
+        api_key=key,
+        username=username,
+        repo_tokens=current.repo_tokens if current else (),
+        extra=dict(current.extra) if current else {},
+    )
+    await store.asave(token)
+    logger.info("Logged in to %s as %s; API key stored in %s", domain, username, store.name)
+    sink(LoginEvent(kind="done", message=f"Logged in to {domain}."))
+    return token
+
+
+async def logout(
+    *,
+    settings: AnacondaAuthSettings | None = None,
+    auth_domain: str | None = None,
+    store: TokenStore | None = None,
+) -> bool:
+    """Remove the stored API key for the auth domain; return whether there was one."""
+    settings = _settings(settings, auth_domain=auth_domain)
+    removed = await _store(settings, store).adelete(settings.auth_domain)
+    logger.debug("Logout from %s: %s", settings.auth_domain, "key removed" if removed else "none")
+    return removed
+
+
+def _api_key_source(key: str) -> str:
+    """Where the ``api_key`` setting came from, for `current_token`."""
+    alias = AnacondaAuthSettings.model_fields["api_key"].validation_alias
+    names = [str(n) for n in alias.choices] if isinstance(alias, AliasChoices) else []
+    environ = {name.upper(): value for name, value in os.environ.items()}
+    for name in names:
+        if environ.get(name) == key:
+            return f"environment variable {name}"
+    env_file = Path(".env")
+    if env_file.is_file():
+        from dotenv import dotenv_values
+
+        values = {k.upper(): v for k, v in dotenv_values(env_file).items()}
+        for name in names:
+            if values.get(name) == key:
+                return f"{name} in {env_file.resolve()}"
+    return "argument"
+
+
+async def current_token(
+    settings: AnacondaAuthSettings | None = None, *, store: TokenStore | None = None
+) -> tuple[TokenInfo | None, str]:
+    """The key requests would use, and where it comes from (for ``anaconda-auth status``).
+
+    The ``api_key`` setting wins: its source is ``"argument"``, ``"environment variable
+    ANACONDA_AUTH_API_KEY"`` (or the name that was set), or the ``.env`` file. Otherwise
+    the stored entry (``None`` when there is none; it may be expired) and the store's name.
+    """
+    settings = settings or AnacondaAuthSettings()
+    if settings.api_key is not None and settings.api_key.get_secret_value():
+        key = settings.api_key.get_secret_value()
+        return TokenInfo(domain=settings.auth_domain, api_key=key), _api_key_source(key)
+    store = _store(settings, store)
+    return await store.aload(settings.auth_domain), store.name
+
+
+async def is_logged_in(
+    *,
+    settings: AnacondaAuthSettings | None = None,
+    auth_domain: str | None = None,
+    store: TokenStore | None = None,
+) -> bool:
+    """True when an unexpired API key is available for the auth domain.
+
+    An ``api_key`` setting (``ANACONDA_AUTH_API_KEY``, for CI) counts, because it is the
+    key clients send; so ``if not await is_logged_in(): await login()`` never starts an
+    interactive login where a key is configured. `current_token` says where the key is.
+    """
+    token, _ = await current_token(_settings(settings, auth_domain=auth_domain), store=store)
+    return token is not None and not token.expired

@@ -1,0 +1,103 @@
+"""Blocking faces of the SDK, for scripts, notebooks and other synchronous code.
+
+`login`, `logout` and `is_logged_in` run the async implementation in a fresh event loop
+on a worker thread (an anyio blocking portal), so they work in a plain script and also
+inside an already running event loop, as in Jupyter, under asyncio or trio. Callbacks
+(`on_event`, `ask_credentials`, `open_browser`) are called from that worker thread.
+Interrupting the call (Ctrl+C) cancels the login cleanly; nothing is stored.
+
+`BaseClient` is a real `httpx.Client` and `client_factory` builds its subclasses, as in
+anaconda-cloud-auth.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
+
+from anyio.from_thread import start_blocking_portal
+
+from . import _login
+from ._client import BaseClient, client_factory
+
+if TYPE_CHECKING:
+    from ._config import AnacondaAuthSettings, LoginFlow
+    from ._flows import EventSink
+    from ._flows.password import CredentialsCallback
+    from ._storage import TokenStore
+    from ._token import TokenInfo
+
+__all__ = ["BaseClient", "client_factory", "is_logged_in", "login", "logout"]
+
+T = TypeVar("T")
+
+
+def _run(call: Callable[[], Awaitable[T]]) -> T:
+    """Run one coroutine function to completion in a blocking portal's event loop."""
+    with start_blocking_portal() as portal:
+        return portal.call(call)
+
+
+def login(
+    *,
+    settings: AnacondaAuthSettings | None = None,
+    auth_domain: str | None = None,
+    ssl_verify: bool | str | None = None,
+    force: bool = False,
+    basic: bool = False,
+    flow: LoginFlow | None = None,
+    on_event: EventSink | None = None,
+    ask_credentials: CredentialsCallback | None = None,
+    open_browser: Callable[[str], bool] | None = None,
+    store: TokenStore | None = None,
+    timeout: float | None = None,
+) -> TokenInfo:
+    """Log in and store an API key; blocking face of `anaconda_auth_async.login`.
+
+    Does nothing while an unexpired key is stored unless ``force=True``; ``basic=True``
+    is the deprecated password flow. Returns the stored `TokenInfo`; raises `LoginError`
+    (and leaves the stored key untouched) when the login fails.
+    """
+    return _run(
+        functools.partial(
+            _login.login,
+            settings=settings,
+            auth_domain=auth_domain,
+            ssl_verify=ssl_verify,
+            force=force,
+            basic=basic,
+            flow=flow,
+            on_event=on_event,
+            ask_credentials=ask_credentials,
+            open_browser=open_browser,
+            store=store,
+            timeout=timeout,
+        )
+    )
+
+
+def logout(
+    *,
+    settings: AnacondaAuthSettings | None = None,
+    auth_domain: str | None = None,
+    store: TokenStore | None = None,
+) -> bool:
+    """Remove the stored API key; return whether there was one (blocking `logout`)."""
+    return _run(
+        functools.partial(_login.logout, settings=settings, auth_domain=auth_domain, store=store)
+    )
+
+
+def is_logged_in(
+    *,
+    settings: AnacondaAuthSettings | None = None,
+    auth_domain: str | None = None,
+    store: TokenStore | None = None,
+) -> bool:
+    """True when an unexpired API key is available (blocking `is_logged_in`)."""
+    return _run(
+        functools.partial(
+            _login.is_logged_in, settings=settings, auth_domain=auth_domain, store=store
+        )
+    )
