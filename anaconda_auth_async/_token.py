@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,26 +30,45 @@ class RepoToken:
 
     token: str = field(repr=False)
     org_name: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form, as stored."""
-        return {"token": self.token, "org_name": self.org_name}
+        """The JSON form, as stored (fields this version does not know after)."""
+        return {"token": self.token, "org_name": self.org_name, **self.extra}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RepoToken | None:
+        """Build from a stored JSON object; None when it is not a well-formed repo token."""
+        if not isinstance(data, dict):
+            return None
+        token, org_name = data.get("token"), data.get("org_name")
+        if not isinstance(token, str) or not isinstance(org_name, str | None):
+            return None
+        extra = {k: v for k, v in data.items() if k not in ("token", "org_name")}
+        return cls(token=token, org_name=org_name, extra=extra)
 
 
 def jwt_expiry(key: str) -> float | None:
-    """The ``exp`` claim of a JWT as a UNIX time, or None if it has none or is no JWT."""
+    """The ``exp`` claim of a JWT as a UNIX time, or None if it has none or is no JWT.
+
+    Never raises: anything that is not a JWT with a finite numeric ``exp`` gives None.
+    """
     parts = key.split(".")
     if len(parts) != 3:
         return None
     payload = parts[1]
     try:
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error, RecursionError):
         return None
     exp = claims.get("exp") if isinstance(claims, dict) else None
     if isinstance(exp, bool) or not isinstance(exp, int | float):
         return None
-    return float(exp)
+    try:
+        expiry = float(exp)
+    except OverflowError:  # an int too large for a float
+        return None
+    return expiry if math.isfinite(expiry) else None
 
 
 @dataclass(frozen=True)
@@ -78,18 +98,32 @@ class TokenInfo:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, domain: str | None = None) -> TokenInfo:
-        """Build from a stored JSON object, keeping fields this version does not know."""
-        tokens = tuple(
-            RepoToken(token=str(t["token"]), org_name=t.get("org_name"))
-            for t in data.get("repo_tokens") or ()
-            if isinstance(t, dict) and "token" in t
+        """Build from a stored JSON object, keeping fields this version does not know.
+
+        A ``repo_tokens`` value this version cannot read is kept as it was (in `extra`)
+        rather than dropped. Raises ValueError when ``api_key``, ``username`` or
+        ``domain`` is not a string.
+        """
+        for name in ("api_key", "username", "domain"):
+            if not isinstance(data.get(name), str | None):
+                raise ValueError(f"token field {name} is not a string")
+        extra = {k: v for k, v in data.items() if k not in _KNOWN}
+        raw_tokens = data.get("repo_tokens")
+        parsed = (
+            [RepoToken.from_dict(t) for t in raw_tokens] if isinstance(raw_tokens, list) else []
         )
+        tokens = tuple(t for t in parsed if t is not None)
+        if raw_tokens is not None and (
+            not isinstance(raw_tokens, list) or len(tokens) < len(parsed)
+        ):
+            extra["repo_tokens"] = raw_tokens  # keep it verbatim for the next write
+            tokens = ()
         return cls(
-            domain=str(data.get("domain") or domain or ""),
+            domain=data.get("domain") or domain or "",
             api_key=data.get("api_key"),
             username=data.get("username"),
             repo_tokens=tokens,
-            extra={k: v for k, v in data.items() if k not in _KNOWN},
+            extra=extra,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -112,7 +146,10 @@ class TokenInfo:
 
         Raises ValueError when the value is not base64 of a JSON object.
         """
-        data = json.loads(base64.b64decode(value, validate=False))
+        try:
+            data = json.loads(base64.b64decode(value, validate=False))
+        except RecursionError:
+            raise ValueError("token entry is nested too deeply") from None
         if not isinstance(data, dict):
             raise ValueError("token entry is not a JSON object")
         return cls.from_dict(data, domain=domain)

@@ -1,0 +1,369 @@
+"""The Anaconda file keyring: ``~/.anaconda/keyring`` as a hardened `keyring` backend.
+
+The file is the one anaconda-cloud-auth wrote, ``{"<service>": {"<username>": "<value>"}}``
+as JSON, so an existing login keeps working. This backend is registered through the
+``keyring.backends`` entry point with anaconda-cloud-auth's priority (9, above the OS
+keyrings). Unlike the original it
+
+- creates the directory 0700 and the file 0600 (and keeps them so after every write);
+- writes a temp file in the same directory, fsyncs it and ``os.replace``-s it, so a reader
+  never sees half a file;
+- holds a cross-process lock (``keyring.lock`` beside the file) around every
+  read-modify-write, so concurrent logins do not lose each other's entries;
+- never treats a file it cannot parse as empty: reading raises `CorruptTokenFileError`,
+  and the next write moves the damaged bytes aside to ``keyring.corrupt-<UTC time>``.
+
+Reads take no lock and are cached per file version (inode, size, mtime), so a repeated
+read costs one ``os.stat`` (a version is cached once it is two seconds old, so that a
+rewrite within the file system's timestamp granularity cannot hide behind it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import stat
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from keyring.backend import KeyringBackend
+from keyring.compat import properties
+from keyring.errors import PasswordDeleteError
+
+if TYPE_CHECKING:
+    from filelock import BaseFileLock
+
+    from ._exceptions import CorruptTokenFileError, StorageError
+
+__all__ = ["AnacondaKeyring", "default_keyring_path"]
+
+logger = logging.getLogger(__name__)
+
+Data = dict[str, dict[str, object]]
+_StatKey = tuple[int, int, int]
+
+_PATH_ENV = "ANACONDA_AUTH_KEYRING_PATH"
+_DEFAULT_PATH = "~/.anaconda/keyring"
+_READ_RETRIES = 3
+# A file version is only cached once its mtime is older than this: within the timestamp
+# granularity of the file system (up to 2 s on FAT) a rewrite could reuse inode, size and
+# mtime, and the cache would then hide it (git's "racily clean" problem).
+_SETTLE_NS = 2_000_000_000
+
+# path -> (file version, parsed content); the content is shared, so it is never mutated.
+_cache: dict[str, tuple[_StatKey, Data]] = {}
+
+
+def default_keyring_path() -> Path:
+    """The keyring file the settings name (``ANACONDA_AUTH_KEYRING_PATH``, ``.env``, default).
+
+    Cheap in the common case: the settings are only built when a ``.env`` file exists.
+    """
+    for name, value in os.environ.items():
+        if name.upper() == _PATH_ENV and value:
+            return Path(value).expanduser()
+    if Path(".env").is_file():
+        from ._config import AnacondaAuthSettings
+        from ._exceptions import ConfigurationError
+
+        try:
+            return AnacondaAuthSettings().keyring_path
+        except ConfigurationError:
+            logger.debug("settings could not be read; using the default keyring path")
+    return Path(_DEFAULT_PATH).expanduser()
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _utc_stamp() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+class AnacondaKeyring(KeyringBackend):
+    """Keyring backend storing every entry in one JSON file, in anaconda-cloud-auth's format.
+
+    Built without arguments (as `keyring` does) it uses `default_keyring_path`.
+    """
+
+    priority = 9  # as anaconda-cloud-auth: above the OS keyrings
+
+    def __init__(self, *, path: str | os.PathLike[str] | None = None, lock_timeout: float = 10.0):
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._path = Path(path).expanduser() if path is not None else default_keyring_path()
+        self._file = os.fspath(self._path)
+        self.lock_timeout = lock_timeout
+        self._lock: BaseFileLock | None = None
+        self._lock_guard = threading.Lock()
+
+    @properties.classproperty
+    def name(cls) -> str:
+        """Name shown by ``keyring --list-backends``."""
+        return "Anaconda file keyring"
+
+    @properties.classproperty
+    def viable(cls) -> bool:
+        """True when the default file exists and is writable, or could be created.
+
+        Creates nothing: it only looks at the file or its nearest existing directory.
+        """
+        path = default_keyring_path()
+        if path.exists():
+            return path.is_file() and os.access(path, os.R_OK | os.W_OK)
+        parent = _nearest_existing(path.parent)
+        return parent.is_dir() and os.access(parent, os.W_OK | os.X_OK)
+
+    @property
+    def path(self) -> Path:
+        """The keyring file."""
+        return self._path
+
+    def __repr__(self) -> str:
+        return f"AnacondaKeyring(path={self._file!r})"
+
+    # keyring API
+
+    def get_password(self, service: str, username: str) -> str | None:
+        """The value stored for `username` under `service`, or None."""
+        value = self.read().get(service, {}).get(username)
+        return value if isinstance(value, str) else None
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        """Store `password`, keeping every other entry of the file."""
+
+        def change(data: Data) -> bool:
+            data.setdefault(service, {})[username] = password
+            return True
+
+        self._modify(change)
+
+    def delete_password(self, service: str, username: str) -> None:
+        """Remove the entry; raises `PasswordDeleteError` when there is none."""
+
+        def change(data: Data) -> bool:
+            entries = data.get(service)
+            if entries is None or username not in entries:
+                return False
+            del entries[username]
+            if not entries:
+                del data[service]
+            return True
+
+        if not self._modify(change):
+            raise PasswordDeleteError(f"no entry for {username!r} in {service!r}")
+
+    # reading
+
+    def read(self) -> Data:
+        """The parsed file ({} when it does not exist); treat the result as read-only.
+
+        Raises `CorruptTokenFileError` when the file cannot be parsed and `StorageError`
+        when it cannot be read.
+        """
+        try:
+            st = os.stat(self._file)
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise self._error("read", exc) from exc
+        hit = _cache.get(self._file)
+        if hit is not None and hit[0] == (st.st_ino, st.st_size, st.st_mtime_ns):
+            return hit[1]
+        return self._read_fresh()
+
+    def _read_fresh(self) -> Data:
+        for attempt in range(_READ_RETRIES):
+            try:
+                with open(self._file, "rb") as fp:
+                    st = os.fstat(fp.fileno())
+                    raw = fp.read()
+            except FileNotFoundError:
+                return {}
+            except OSError as exc:
+                raise self._error("read", exc) from exc
+            key = (st.st_ino, st.st_size, st.st_mtime_ns)
+            try:
+                data = _parse(raw)
+            except ValueError as exc:
+                # A writer that rewrites in place (anaconda-cloud-auth) may be mid-write:
+                # only a file that stays the same while it fails to parse is corrupt.
+                if attempt + 1 < _READ_RETRIES and self._changed_since(key):
+                    continue
+                raise self._corrupt(str(exc)) from None
+            if time.time_ns() - st.st_mtime_ns > _SETTLE_NS:
+                _cache[self._file] = (key, data)
+            return data
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _changed_since(self, key: _StatKey) -> bool:
+        try:
+            st = os.stat(self._file)
+        except OSError:
+            return True
+        return (st.st_ino, st.st_size, st.st_mtime_ns) != key
+
+    # writing
+
+    def _modify(self, change: Callable[[Data], bool]) -> bool:
+        """Apply `change` to a fresh copy of the file under the lock; write if it says so."""
+        from ._exceptions import CorruptTokenFileError
+
+        self._ensure_dir()
+        with self._locked():
+            try:
+                data = {service: dict(entries) for service, entries in self.read().items()}
+            except CorruptTokenFileError:
+                self._set_aside()
+                data = {}
+            if not change(data):
+                return False
+            self._write(data)
+            return True
+
+    def _ensure_dir(self) -> None:
+        directory = self._path.parent
+        try:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            st = directory.stat()
+            if st.st_mode & 0o077 and st.st_uid == _uid():
+                directory.chmod(0o700)
+                logger.info("Made %s private (mode 0700): it holds API keys", directory)
+        except OSError as exc:
+            raise self._error("create the directory of", exc) from exc
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        from filelock import FileLock, Timeout
+
+        with self._lock_guard:
+            if self._lock is None:
+                lock_file = self._path.with_name(self._path.name + ".lock")
+                self._lock = FileLock(lock_file, timeout=self.lock_timeout, mode=0o600)
+            lock = self._lock
+        try:
+            lock.acquire()
+        except Timeout:
+            from ._exceptions import StorageError
+
+            raise StorageError(
+                f"Another process held the lock {lock.lock_file} for more than "
+                f"{self.lock_timeout:g} seconds; try again when it has finished."
+            ) from None
+        except OSError as exc:
+            raise self._error("lock", exc) from exc
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def _write(self, data: Data) -> None:
+        directory = self._path.parent
+        try:
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{self._path.name}.", suffix=".tmp")
+        except OSError as exc:
+            raise self._error("write", exc) from exc
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fp:
+                _private(fp.fileno(), tmp)
+                json.dump(data, fp)  # anaconda-cloud-auth's format: default separators
+                fp.flush()
+                os.fsync(fp.fileno())
+            os.replace(tmp, self._file)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            if isinstance(exc, OSError):
+                raise self._error("write", exc) from exc
+            raise
+        _fsync_dir(directory)
+
+    def _set_aside(self) -> None:
+        """Move a file that cannot be parsed to ``<name>.corrupt-<UTC time>``, never delete it."""
+        base = self._path.with_name(f"{self._path.name}.corrupt-{_utc_stamp()}")
+        aside, n = base, 0
+        while aside.exists():
+            n += 1
+            aside = base.with_name(f"{base.name}-{n}")
+        try:
+            os.rename(self._file, aside)
+            _private(None, os.fspath(aside))
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise self._error("move aside the damaged", exc) from exc
+        _cache.pop(self._file, None)
+        logger.warning(
+            "The token file %s could not be parsed; its bytes were moved to %s and a new "
+            "file is written in its place (tokens in it must be restored or logged in again)",
+            self._file,
+            aside,
+        )
+
+    # errors
+
+    def _corrupt(self, reason: str) -> CorruptTokenFileError:
+        from ._exceptions import CorruptTokenFileError
+
+        return CorruptTokenFileError(
+            f"The token file {self._file} could not be parsed ({reason}); log in again with "
+            "`anaconda-auth login` to write a new one (the damaged file is kept aside as "
+            f"{self._path.name}.corrupt-<time>), or restore it from a backup."
+        )
+
+    def _error(self, action: str, exc: OSError) -> StorageError:
+        from ._exceptions import StorageError
+
+        reason = exc.strerror or type(exc).__name__
+        return StorageError(
+            f"Could not {action} the token file {self._file}: {reason}; check the "
+            "permissions of the file and its directory, and that the disk is not full."
+        )
+
+
+def _parse(raw: bytes) -> Data:
+    """Parse the file; raises ValueError (without echoing content) when it is malformed."""
+    if not raw.strip():
+        return {}  # anaconda-cloud-auth's `viable` check creates an empty file
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+        raise ValueError(f"not valid JSON: {reason}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ValueError("not a JSON object of services")
+    return data
+
+
+def _private(fd: int | None, path: str) -> None:
+    """Make a file owner-only (0600)."""
+    if fd is not None and hasattr(os, "fchmod"):
+        os.fchmod(fd, stat.S_IRUSR | stat.S_IWUSR)
+    else:
+        os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename durable; not possible (nor needed) everywhere."""
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _uid() -> int:
+    getuid = getattr(os, "getuid", None)
+    return int(getuid()) if getuid is not None else -1

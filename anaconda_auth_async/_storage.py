@@ -1,0 +1,281 @@
+"""Where API keys are kept: `TokenStore` and its keyring implementation.
+
+Entries use anaconda-cloud-auth's format: keyring service ``"Anaconda Cloud"``, username
+the auth domain, value `TokenInfo.encode` (base64 of the JSON form). Every store has a
+sync face (``load``/``save``/``delete``) and an async one (``aload``/``asave``/``adelete``)
+that runs the sync call in a worker thread under a time limit, so a slow or locked
+keyring never blocks the event loop.
+
+`default_store` is the store the SDK uses; ``anaconda_auth_async.testing.use_store``
+replaces it in tests.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from ._exceptions import AnacondaAuthError, CorruptTokenFileError, StorageError
+from ._keyring import AnacondaKeyring
+from ._token import TokenInfo
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
+
+    from ._config import AnacondaAuthSettings
+
+__all__ = ["SERVICE", "KeyringTokenStore", "TokenStore", "default_store"]
+
+logger = logging.getLogger(__name__)
+
+SERVICE = "Anaconda Cloud"
+"""The keyring service name anaconda-cloud-auth stores its entries under."""
+
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+class TokenStore(abc.ABC):
+    """Loads, saves and deletes the `TokenInfo` of an auth domain.
+
+    Subclasses implement the sync methods; the async ones run them in a worker thread,
+    limited to `timeout` seconds.
+    """
+
+    @property
+    def name(self) -> str:
+        """Human description of where tokens are kept, shown by ``anaconda-auth status``."""
+        return type(self).__name__
+
+    timeout: float = 10.0
+    """Seconds the async methods wait for the backend before raising `StorageError`."""
+
+    @abc.abstractmethod
+    def load(self, domain: str) -> TokenInfo | None:
+        """The token stored for `domain`, or None; raises `StorageError` if unreadable."""
+
+    @abc.abstractmethod
+    def save(self, token: TokenInfo) -> None:
+        """Store `token` under ``token.domain``, keeping every other entry."""
+
+    @abc.abstractmethod
+    def delete(self, domain: str) -> bool:
+        """Remove the token of `domain`; True when there was one."""
+
+    async def aload(self, domain: str) -> TokenInfo | None:
+        """`load` in a worker thread, limited to `timeout` seconds."""
+        return await self._in_thread(self.load, domain, action=f"read the token for {domain}")
+
+    async def asave(self, token: TokenInfo) -> None:
+        """`save` in a worker thread, limited to `timeout` seconds."""
+        await self._in_thread(self.save, token, action=f"store the token for {token.domain}")
+
+    async def adelete(self, domain: str) -> bool:
+        """`delete` in a worker thread, limited to `timeout` seconds."""
+        return await self._in_thread(self.delete, domain, action=f"delete the token for {domain}")
+
+    def _label(self) -> str:
+        """Name of the backend for a time-out message; must not block."""
+        return self.name
+
+    async def _in_thread(self, func: Callable[[_T], _R], arg: _T, *, action: str) -> _R:
+        try:
+            with anyio.fail_after(self.timeout) as scope:
+                return await anyio.to_thread.run_sync(func, arg, abandon_on_cancel=True)
+        except TimeoutError:
+            if not scope.cancelled_caught:
+                raise  # the backend's own TimeoutError, not our time limit
+            raise StorageError(
+                f"The {self._label()} did not answer within {self.timeout:g} seconds when "
+                f"asked to {action}; make sure it is unlocked and responsive, or allow it more "
+                "time with ANACONDA_AUTH_STORAGE_TIMEOUT."
+            ) from None
+
+
+class KeyringTokenStore(TokenStore):
+    """Tokens in a keyring backend: the Anaconda file keyring, or the system keyring.
+
+    The backend follows ``preferred_token_storage``: ``"anaconda-keyring"`` (default) is
+    the file at ``keyring_path``; ``"system"`` is the best viable keyring backend other
+    than that file (falling back to it, with a warning, when there is none). A `backend`
+    argument overrides both.
+    """
+
+    def __init__(
+        self,
+        settings: AnacondaAuthSettings | None = None,
+        *,
+        backend: KeyringBackend | None = None,
+    ) -> None:
+        if settings is None:
+            from ._config import AnacondaAuthSettings
+
+            settings = AnacondaAuthSettings()
+        self.timeout = settings.storage_timeout
+        self._path = settings.keyring_path
+        self._system = backend is None and settings.preferred_token_storage == "system"
+        if backend is None and not self._system:
+            backend = AnacondaKeyring(path=self._path, lock_timeout=settings.storage_timeout)
+        self._backend = backend
+        self._resolve_lock = threading.Lock()
+        # domain -> (stored value, its decoded TokenInfo): decode each value once
+        self._decoded: dict[str, tuple[str, TokenInfo]] = {}
+
+    @property
+    def backend(self) -> KeyringBackend:
+        """The keyring backend in use (the system one is chosen on first use)."""
+        backend = self._backend
+        if backend is None:
+            with self._resolve_lock:
+                if self._backend is None:
+                    self._backend = _system_backend(self._path, self.timeout)
+                backend = self._backend
+        return backend
+
+    @property
+    def name(self) -> str:
+        """The backend and, for the file keyring, its path."""
+        return _describe(self.backend)
+
+    def _label(self) -> str:
+        if self._backend is None:
+            return "system keyring"
+        return _describe(self._backend)
+
+    def __repr__(self) -> str:
+        return f"KeyringTokenStore({self._label()})"
+
+    def load(self, domain: str) -> TokenInfo | None:
+        """The token stored for `domain`, or None."""
+        try:
+            value = self.backend.get_password(SERVICE, domain)
+        except Exception as exc:
+            raise self._error(exc, f"read the token for {domain}") from exc
+        if value is None:
+            return None
+        cached = self._decoded.get(domain)
+        if cached is not None and cached[0] == value:
+            return cached[1]
+        try:
+            token = TokenInfo.decode(value, domain=domain)
+        except (ValueError, RecursionError):
+            raise CorruptTokenFileError(
+                f"The token stored for {domain} in the {self._label()} is not valid "
+                "(expected base64 of a JSON object); log in again with `anaconda-auth login` "
+                "to replace it."
+            ) from None
+        self._decoded[domain] = (value, token)
+        return token
+
+    def save(self, token: TokenInfo) -> None:
+        """Store `token` under ``token.domain``, keeping every other entry."""
+        if not token.domain:
+            raise ValueError("cannot store a token without a domain")
+        value = token.encode()
+        try:
+            self.backend.set_password(SERVICE, token.domain, value)
+        except Exception as exc:
+            raise self._error(exc, f"store the token for {token.domain}") from exc
+        self._decoded[token.domain] = (value, token)
+
+    def delete(self, domain: str) -> bool:
+        """Remove the token of `domain`; True when there was one."""
+        from keyring.errors import PasswordDeleteError
+
+        self._decoded.pop(domain, None)
+        try:
+            self.backend.delete_password(SERVICE, domain)
+        except PasswordDeleteError:
+            return False
+        except Exception as exc:
+            raise self._error(exc, f"delete the token for {domain}") from exc
+        return True
+
+    def _error(self, exc: Exception, action: str) -> Exception:
+        if isinstance(exc, AnacondaAuthError):
+            return exc  # already says what happened and what to do
+        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        reason = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+        return StorageError(
+            f"The {self._label()} could not {action} ({reason}); check that the keyring is "
+            "unlocked and reachable, or set ANACONDA_AUTH_PREFERRED_TOKEN_STORAGE="
+            "anaconda-keyring to use the Anaconda file keyring."
+        )
+
+
+def _describe(backend: KeyringBackend) -> str:
+    if isinstance(backend, AnacondaKeyring):
+        return f"Anaconda file keyring ({backend.path})"
+    cls = type(backend)
+    return f"keyring backend {backend.name!r} ({cls.__module__}.{cls.__qualname__})"
+
+
+def _is_excluded(backend: KeyringBackend) -> bool:
+    """Not a system keyring: ours, anaconda-cloud-auth's, and keyring's placeholders."""
+    module = type(backend).__module__
+    return module.startswith(("anaconda_auth", "anaconda_cloud_auth")) or module in {
+        "keyring.backends.fail",
+        "keyring.backends.chainer",
+        "keyring.backends.null",
+    }
+
+
+def _system_backend(path: object, timeout: float) -> KeyringBackend:
+    """The keyring the user configured, else the best viable one that is not a file of ours."""
+    import keyring.backend
+    import keyring.core
+
+    try:
+        configured = keyring.core.load_env() or keyring.core.load_config()
+    except Exception:
+        logger.warning("The configured keyring backend could not be loaded", exc_info=True)
+        configured = None
+    if configured is not None and not _is_excluded(configured):
+        return configured
+    candidates = [b for b in keyring.backend.get_all_keyring() if not _is_excluded(b)]
+    best = max(candidates, key=keyring.backend.by_priority, default=None)
+    if best is not None:
+        logger.debug("Using the system keyring %s", _describe(best))
+        return best
+    fallback = AnacondaKeyring(path=str(path), lock_timeout=timeout)
+    logger.warning(
+        "No system keyring is available; storing tokens in the %s instead", _describe(fallback)
+    )
+    return fallback
+
+
+# One store per distinct storage configuration, so repeated calls are cheap.
+_stores: dict[tuple[str, str, float], KeyringTokenStore] = {}
+_stores_lock = threading.Lock()
+_override: TokenStore | None = None
+
+
+def default_store(settings: AnacondaAuthSettings | None = None) -> TokenStore:
+    """The store the SDK uses: the `use_store` override, else a cached `KeyringTokenStore`."""
+    if _override is not None:
+        return _override
+    if settings is None:
+        from ._config import AnacondaAuthSettings
+
+        settings = AnacondaAuthSettings()
+    key = (settings.preferred_token_storage, str(settings.keyring_path), settings.storage_timeout)
+    store = _stores.get(key)
+    if store is None:
+        with _stores_lock:
+            store = _stores.get(key)
+            if store is None:
+                store = _stores[key] = KeyringTokenStore(settings)
+    return store
+
+
+def set_override(store: TokenStore | None) -> TokenStore | None:
+    """Make `default_store` return `store` (None restores the default); returns the old one."""
+    global _override
+    previous, _override = _override, store
+    return previous

@@ -1,0 +1,139 @@
+"""Test support for packages built on anaconda-auth-async.
+
+Keep tokens in memory instead of the user's keyring, and make API keys whose expiry you
+choose, without patching the SDK's internals::
+
+    from anaconda_auth_async import TokenInfo
+    from anaconda_auth_async.testing import MemoryTokenStore, make_api_key, use_store
+
+    def test_my_client() -> None:
+        store = MemoryTokenStore()
+        store.save(TokenInfo(domain="id.anaconda.cloud", api_key=make_api_key()))
+        with use_store(store):
+            ...  # everything in the SDK now reads and writes `store`
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from ._storage import TokenStore, set_override
+from ._token import TokenInfo
+
+__all__ = ["MemoryTokenStore", "make_api_key", "use_store"]
+
+_ONE_HOUR = dt.timedelta(hours=1)
+_FAKE_SIGNATURE = base64.urlsafe_b64encode(b"fake-signature-not-verifiable").rstrip(b"=").decode()
+
+
+class MemoryTokenStore(TokenStore):
+    """A `TokenStore` in a dict, for tests; entries are kept encoded, as a keyring would.
+
+    `tokens` seeds it; `fail_with` makes every call raise that exception (to test how your
+    code handles an unreadable keyring).
+    """
+
+    def __init__(
+        self,
+        tokens: Mapping[str, TokenInfo] | None = None,
+        *,
+        timeout: float = 10.0,
+        fail_with: BaseException | None = None,
+    ) -> None:
+        self.timeout = timeout
+        self.fail_with = fail_with
+        self._entries: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self.calls: list[tuple[str, str]] = []
+        """Every call made, as ``(method, domain)``, for assertions."""
+        for token in (tokens or {}).values():
+            self.save(token)
+        self.calls.clear()
+
+    @property
+    def name(self) -> str:
+        """Always ``"memory token store"``."""
+        return "memory token store"
+
+    @property
+    def domains(self) -> list[str]:
+        """The domains that have a token, sorted."""
+        with self._lock:
+            return sorted(self._entries)
+
+    def load(self, domain: str) -> TokenInfo | None:
+        """The token stored for `domain`, or None."""
+        self._record("load", domain)
+        with self._lock:
+            value = self._entries.get(domain)
+        return None if value is None else TokenInfo.decode(value, domain=domain)
+
+    def save(self, token: TokenInfo) -> None:
+        """Store `token` under ``token.domain``."""
+        self._record("save", token.domain)
+        if not token.domain:
+            raise ValueError("cannot store a token without a domain")
+        value = token.encode()
+        with self._lock:
+            self._entries[token.domain] = value
+
+    def delete(self, domain: str) -> bool:
+        """Remove the token of `domain`; True when there was one."""
+        self._record("delete", domain)
+        with self._lock:
+            return self._entries.pop(domain, None) is not None
+
+    def _record(self, method: str, domain: str) -> None:
+        self.calls.append((method, domain))
+        if self.fail_with is not None:
+            raise self.fail_with
+
+
+@contextmanager
+def use_store(store: TokenStore) -> Iterator[TokenStore]:
+    """Make the SDK use `store` (everywhere `default_store()` is consulted) inside the block.
+
+    Nests; the previous store is restored on exit.
+    """
+    previous = set_override(store)
+    try:
+        yield store
+    finally:
+        set_override(previous)
+
+
+def make_api_key(
+    *,
+    exp: float | dt.datetime | dt.timedelta | None = _ONE_HOUR,
+    sub: str = "test-user",
+    claims: Mapping[str, Any] | None = None,
+) -> str:
+    """A JWT-shaped API key for tests, with an obviously fake, unverifiable signature.
+
+    `exp` is when it expires: a UNIX time, a `datetime`, or a `timedelta` from now (the
+    default is one hour; a negative one gives an expired key); None leaves the ``exp``
+    claim out, so the key has no known expiry. `claims` adds or overrides claims.
+    """
+    now = time.time()
+    payload: dict[str, Any] = {"sub": sub, "iat": int(now)}
+    if isinstance(exp, dt.timedelta):
+        payload["exp"] = int(now + exp.total_seconds())
+    elif isinstance(exp, dt.datetime):
+        payload["exp"] = int(exp.timestamp())
+    elif exp is not None:
+        payload["exp"] = int(exp)
+    payload.update(claims or {})
+    header = {"alg": "RS256", "typ": "JWT", "kid": "anaconda-auth-async-testing"}
+    return ".".join((_b64(header), _b64(payload), _FAKE_SIGNATURE))
+
+
+def _b64(part: Mapping[str, Any]) -> str:
+    raw = json.dumps(part, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
