@@ -1,0 +1,386 @@
+"""What the ``anaconda-auth`` command line shows around the SDK: login progress, the
+waiting indicator, prompts, and the one-line ``Error:`` with its exit code.
+
+Like `cli`, this module imports only click and the standard library at module level.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import itertools
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from typing import IO, Any, TypeVar
+
+import click
+
+__all__ = ["ExitCode", "Failure", "LoginUI", "classify", "exit_on_interrupt", "setup_logging"]
+
+T = TypeVar("T")
+
+_FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+_ASCII_FRAMES = "|/-\\"
+
+
+class ExitCode(enum.IntEnum):
+    """The exit codes of ``anaconda-auth`` (listed in ``--help`` and docs/cli.md)."""
+
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    NOT_LOGGED_IN = 3
+    LOGIN_FAILED = 4
+    NETWORK = 5
+    CONFIGURATION = 6
+    INTERRUPTED = 130
+
+
+class Failure(Exception):
+    """An expected failure: the CLI prints one ``Error: ...`` line and exits with `code`."""
+
+    def __init__(self, code: ExitCode, message: str) -> None:
+        self.code = code
+        self.message = " ".join(message.split())
+        super().__init__(self.message)
+
+    def show(self) -> None:
+        """Print ``Error: <message>`` on stderr ("Error:" in red on a terminal)."""
+        click.echo(f"{click.style('Error:', fg='red', bold=True)} {self.message}", err=True)
+
+
+# --- errors -----------------------------------------------------------------------------
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, its causes and contexts, and the members of single-member groups."""
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        members = getattr(current, "exceptions", None)
+        if isinstance(members, tuple):
+            todo.extend(m for m in members if isinstance(m, BaseException))
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                todo.append(linked)
+
+
+def unwrap(exc: BaseException) -> BaseException:
+    """The only member of (nested) exception groups of one, else the exception itself."""
+    members = getattr(exc, "exceptions", None)
+    while isinstance(members, tuple) and len(members) == 1:
+        exc = members[0]
+        members = getattr(exc, "exceptions", None)
+    return exc
+
+
+def classify(exc: BaseException) -> tuple[ExitCode, str]:
+    """The exit code and the one-line message for an exception raised by a command."""
+    import httpx
+
+    from . import _exceptions as errors
+
+    exc = unwrap(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return ExitCode.INTERRUPTED, "Interrupted."
+    network = _network_error(exc)
+    if isinstance(exc, errors.ConfigurationError):
+        return ExitCode.CONFIGURATION, str(exc)
+    if isinstance(exc, errors.TokenNotFoundError | errors.TokenExpiredError):
+        return ExitCode.NOT_LOGGED_IN, _with_hint(str(exc))
+    if isinstance(exc, errors.AuthenticationError):
+        return ExitCode.NOT_LOGGED_IN, _with_hint(str(exc) or "The server rejected the API key.")
+    if network is not None:
+        return ExitCode.NETWORK, _network_message(network)
+    if isinstance(exc, errors.LoginError):
+        return ExitCode.LOGIN_FAILED, str(exc) or f"The login failed ({type(exc).__name__})."
+    if isinstance(exc, errors.AnacondaAuthError):
+        return ExitCode.ERROR, str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.HTTPStatusError):
+        response = exc.response
+        return ExitCode.ERROR, (
+            f"{exc.request.url.host} answered {response.status_code} "
+            f"{response.reason_phrase} to {exc.request.method} {exc.request.url.path}; "
+            "try again later."
+        )
+    return ExitCode.ERROR, (
+        f"Unexpected error ({type(exc).__name__}: {exc}); run again with --verbose for details."
+    )
+
+
+def _with_hint(message: str) -> str:
+    if "anaconda-auth login" in message:
+        return message
+    return f"{message.rstrip('.')}. Run 'anaconda-auth login' to log in."
+
+
+def _network_error(exc: BaseException) -> BaseException | None:
+    """The network or TLS failure behind `exc`, if there is one."""
+    import socket
+    import ssl
+
+    import httpx
+
+    for linked in _chain(exc):
+        if isinstance(linked, httpx.TransportError | ssl.SSLError | ConnectionError):
+            return linked
+        if isinstance(linked, socket.gaierror):
+            return linked
+    return None
+
+
+def _network_message(exc: BaseException) -> str:
+    import ssl
+
+    import httpx
+
+    host = "the server"
+    if isinstance(exc, httpx.RequestError):
+        with contextlib.suppress(RuntimeError):  # raised when no request is attached
+            host = exc.request.url.host
+    tls = next((e for e in _chain(exc) if isinstance(e, ssl.SSLError)), None)
+    text = str(exc)
+    if isinstance(tls, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in text:
+        reason = getattr(tls, "verify_message", None) or "certificate verify failed"
+        return (
+            f"The TLS certificate of {host} could not be verified ({reason}); set "
+            "ANACONDA_AUTH_SSL_VERIFY to the path of your CA bundle (or pass --ca-bundle)."
+        )
+    if tls is not None or "SSL" in text:
+        return f"The TLS connection to {host} failed ({tls or text}); check your network."
+    if isinstance(exc, httpx.TimeoutException):
+        return (
+            f"{host} did not answer in time; check your network, "
+            "or set ANACONDA_AUTH_TIMEOUT to wait longer."
+        )
+    if isinstance(exc, httpx.ProxyError):
+        return f"The proxy failed to reach {host} ({text}); check ANACONDA_AUTH_PROXY."
+    detail = f" ({text})" if text else ""
+    return f"Could not connect to {host}{detail}; check your network connection and proxy."
+
+
+# --- Ctrl-C during a prompt -------------------------------------------------------------
+
+# A prompt blocks in a worker thread; Ctrl-C cannot stop that thread, and the interpreter
+# would wait for it at exit. So the terminal's state is saved before the prompt, and an
+# interrupted run restores it and exits at once.
+_tty_state: list[Any] | None = None
+_prompting = 0
+
+
+def _save_tty() -> None:
+    global _tty_state
+    try:
+        import termios
+
+        _tty_state = termios.tcgetattr(sys.stdin.fileno())
+    except (ImportError, OSError, ValueError, AttributeError):
+        _tty_state = None
+
+
+@contextlib.contextmanager
+def exit_on_interrupt() -> Iterator[None]:
+    """Exit at once with 130 if interrupted while a prompt thread is still blocked."""
+    try:
+        yield
+    except SystemExit as exc:
+        if exc.code == ExitCode.INTERRUPTED and _prompting:
+            if _tty_state is not None:
+                with contextlib.suppress(Exception):
+                    import termios
+
+                    termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, _tty_state)
+            with contextlib.suppress(Exception):
+                sys.stderr.write("\n")
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os._exit(int(ExitCode.INTERRUPTED))
+        raise
+
+
+async def prompt(text: str, *, hide_input: bool = False, default: Any = None) -> Any:
+    """`click.prompt` on stderr, in a worker thread so the event loop keeps running."""
+    import anyio
+
+    global _prompting
+    _save_tty()
+    _prompting += 1
+    try:
+        return await anyio.to_thread.run_sync(
+            lambda: click.prompt(text, hide_input=hide_input, default=default, err=True),
+            abandon_on_cancel=True,
+        )
+    finally:
+        _prompting -= 1
+
+
+async def confirm(question: str) -> bool:
+    """`click.confirm` (default no) on stderr, in a worker thread."""
+    import anyio
+
+    global _prompting
+    _save_tty()
+    _prompting += 1
+    try:
+        answer = await anyio.to_thread.run_sync(
+            lambda: click.confirm(question, default=False, err=True), abandon_on_cancel=True
+        )
+    finally:
+        _prompting -= 1
+    return bool(answer)
+
+
+# --- login progress ---------------------------------------------------------------------
+
+
+class LoginUI:
+    """Prints login events on stderr and draws a waiting indicator while the login runs.
+
+    The indicator (a spinner and the seconds elapsed) is drawn only when
+    `spinner_enabled` (stderr is a terminal), by a task that `run` starts next to the
+    login and cancels when the login ends, clearing its line.
+    """
+
+    def __init__(
+        self, *, spinner_enabled: bool, interval: float = 0.1, stream: IO[str] | None = None
+    ) -> None:
+        self.spinner_enabled = spinner_enabled
+        self.interval = interval
+        self._stream = stream
+        self._waiting: str | None = None
+        self._since = 0.0
+        self._paused = False
+        self._drawn = False
+        self._said_waiting = False
+
+    @property
+    def stream(self) -> IO[str]:
+        """Where progress goes: stderr unless another stream was given."""
+        return self._stream if self._stream is not None else sys.stderr
+
+    async def run(self, func: Callable[[], Awaitable[T]]) -> T:
+        """Await ``func()`` with the waiting indicator running beside it."""
+        import anyio
+
+        async with anyio.create_task_group() as tg:
+            if self.spinner_enabled:
+                tg.start_soon(self._spin)
+            try:
+                result = await func()
+            finally:
+                self._waiting = None
+                tg.cancel_scope.cancel()
+        return result
+
+    def on_event(self, event: Any) -> None:
+        """Show one `LoginEvent`: the URL (and code) to use, or what is being waited for."""
+        kind = getattr(event, "kind", None)
+        if kind == "browser":
+            self.say(f"Opening your browser to log in. If it does not open, visit: {event.url}")
+            self._wait("Waiting for you to log in in the browser")
+        elif kind == "device_code":
+            code = click.style(str(event.user_code), bold=True)
+            self.say(f"To log in, visit {event.url} and enter the code {code}")
+            self._wait("Waiting for you to enter the code")
+        elif kind == "waiting":
+            self._wait(_phrase(event.message) or "Waiting for the login to complete")
+        elif kind == "exchanging":
+            self._wait(_phrase(event.message) or "Creating an API key", announce=False)
+        elif kind == "done":
+            self._waiting = None
+            self._clear()
+        elif getattr(event, "message", None):
+            self.say(str(event.message))
+
+    async def ask_credentials(self) -> tuple[str, str]:
+        """Ask for the email and password (hidden) without blocking the event loop."""
+        self._paused = True
+        self._clear()
+        try:
+            username = await prompt("Email")
+            password = await prompt("Password", hide_input=True)
+        finally:
+            self._paused = False
+        return str(username), str(password)
+
+    def say(self, text: str) -> None:
+        """Print a line of progress on stderr, above the indicator."""
+        self._clear()
+        click.echo(text, file=self.stream)
+
+    def _wait(self, message: str, *, announce: bool = True) -> None:
+        if self._waiting is None:
+            self._since = time.monotonic()
+        self._waiting = message
+        if announce and not self.spinner_enabled and not self._said_waiting:
+            self._said_waiting = True
+            self.say(f"{message}...")
+
+    async def _spin(self) -> None:
+        import anyio
+
+        encoding = getattr(self.stream, "encoding", None) or "ascii"
+        try:
+            _FRAMES.encode(encoding)
+            frames = _FRAMES
+        except (UnicodeEncodeError, LookupError):
+            frames = _ASCII_FRAMES
+        try:
+            for tick in itertools.count():
+                if self._waiting is not None and not self._paused:
+                    elapsed = int(time.monotonic() - self._since)
+                    frame = click.style(frames[tick % len(frames)], fg="cyan")
+                    self._draw(f"{frame} {self._waiting}... {elapsed}s")
+                await anyio.sleep(self.interval)
+        finally:
+            self._clear()
+
+    def _draw(self, text: str) -> None:
+        self.stream.write(f"\r{text}\x1b[K")
+        self.stream.flush()
+        self._drawn = True
+
+    def _clear(self) -> None:
+        if self._drawn:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._drawn = False
+
+
+def _phrase(message: str | None) -> str:
+    """An event's message as a phrase the indicator can end with "... 12s"."""
+    return (message or "").strip().rstrip(".")
+
+
+# --- --verbose --------------------------------------------------------------------------
+
+
+def setup_logging() -> Callable[[], None]:
+    """Log this package at DEBUG (and other libraries at INFO) to stderr; returns the undo.
+
+    Other libraries stay at INFO so that no HTTP header (an API key) is logged.
+    """
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    ours = logging.getLogger("anaconda_auth_async")
+    saved = root.level, ours.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    ours.setLevel(logging.DEBUG)
+
+    def undo() -> None:
+        root.removeHandler(handler)
+        root.setLevel(saved[0])
+        ours.setLevel(saved[1])
+
+    return undo

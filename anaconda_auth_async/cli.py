@@ -1,0 +1,413 @@
+"""The ``anaconda-auth`` command line: ``login``, ``logout``, ``whoami``, ``api-key``, ``status``.
+
+Results go to stdout, human progress (the login URL, the waiting indicator, notes) and
+errors to stderr, so ``key=$(anaconda-auth api-key)`` captures the key and nothing else.
+Every expected failure ends in one ``Error: ...`` line and an exit code from `ExitCode`.
+
+Only click and the standard library are imported at module level: ``--help`` must stay
+fast, so the SDK (httpx, pydantic, keyring, anyio) is imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from ._cli_ui import (
+    ExitCode,
+    Failure,
+    LoginUI,
+    classify,
+    confirm,
+    exit_on_interrupt,
+    setup_logging,
+    unwrap,
+)
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._config import AnacondaAuthSettings, LoginFlow
+    from ._token import TokenInfo
+
+__all__ = ["ExitCode", "cli", "main"]
+
+T = TypeVar("T")
+
+_EPILOG = """\b
+Exit codes:
+  0    success
+  1    unexpected error
+  2    usage error (a bad option or argument)
+  3    not logged in, or the API key has expired or was rejected
+  4    the login failed or was denied
+  5    network or TLS error
+  6    configuration error (a bad setting)
+  130  interrupted (Ctrl-C)
+
+\b
+Results are printed on stdout; progress, notes and errors on stderr.
+Settings come from ANACONDA_AUTH_* environment variables and a .env file
+(see the README); --verbose shows debug logs and tracebacks."""
+
+_LOGIN_CMD = "anaconda-auth login"
+
+
+class _Group(click.Group):
+    """Turns every expected failure into one ``Error:`` line and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException):
+            raise
+        except Failure as expected:
+            failure = expected
+        except (KeyboardInterrupt, click.Abort):
+            click.echo(err=True)  # end the line the terminal's "^C" is on
+            failure = Failure(ExitCode.INTERRUPTED, "Interrupted.")
+        except BaseException as exc:
+            if not isinstance(exc, Exception) and not isinstance(unwrap(exc), KeyboardInterrupt):
+                raise
+            code, message = classify(exc)
+            if ctx.meta.get("anaconda_auth.verbose"):
+                import traceback
+
+                traceback.print_exception(exc, file=sys.stderr)
+            failure = Failure(code, message)
+        failure.show()
+        raise click.exceptions.Exit(int(failure.code))
+
+
+def _stdin_is_tty() -> bool:
+    """Whether a person can answer a prompt (tests replace this)."""
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def _stderr_is_tty() -> bool:
+    """Whether stderr is a terminal, so the waiting indicator may be drawn."""
+    return sys.stderr is not None and sys.stderr.isatty()
+
+
+def _run(func: Callable[..., Awaitable[T]], /, **kwargs: Any) -> T:
+    """Run one command's coroutine on an event loop."""
+    import anyio
+
+    return anyio.run(functools.partial(func, **kwargs))
+
+
+def _settings(**overrides: Any) -> AnacondaAuthSettings:
+    """Settings from the environment, with the options given on the command line."""
+    from ._config import AnacondaAuthSettings
+
+    return AnacondaAuthSettings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _date(timestamp: float) -> str:
+    return _iso(timestamp)[:10]
+
+
+def _days_left(timestamp: float) -> int:
+    import time
+
+    return int((timestamp - time.time()) // 86400)
+
+
+def _usable(
+    token: TokenInfo | None, settings: AnacondaAuthSettings, source: str
+) -> tuple[TokenInfo, str]:
+    """The token and its key if it can be sent, else the not-logged-in failure."""
+    domain = settings.auth_domain
+    if settings.api_key is not None:
+        hint = "set a valid key in ANACONDA_AUTH_API_KEY, or unset it and run " + _LOGIN_CMD
+    else:
+        hint = f"run '{_LOGIN_CMD}'"
+    if token is None or not token.api_key:
+        raise Failure(ExitCode.NOT_LOGGED_IN, f"You are not logged in to {domain}; {hint}.")
+    if token.expired:
+        when = f" on {_date(token.expires_at)}" if token.expires_at is not None else ""
+        raise Failure(
+            ExitCode.NOT_LOGGED_IN,
+            f"The API key for {domain} from {source} expired{when}; {hint} to get a new one.",
+        )
+    return token, token.api_key
+
+
+def _domain_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--domain",
+        metavar="HOST",
+        help="Auth domain (default: ANACONDA_AUTH_AUTH_DOMAIN, else id.anaconda.cloud).",
+    )(func)
+
+
+@click.group(cls=_Group, epilog=_EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="anaconda-auth")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages and show tracebacks.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool) -> None:
+    """Log in to Anaconda's cloud and manage the API key used by its tools."""
+    ctx.meta["anaconda_auth.verbose"] = verbose
+    if verbose:
+        ctx.call_on_close(setup_logging())
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Log in again even if a valid API key is stored.")
+@_domain_option
+@click.option("--browser", is_flag=True, help="Log in in a web browser (the default).")
+@click.option("--device", is_flag=True, help="Log in with a code entered on any other device.")
+@click.option("--basic", is_flag=True, help="Log in with email and password (deprecated).")
+@click.option(
+    "--ssl-verify/--no-ssl-verify",
+    default=None,
+    help="Verify TLS certificates (default: ANACONDA_AUTH_SSL_VERIFY, else yes).",
+)
+@click.option(
+    "--ca-bundle",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Verify TLS certificates against this CA bundle.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="Give up if the login is not completed in time (default 300).",
+)
+def login(
+    *,
+    force: bool,
+    domain: str | None,
+    browser: bool,
+    device: bool,
+    basic: bool,
+    ssl_verify: bool | None,
+    ca_bundle: str | None,
+    timeout: float | None,
+) -> None:
+    """Log in and store an API key.
+
+    Shows the address to open (and the code to enter, with --device), waits for the
+    login to complete, and says who is logged in. With a valid key already stored it
+    says so and stops, asking whether to log in again only in a terminal.
+    """
+    if browser + device + basic > 1:
+        raise click.UsageError("Use only one of --browser, --device and --basic.")
+    if ca_bundle is not None and ssl_verify is False:
+        raise click.UsageError("--ca-bundle and --no-ssl-verify contradict each other.")
+    if basic and not _stdin_is_tty():
+        raise click.UsageError(
+            "--basic asks for your email and password and needs a terminal; "
+            "run it in a terminal, or use --device."
+        )
+    flow: LoginFlow | None = "browser" if browser else "device" if device else None
+    verify = ca_bundle if ca_bundle is not None else ssl_verify
+    _run(
+        _login,
+        settings=_settings(auth_domain=domain, ssl_verify=verify),
+        force=force,
+        flow=flow,
+        basic=basic,
+        timeout=timeout,
+    )
+
+
+async def _login(
+    *,
+    settings: AnacondaAuthSettings,
+    force: bool,
+    flow: LoginFlow | None,
+    basic: bool,
+    timeout: float | None,
+) -> None:
+    from . import _login as api
+    from ._storage import default_store
+
+    domain = settings.auth_domain
+    store = default_store(settings)
+    if not force:
+        stored = await store.aload(domain)
+        if stored is not None and stored.api_key and not stored.expired:
+            who = f" as {stored.username}" if stored.username else ""
+            click.echo(f"You are already logged in to {domain}{who}.")
+            if not _stdin_is_tty() or not await confirm("Log in again?"):
+                return
+        elif stored is not None and stored.api_key:
+            click.echo(f"Your API key for {domain} has expired; logging in again.", err=True)
+    ui = LoginUI(spinner_enabled=_stderr_is_tty())
+    token = await ui.run(
+        functools.partial(
+            api.login,
+            settings=settings,
+            force=True,
+            flow=flow,
+            basic=basic,
+            on_event=ui.on_event,
+            ask_credentials=ui.ask_credentials if basic else None,
+            store=store,
+            timeout=timeout,
+        )
+    )
+    who = f" as {token.username}" if token.username else ""
+    click.echo(f"Logged in to {token.domain or domain}{who}.")
+    if settings.api_key is not None:
+        click.echo(
+            "Note: ANACONDA_AUTH_API_KEY is set, so tools use that key, not the new one.",
+            err=True,
+        )
+
+
+@cli.command()
+@_domain_option
+def logout(*, domain: str | None) -> None:
+    """Remove the stored API key."""
+    _run(_logout, settings=_settings(auth_domain=domain))
+
+
+async def _logout(*, settings: AnacondaAuthSettings) -> None:
+    from . import _login as api
+
+    domain = settings.auth_domain
+    if await api.logout(settings=settings):
+        click.echo(f"Logged out of {domain}: the stored API key was removed.")
+    else:
+        click.echo(f"You were not logged in to {domain}; there was no stored API key.")
+    if settings.api_key is not None:
+        click.echo("Note: ANACONDA_AUTH_API_KEY is still set; unset it to stop using it.", err=True)
+
+
+@cli.command()
+@_domain_option
+@click.option("--json", "as_json", is_flag=True, help="Print the whole account as JSON.")
+def whoami(*, domain: str | None, as_json: bool) -> None:
+    """Show who the API key belongs to (asks the API)."""
+    _run(_whoami, settings=_settings(auth_domain=domain), as_json=as_json)
+
+
+async def _whoami(*, settings: AnacondaAuthSettings, as_json: bool) -> None:
+    from . import _login as api
+    from ._client import AsyncAuthClient
+    from ._exceptions import AuthenticationError, TokenExpiredError
+
+    token, source = await api.current_token(settings)
+    _, key = _usable(token, settings, source)
+    try:
+        async with AsyncAuthClient(
+            domain=settings.api_domain, api_key=key, ssl_verify=settings.ssl_verify
+        ) as client:
+            account: Any = await client.account()
+    except (AuthenticationError, TokenExpiredError):
+        raise Failure(
+            ExitCode.NOT_LOGGED_IN,
+            f"{settings.api_domain} rejected the API key from {source}; "
+            f"run '{_LOGIN_CMD}' to get a new one.",
+        ) from None
+    if as_json:
+        import json
+
+        click.echo(json.dumps(account, indent=2, sort_keys=True))
+        return
+    user = account.get("user") if isinstance(account, dict) else None
+    user = user if isinstance(user, dict) else {}
+    name = " ".join(str(user.get(k) or "") for k in ("first_name", "last_name")).strip()
+    click.echo(f"Name:  {name or '(not set)'}")
+    click.echo(f"Email: {user.get('email') or '(not set)'}")
+
+
+@cli.command("api-key")
+@_domain_option
+def api_key(*, domain: str | None) -> None:
+    """Print the API key, and nothing else (for scripts).
+
+    The key comes from ANACONDA_AUTH_API_KEY when it is set, else from the store.
+    """
+    _run(_api_key, settings=_settings(auth_domain=domain))
+
+
+async def _api_key(*, settings: AnacondaAuthSettings) -> None:
+    from . import _login as api
+
+    token, source = await api.current_token(settings)
+    _, key = _usable(token, settings, source)
+    click.echo(key)
+
+
+@cli.command()
+@_domain_option
+@click.option("--json", "as_json", is_flag=True, help="Print the status as a JSON object.")
+def status(*, domain: str | None, as_json: bool) -> None:
+    """Show where the API key comes from and when it expires (offline).
+
+    Exits 0 when a usable key is found, 3 otherwise. Never prints the key.
+    """
+    _run(_status, settings=_settings(auth_domain=domain), as_json=as_json)
+
+
+async def _status(*, settings: AnacondaAuthSettings, as_json: bool) -> None:
+    from . import _login as api
+
+    token, source = await api.current_token(settings)
+    has_key = token is not None and bool(token.api_key)
+    expires_at = token.expires_at if token is not None and has_key else None
+    expired = has_key and token is not None and token.expired
+    report: dict[str, Any] = {
+        "auth_domain": settings.auth_domain,
+        "api_domain": settings.api_domain,
+        "logged_in": has_key and not expired,
+        "source": source,
+        "username": token.username if token is not None and has_key else None,
+        "expires_at": _iso(expires_at) if expires_at is not None else None,
+        "days_left": _days_left(expires_at) if expires_at is not None else None,
+        "expired": expired,
+    }
+    if as_json:
+        import json
+
+        click.echo(json.dumps(report, indent=2))
+    else:
+        _print_status(report, has_key=has_key)
+    if not report["logged_in"]:
+        _usable(token if has_key else None, settings, source)
+
+
+def _iso(timestamp: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(timespec="seconds")
+
+
+def _print_status(report: dict[str, Any], *, has_key: bool) -> None:
+    yes = click.style("yes", fg="green")
+    no = click.style("no", fg="red")
+    rows = [
+        ("Auth domain", report["auth_domain"]),
+        ("API domain", report["api_domain"]),
+        ("Logged in", yes if report["logged_in"] else no),
+        ("Key from", report["source"] if has_key else f"none stored in {report['source']}"),
+    ]
+    if report["username"]:
+        rows.append(("User", report["username"]))
+    if has_key:
+        rows.append(("Expires", _describe_expiry(report)))
+    width = max(len(label) for label, _ in rows) + 2
+    for label, value in rows:
+        click.echo(f"{label + ':':<{width}}{value}")
+
+
+def _describe_expiry(report: dict[str, Any]) -> str:
+    if report["expires_at"] is None:
+        return "unknown (the key carries no expiry date)"
+    date = report["expires_at"][:10]
+    days = report["days_left"]
+    if report["expired"]:
+        return click.style(f"{date} (expired)", fg="red")
+    return f"{date} ({days} days left)"
+
+
+def main(args: list[str] | None = None, *, prog_name: str = "anaconda-auth") -> None:
+    """Run ``anaconda-auth`` (the console script); exits with one of `ExitCode`."""
+    with exit_on_interrupt():
+        cli.main(args=args, prog_name=prog_name)
