@@ -1,0 +1,259 @@
+"""`AnacondaAuth`: an `httpx.Auth` that sends the API key and explains 401/403 answers.
+
+One pure generator, `AnacondaAuth._flow`, sets the header and maps the response, as
+httpx's own ``auth_flow`` does; it does no I/O. When it needs the store re-read it yields
+a `_Reload` instead of a request, and the two drivers answer it: `async_auth_flow` with
+the store's async face under an `anyio.Lock`, `sync_auth_flow` with its sync face under a
+`threading.Lock`. The drivers also read the body of 401 and 403 responses, and only
+those, so a streamed response stays streamed.
+
+Per request the hot path is: two attribute reads for the cached key, one float
+comparison for its expiry, one header set.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator, Generator
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, cast
+
+import httpx
+
+from ._exceptions import LoginRequiredError, TokenExpiredError
+from ._tokens import Credential, Source, TokenProvider
+
+if TYPE_CHECKING:
+    from ._config import AnacondaAuthSettings
+    from ._storage import TokenStore
+
+__all__ = ["AnacondaAuth"]
+
+_LOGIN = "`anaconda-auth login` (or `await anaconda_auth_async.login()`)"
+_ENV = "ANACONDA_AUTH_API_KEY (or ANACONDA_CLOUD_API_KEY)"
+
+
+class _Reload:
+    """Asks the driver to re-read the store after `stale` was rejected or expired."""
+
+    __slots__ = ("stale",)
+
+    def __init__(self, stale: Credential) -> None:
+        self.stale = stale
+
+
+_Step = httpx.Request | _Reload
+_Reply = httpx.Response | Credential | None
+_Flow = Generator[_Step, _Reply, None]
+
+
+class AnacondaAuth(httpx.Auth):
+    """Send the Anaconda API key with every request of any httpx client.
+
+    The key is, in order: `api_key`; the ``api_key`` setting (``ANACONDA_AUTH_API_KEY``
+    or ``ANACONDA_CLOUD_API_KEY``); the key stored for the auth domain (`domain`, else
+    ``settings.auth_domain``) in `store` (else the default store). It is loaded on the
+    first request and cached. A request that already has an ``Authorization`` header is
+    sent, and its response returned, untouched.
+
+    Raises `TokenExpiredError` before sending with an expired key, and
+    `LoginRequiredError` on a 401/403 sent without a key, or whose body says
+    ``auth_required`` (the key is invalid or revoked). In that case the stored key is
+    re-read once, and the request retried once if another process stored a new key.
+    """
+
+    requires_request_body = False
+    requires_response_body = False
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        domain: str | None = None,
+        settings: AnacondaAuthSettings | None = None,
+        store: TokenStore | None = None,
+    ) -> None:
+        self._provider = TokenProvider(
+            api_key=api_key, domain=domain, settings=settings, store=store
+        )
+
+    def __repr__(self) -> str:
+        provider = self._provider
+        source = provider.current.source if provider.current else "store"
+        return f"AnacondaAuth(domain={provider.domain!r}, source={source!r})"
+
+    @property
+    def domain(self) -> str:
+        """The auth domain whose stored key is used."""
+        return self._provider.domain
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        """Drive `_flow` for `httpx.AsyncClient`, loading the key without blocking."""
+        provider = self._provider
+        flow = self._flow(request, provider.current if provider.ready else await provider.aget())
+        step = next(flow)
+        while True:
+            if isinstance(step, _Reload):
+                step = flow.send(await provider.areload(step.stale))
+                continue
+            response = yield step
+            if response.status_code == 401 or response.status_code == 403:
+                await response.aread()
+            try:
+                step = flow.send(response)
+            except StopIteration:
+                return
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        """Drive `_flow` for `httpx.Client`."""
+        provider = self._provider
+        flow = self._flow(request, provider.current if provider.ready else provider.get())
+        step = next(flow)
+        while True:
+            if isinstance(step, _Reload):
+                step = flow.send(provider.reload(step.stale))
+                continue
+            response = yield step
+            if response.status_code == 401 or response.status_code == 403:
+                response.read()
+            try:
+                step = flow.send(response)
+            except StopIteration:
+                return
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """The flow without any I/O: uses the key already loaded and never re-reads it.
+
+        httpx clients call `sync_auth_flow`/`async_auth_flow`, which load the key first;
+        this is for code that drives an `httpx.Auth` itself.
+        """
+        flow = self._flow(request, self._provider.current)
+        step = next(flow)
+        while True:
+            if isinstance(step, _Reload):
+                step = flow.send(step.stale)  # nothing newer without reading the store
+                continue
+            response = yield step
+            try:
+                step = flow.send(response)
+            except StopIteration:
+                return
+
+    def _flow(self, request: httpx.Request, credential: Credential | None) -> _Flow:
+        """Set the header, send, map the answer: the pure core of every driver."""
+        if "Authorization" in request.headers:
+            yield request
+            return
+        if credential is not None and time.time() >= credential.expires_at:
+            credential = yield from self._renew_expired(credential)
+        if credential is None:
+            response = cast(httpx.Response, (yield request))
+            if response.status_code == 401 or response.status_code == 403:
+                raise LoginRequiredError(
+                    self._no_key_message(response), request=request, response=response
+                )
+            return
+        request.headers["Authorization"] = credential.header
+        response = cast(httpx.Response, (yield request))
+        if (response.status_code == 401 or response.status_code == 403) and _auth_required(
+            response
+        ):
+            yield from self._retry_rejected(request, response, credential)
+
+    def _renew_expired(self, credential: Credential) -> Generator[_Step, _Reply, Credential | None]:
+        # Another process may have logged in again since the key was loaded.
+        renewed = cast("Credential | None", (yield _Reload(credential)))
+        if renewed is not None and (
+            renewed.key == credential.key or time.time() >= renewed.expires_at
+        ):
+            raise TokenExpiredError(self._expired_message(renewed))
+        return renewed
+
+    def _retry_rejected(
+        self, request: httpx.Request, response: httpx.Response, credential: Credential
+    ) -> _Flow:
+        fresh = cast("Credential | None", (yield _Reload(credential)))
+        if fresh is None or fresh.key == credential.key or time.time() >= fresh.expires_at:
+            raise LoginRequiredError(
+                self._rejected_message(response, credential.source),
+                request=request,
+                response=response,
+            )
+        if not _replayable(request):
+            raise LoginRequiredError(
+                f"The server rejected the API key ({_status(response)}) and a newer key has "
+                "been stored since, which the next request will use; this request's body "
+                "was streamed and cannot be re-sent, so send the request again.",
+                request=request,
+                response=response,
+            )
+        request.headers["Authorization"] = fresh.header
+        response = cast(httpx.Response, (yield request))
+        if (response.status_code == 401 or response.status_code == 403) and _auth_required(
+            response
+        ):
+            raise LoginRequiredError(
+                self._rejected_message(response, fresh.source), request=request, response=response
+            )
+
+    def _no_key_message(self, response: httpx.Response) -> str:
+        return (
+            f"The server answered {_status(response)}: this request needs an API key and "
+            f"none was found for {self.domain}; log in with {_LOGIN}, or set {_ENV}."
+        )
+
+    def _rejected_message(self, response: httpx.Response, source: Source) -> str:
+        what, todo = _advice(source, self.domain)
+        return (
+            f"The server rejected {what} ({_status(response)}): it is invalid or has been "
+            f"revoked; {todo}."
+        )
+
+    def _expired_message(self, credential: Credential) -> str:
+        what, todo = _advice(credential.source, self.domain)
+        return f"{what[0].upper()}{what[1:]} expired on {_date(credential.expires_at)}; {todo}."
+
+
+def _advice(source: Source, domain: str) -> tuple[str, str]:
+    """What the key was and what to do about it, by where it came from."""
+    if source == "argument":
+        return "the API key given to the client", f"pass a valid key, or log in with {_LOGIN}"
+    if source == "setting":
+        return (
+            f"the API key set in {_ENV}",
+            f"set a valid key, or unset it and log in with {_LOGIN}",
+        )
+    return f"the stored API key for {domain}", f"log in again with {_LOGIN}"
+
+
+def _auth_required(response: httpx.Response) -> bool:
+    """True when the body is ``{"error": {"code": "auth_required"}}``; False for any other."""
+    try:
+        body = response.json()
+    except (ValueError, httpx.ResponseNotRead):
+        return False
+    error = body.get("error") if isinstance(body, dict) else None
+    return isinstance(error, dict) and error.get("code") == "auth_required"
+
+
+def _replayable(request: httpx.Request) -> bool:
+    try:
+        request.content  # noqa: B018 - raises when the body is a one-shot stream
+    except httpx.RequestNotRead:
+        return False
+    return True
+
+
+def _status(response: httpx.Response) -> str:
+    return f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
+
+
+def _date(timestamp: float) -> str:
+    try:
+        return datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    except (OverflowError, OSError, ValueError):
+        return "a date in the past"

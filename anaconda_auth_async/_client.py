@@ -1,0 +1,459 @@
+"""`AsyncAuthClient` and `BaseClient`: httpx clients for the Anaconda API, with the API key.
+
+Both take anaconda-cloud-auth's arguments (``base_url``/``base_uri``, ``domain``,
+``api_key``, ``user_agent``, ``api_version``, ``ssl_verify``, ``extra_headers``) plus
+every httpx client option, which wins over our defaults. Service packages subclass them
+and set ``_user_agent`` and ``_api_version``. Both share one `AnacondaAuth` flow and the
+process-wide transport config (one SSL context per distinct settings).
+
+The account helpers differ by face: on `AsyncAuthClient` they are coroutine methods
+(``await client.account()``, ``await client.name()``), since a property cannot await; on
+`BaseClient` they are properties, as in anaconda-cloud-auth.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from ._auth import AnacondaAuth
+from ._exceptions import ConfigurationError
+from ._transport import USER_AGENT, build_ssl_context, transport_config
+
+if TYPE_CHECKING:
+    import ssl
+    from collections.abc import Callable, Mapping
+
+    from httpx._types import (
+        AuthTypes,
+        CertTypes,
+        CookieTypes,
+        HeaderTypes,
+        ProxyTypes,
+        QueryParamTypes,
+        TimeoutTypes,
+    )
+    from semver.version import Version
+    from typing_extensions import TypedDict, Unpack
+
+    from ._config import AnacondaAuthSettings
+    from ._storage import TokenStore
+
+    class _Options(TypedDict, total=False):
+        """The httpx client options both faces pass through unchanged."""
+
+        auth: AuthTypes | None
+        params: QueryParamTypes | None
+        cookies: CookieTypes | None
+        verify: ssl.SSLContext | str | bool
+        cert: CertTypes | None
+        trust_env: bool
+        http1: bool
+        http2: bool
+        proxy: ProxyTypes | None
+        timeout: TimeoutTypes
+        follow_redirects: bool
+        limits: httpx.Limits
+        max_redirects: int
+        default_encoding: str | Callable[[bytes], str]
+
+    class ClientOptions(_Options, total=False):
+        """`httpx.Client` options."""
+
+        mounts: Mapping[str, httpx.BaseTransport | None] | None
+        event_hooks: Mapping[str, list[Callable[[httpx.Response], object]]] | None
+        transport: httpx.BaseTransport | None
+
+    class AsyncClientOptions(_Options, total=False):
+        """`httpx.AsyncClient` options."""
+
+        mounts: Mapping[str, httpx.AsyncBaseTransport | None] | None
+        event_hooks: Mapping[str, list[Callable[..., Any]]] | None
+        transport: httpx.AsyncBaseTransport | None
+
+
+__all__ = ["AsyncAuthClient", "BaseClient", "client_factory"]
+
+_GRAVATAR = "https://gravatar.com/avatar/{}.png?size=120&d=404"
+
+
+class _Common:
+    """What both faces share: construction from our arguments, and the version check."""
+
+    _user_agent: str = USER_AGENT
+    _api_version: str | None = None
+
+    settings: AnacondaAuthSettings
+    api_version: str | None
+    _api_check: _MinApiVersion | None
+
+    @classmethod
+    def _options(
+        cls,
+        *,
+        base_url: str | None,
+        base_uri: str | None,
+        domain: str | None,
+        api_key: str | None,
+        user_agent: str | None,
+        api_version: str | None,
+        ssl_verify: bool | str | None,
+        extra_headers: dict[str, str] | str | None,
+        settings: AnacondaAuthSettings | None,
+        store: TokenStore | None,
+        headers: HeaderTypes | None,
+        options: dict[str, Any],
+    ) -> tuple[dict[str, Any], AnacondaAuthSettings, str | None]:
+        """httpx keyword arguments, the settings and the API version of a new client."""
+        if base_url and base_uri:
+            raise ValueError("Pass base_url or its old name base_uri, not both.")
+        base_url = base_url or base_uri
+        if base_url and domain:
+            raise ValueError("Pass either domain or base_url, not both.")
+        settings = _settings(settings, domain=domain, ssl_verify=ssl_verify)
+
+        merged = httpx.Headers(headers)
+        if user_agent is not None or "User-Agent" not in merged:
+            merged["User-Agent"] = user_agent or cls._user_agent
+        if api_version is not None or "Api-Version" not in merged:
+            version = api_version or cls._api_version
+            if version:
+                merged["Api-Version"] = version
+        extra = settings.extra_headers if extra_headers is None else _parse_headers(extra_headers)
+        for name, value in extra.items():
+            if name not in merged:
+                merged[name] = value
+
+        config = transport_config(settings)
+        kwargs = config.client_kwargs()
+        if "cert" in options and "verify" not in options:
+            # httpx loads a client cert into the context it is given: not into the shared one.
+            kwargs["verify"] = build_ssl_context(settings.ssl_verify)
+        kwargs["base_url"] = base_url or settings.api_base_url
+        kwargs["headers"] = merged
+        kwargs["auth"] = AnacondaAuth(api_key=api_key, settings=settings, store=store)
+        kwargs.update(options)
+        return kwargs, settings, merged.get("Api-Version")
+
+    def _attach(self, settings: AnacondaAuthSettings, api_version: str | None) -> None:
+        self.settings = settings
+        self.api_version = api_version
+        self._api_check = _MinApiVersion.for_client(api_version)
+
+    @staticmethod
+    def _hooks(options: dict[str, Any], hook: Callable[..., object]) -> None:
+        hooks = dict(options.get("event_hooks") or {})
+        hooks["response"] = [*hooks.get("response", ()), hook]
+        options["event_hooks"] = hooks
+
+
+class AsyncAuthClient(_Common, httpx.AsyncClient):
+    """An `httpx.AsyncClient` for the Anaconda API that sends the API key.
+
+    `base_url` defaults to ``https://<api domain>`` (or ``https://<domain>``); `api_key`
+    overrides the configured or stored key; `user_agent` and `api_version` (sent as
+    ``Api-Version``) default to the class's ``_user_agent`` and ``_api_version``;
+    `extra_headers` (a dict or a JSON object) never replaces a header set otherwise;
+    `ssl_verify` is a bool, ``"truststore"`` or a CA bundle path. `settings` and `store`
+    replace the defaults. Any other keyword is an httpx option and wins over ours (the
+    default timeout is ``settings.timeout``). Warns once with a `DeprecationWarning` when
+    the server's ``Min-Api-Version`` is newer than `api_version`.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        base_uri: str | None = None,
+        domain: str | None = None,
+        api_key: str | None = None,
+        user_agent: str | None = None,
+        api_version: str | None = None,
+        ssl_verify: bool | str | None = None,
+        extra_headers: dict[str, str] | str | None = None,
+        headers: HeaderTypes | None = None,
+        settings: AnacondaAuthSettings | None = None,
+        store: TokenStore | None = None,
+        **options: Unpack[AsyncClientOptions],
+    ) -> None:
+        kwargs, settings, version = self._options(
+            base_url=base_url,
+            base_uri=base_uri,
+            domain=domain,
+            api_key=api_key,
+            user_agent=user_agent,
+            api_version=api_version,
+            ssl_verify=ssl_verify,
+            extra_headers=extra_headers,
+            settings=settings,
+            store=store,
+            headers=headers,
+            options=dict(options),
+        )
+        self._attach(settings, version)
+        if self._api_check is not None:
+            check = self._api_check
+
+            async def check_min_api_version(response: httpx.Response) -> None:
+                check(response)
+
+            self._hooks(kwargs, check_min_api_version)
+        super().__init__(**kwargs)
+        self._account: dict[str, Any] | None = None
+        self._avatar: bytes | None = None
+        self._avatar_fetched = False
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={str(self.base_url)!r}, auth={self.auth!r})"
+
+    def urljoin(self, url: str) -> str:
+        """`url` resolved against the base URL, as a string (as anaconda-cloud-auth did)."""
+        return str(self.base_url.join(url))
+
+    async def account(self) -> dict[str, Any]:
+        """The account of the key's owner (``GET /api/account``), fetched once per client."""
+        if self._account is None:
+            response = await self.get("/api/account")
+            response.raise_for_status()
+            self._account = _account_of(response)
+        return self._account
+
+    async def email(self) -> str:
+        """The account's email address."""
+        return _email(await self.account())
+
+    async def name(self) -> str:
+        """The account holder's first and last name, or the email address if there is none."""
+        return _name(await self.account())
+
+    async def avatar(self) -> bytes | None:
+        """The Gravatar image (PNG) of the account's email, or None; fetched once."""
+        if not self._avatar_fetched:
+            request = httpx.Request("GET", _gravatar_url(await self.email()))
+            # A bare request: no API key or extra headers go to a third party.
+            response = await self.send(request, auth=None, follow_redirects=True)
+            self._avatar = response.content if response.is_success else None
+            self._avatar_fetched = True
+        return self._avatar
+
+
+class BaseClient(_Common, httpx.Client):
+    """An `httpx.Client` for the Anaconda API that sends the API key.
+
+    The blocking twin of `AsyncAuthClient`, with the same arguments, and
+    anaconda-cloud-auth's `account`, `name`, `email` and `avatar` properties.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        base_uri: str | None = None,
+        domain: str | None = None,
+        api_key: str | None = None,
+        user_agent: str | None = None,
+        api_version: str | None = None,
+        ssl_verify: bool | str | None = None,
+        extra_headers: dict[str, str] | str | None = None,
+        headers: HeaderTypes | None = None,
+        settings: AnacondaAuthSettings | None = None,
+        store: TokenStore | None = None,
+        **options: Unpack[ClientOptions],
+    ) -> None:
+        kwargs, settings, version = self._options(
+            base_url=base_url,
+            base_uri=base_uri,
+            domain=domain,
+            api_key=api_key,
+            user_agent=user_agent,
+            api_version=api_version,
+            ssl_verify=ssl_verify,
+            extra_headers=extra_headers,
+            settings=settings,
+            store=store,
+            headers=headers,
+            options=dict(options),
+        )
+        self._attach(settings, version)
+        if self._api_check is not None:
+            self._hooks(kwargs, self._api_check)
+        super().__init__(**kwargs)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={str(self.base_url)!r}, auth={self.auth!r})"
+
+    def urljoin(self, url: str) -> str:
+        """`url` resolved against the base URL, as a string (as anaconda-cloud-auth did)."""
+        return str(self.base_url.join(url))
+
+    @functools.cached_property
+    def account(self) -> dict[str, Any]:
+        """The account of the key's owner (``GET /api/account``), fetched once per client."""
+        response = self.get("/api/account")
+        response.raise_for_status()
+        return _account_of(response)
+
+    @property
+    def email(self) -> str:
+        """The account's email address."""
+        return _email(self.account)
+
+    @property
+    def name(self) -> str:
+        """The account holder's first and last name, or the email address if there is none."""
+        return _name(self.account)
+
+    @functools.cached_property
+    def avatar(self) -> bytes | None:
+        """The Gravatar image (PNG) of the account's email, or None; fetched once."""
+        request = httpx.Request("GET", _gravatar_url(self.email))
+        response = self.send(request, auth=None, follow_redirects=True)
+        return response.content if response.is_success else None
+
+
+@functools.cache
+def _factory_class(user_agent: str | None, api_version: str | None) -> type[BaseClient]:
+    attributes: dict[str, Any] = {"__module__": __name__, "__doc__": BaseClient.__doc__}
+    if user_agent is not None:
+        attributes["_user_agent"] = user_agent
+    if api_version is not None:
+        attributes["_api_version"] = api_version
+    return type("FactoryClient", (BaseClient,), attributes)
+
+
+def client_factory(user_agent: str | None, api_version: str | None = None) -> BaseClient:
+    """A client whose class is a `BaseClient` subclass with these ``_user_agent`` and
+    ``_api_version``, as anaconda-cloud-auth's ``client_factory``; ``type(client)()``
+    makes more of the same kind."""
+    return _factory_class(user_agent, api_version)()
+
+
+class _MinApiVersion:
+    """Warns once per client when a response's ``Min-Api-Version`` is above its version."""
+
+    __slots__ = ("_client", "_last", "_text", "warned")
+
+    def __init__(self, text: str, version: Version) -> None:
+        self._text = text
+        self._client = version
+        self._last: str | None = None
+        self.warned = False
+
+    @classmethod
+    def for_client(cls, api_version: str | None) -> _MinApiVersion | None:
+        """A checker for this client version, or None when there is nothing to compare."""
+        version = _parse_version(api_version) if api_version else None
+        return None if api_version is None or version is None else cls(api_version, version)
+
+    def __call__(self, response: httpx.Response) -> None:
+        if self.warned:
+            return
+        minimum = response.headers.get("Min-Api-Version")
+        if minimum is None or minimum == self._last:
+            return
+        self._last = minimum
+        parsed = _parse_version(minimum)
+        if parsed is not None and self._client < parsed:
+            self.warned = True
+            warnings.warn(
+                f"This client uses API version {self._text}, but {response.url.host} "
+                f"requires at least {minimum}; update the package that provides the client.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+
+
+def _parse_version(text: str) -> Version | None:
+    """A semver `Version`, tolerant of dates like ``2023.01.01``; None when unparsable."""
+    from semver.version import Version
+
+    text = text.strip()
+    end = min((i for i in (text.find("-"), text.find("+")) if i != -1), default=len(text))
+    parts = text[:end].split(".")
+    if not all(p.isascii() and p.isdigit() for p in parts):
+        return None
+    normalized = ".".join(str(int(p)) for p in parts) + text[end:]
+    try:
+        return Version.parse(normalized, optional_minor_and_patch=True)
+    except (ValueError, TypeError):
+        return None
+
+
+def _settings(
+    settings: AnacondaAuthSettings | None, *, domain: str | None, ssl_verify: bool | str | None
+) -> AnacondaAuthSettings:
+    """The client's settings: `settings` (or the environment's) with its arguments applied."""
+    from ._config import AnacondaAuthSettings, parse_ssl_verify
+
+    if settings is None:
+        init: dict[str, Any] = {}
+        if domain is not None:
+            init["api_domain"] = domain
+        if ssl_verify is not None:
+            init["ssl_verify"] = ssl_verify
+        return AnacondaAuthSettings(**init)
+    update: dict[str, Any] = {}
+    if domain is not None:
+        update["api_domain"] = domain.strip().rstrip("/")
+    if ssl_verify is not None:
+        try:
+            update["ssl_verify"] = parse_ssl_verify(ssl_verify)
+        except ValueError as exc:
+            raise ConfigurationError(f"Invalid argument ssl_verify=: {exc}.") from None
+    return settings.model_copy(update=update) if update else settings
+
+
+def _parse_headers(value: dict[str, str] | str) -> dict[str, str]:
+    """`extra_headers` as a dict; never echoes the value, which may hold a secret."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else {}
+        except ValueError:
+            value = None  # type: ignore[assignment]
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ConfigurationError(
+            "extra_headers is not a JSON object of strings; pass a dict or a JSON object like "
+            '{"X-Header": "value"}.'
+        )
+    return value
+
+
+def _account_of(response: httpx.Response) -> dict[str, Any]:
+    try:
+        account = response.json()
+    except ValueError:
+        account = None
+    if not isinstance(account, dict):
+        raise ValueError(
+            f"{response.url} did not answer with a JSON object; check the client's base_url."
+        )
+    return account
+
+
+def _email(account: dict[str, Any]) -> str:
+    user = account.get("user")
+    value = user.get("email") if isinstance(user, dict) else None
+    if not isinstance(value, str):
+        raise ValueError(
+            "The account has no email address; check it at https://anaconda.cloud/profile."
+        )
+    return value
+
+
+def _name(account: dict[str, Any]) -> str:
+    user = account.get("user")
+    user = user if isinstance(user, dict) else {}
+    name = f"{user.get('first_name') or ''} {user.get('last_name') or ''}".strip()
+    return name or _email(account)
+
+
+def _gravatar_url(email: str) -> str:
+    digest = hashlib.md5(email.strip().lower().encode(), usedforsecurity=False).hexdigest()
+    return _GRAVATAR.format(digest)

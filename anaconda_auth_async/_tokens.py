@@ -1,0 +1,177 @@
+"""The token provider: which API key a request carries, loaded once and cached.
+
+Sources, in order: a key given to the client, the ``api_key`` setting (the
+``ANACONDA_AUTH_API_KEY`` / ``ANACONDA_CLOUD_API_KEY`` variables), then the token store
+for the auth domain. The first two cost nothing and never touch the store; the store is
+read on the first request and cached as a `Credential` whose expiry is a plain number.
+
+Loading and re-reading are single-flight: concurrent requests wait on one lock per
+provider (an `anyio.Lock` on the async path, a `threading.Lock` on the sync one) and
+share the result, so 1,000 concurrent first requests cause one store read. The async
+path reads through the store's async face, which runs the backend in a worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+import anyio
+import sniffio
+
+from ._token import jwt_expiry
+
+if TYPE_CHECKING:
+    from ._config import AnacondaAuthSettings
+    from ._storage import TokenStore
+    from ._token import TokenInfo
+
+__all__ = ["Credential", "Source", "TokenProvider"]
+
+logger = logging.getLogger(__name__)
+
+Source = Literal["argument", "setting", "store"]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Credential:
+    """One API key as sent: its source and its expiry (``math.inf`` when unknown).
+
+    Compared by identity: every load makes a new one, so a request can tell whether the
+    key it sent has been re-read since.
+    """
+
+    key: str = field(repr=False)
+    source: Source
+    expires_at: float = math.inf
+    header: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "header", f"Bearer {self.key}")
+
+
+class TokenProvider:
+    """Finds, caches and re-reads the API key for one auth domain.
+
+    `ready` and `current` are the hot path (two attribute reads); `aget`/`get` load on a
+    cache miss and `areload`/`reload` re-read the store after the server rejected a key.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        domain: str | None = None,
+        settings: AnacondaAuthSettings | None = None,
+        store: TokenStore | None = None,
+    ) -> None:
+        self._settings = settings
+        self._domain = domain
+        self._store = store
+        self._sync_lock = threading.Lock()
+        self._async_lock: anyio.Lock | None = None
+        self._async_library: str | None = None
+        self.current: Credential | None = None
+        self.ready = False
+        if api_key:
+            self._use(api_key, "argument")
+            return
+        secret = self._get_settings().api_key
+        if secret is not None and secret.get_secret_value():
+            self._use(secret.get_secret_value(), "setting")
+
+    def __repr__(self) -> str:
+        if self.current is None:
+            source = "store" if not self.ready else "none"
+        else:
+            source = self.current.source
+        return f"TokenProvider(domain={self.domain!r}, source={source!r})"
+
+    @property
+    def domain(self) -> str:
+        """The auth domain whose stored key this provider reads."""
+        if self._domain is None:
+            self._domain = self._get_settings().auth_domain
+        return self._domain
+
+    @property
+    def store(self) -> TokenStore:
+        """The token store, made on first use (a key given directly never needs one)."""
+        if self._store is None:
+            from ._storage import default_store
+
+            self._store = default_store(self._get_settings())
+        return self._store
+
+    async def aget(self) -> Credential | None:
+        """The cached credential, loading it from the store first if needed."""
+        if not self.ready:
+            async with self._lock():
+                if not self.ready:
+                    self._set(await self.store.aload(self.domain))
+        return self.current
+
+    def get(self) -> Credential | None:
+        """`aget` for synchronous callers: the store's sync face under a thread lock."""
+        if not self.ready:
+            with self._sync_lock:
+                if not self.ready:
+                    self._set(self.store.load(self.domain))
+        return self.current
+
+    async def areload(self, stale: Credential) -> Credential | None:
+        """Re-read the store after `stale` was rejected or expired; return the new credential.
+
+        Requests that sent the same `stale` credential share one read. A key given to the
+        client or set in the environment is not re-read: `stale` is returned.
+        """
+        if stale.source != "store":
+            return stale
+        async with self._lock():
+            if self.current is stale:
+                self._set(await self.store.aload(self.domain))
+        return self.current
+
+    def reload(self, stale: Credential) -> Credential | None:
+        """`areload` for synchronous callers."""
+        if stale.source != "store":
+            return stale
+        with self._sync_lock:
+            if self.current is stale:
+                self._set(self.store.load(self.domain))
+        return self.current
+
+    def _lock(self) -> anyio.Lock:
+        # A lock belongs to one async library; a provider may outlive an event loop.
+        library = sniffio.current_async_library()
+        if self._async_lock is None or library != self._async_library:
+            self._async_lock = anyio.Lock()
+            self._async_library = library
+        return self._async_lock
+
+    def _get_settings(self) -> AnacondaAuthSettings:
+        if self._settings is None:
+            from ._config import AnacondaAuthSettings
+
+            self._settings = AnacondaAuthSettings()
+        return self._settings
+
+    def _use(self, key: str, source: Source) -> None:
+        expiry = jwt_expiry(key)
+        self.current = Credential(key, source, math.inf if expiry is None else expiry)
+        self.ready = True
+
+    def _set(self, token: TokenInfo | None) -> None:
+        if token is None or not token.api_key:
+            self.current = None
+            logger.debug("no API key stored for %s", self.domain)
+        else:
+            expiry = token.expires_at
+            self.current = Credential(
+                token.api_key, "store", math.inf if expiry is None else expiry
+            )
+            logger.debug("loaded the stored API key for %s", self.domain)
+        self.ready = True

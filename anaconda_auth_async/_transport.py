@@ -1,0 +1,191 @@
+"""One transport configuration per distinct settings: SSL context, proxy, client cert, timeout.
+
+Building an `ssl.SSLContext` loads a CA bundle, which costs far more than a TLS handshake's
+share of a request. So the context is built once per distinct configuration and cached for
+the process: every client this SDK makes (API clients, discovery, JWKS, token and key
+exchange) shares it, and httpx reuses it for every connection. The client certificate is
+loaded into that context once, instead of being handed to httpx per client.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import ssl
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from ._exceptions import ConfigurationError
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._config import AnacondaAuthSettings
+
+__all__ = ["TransportConfig", "async_http_client", "build_ssl_context", "transport_config"]
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = f"anaconda-auth-async/{__version__}"
+
+# ssl_verify, client_cert, client_cert_key, proxy, timeout, SSL_CERT_FILE, SSL_CERT_DIR
+_Key = tuple[bool | str, str | None, str | None, str | None, float, str | None, str | None]
+
+_cache: dict[_Key, TransportConfig] = {}
+_cache_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class TransportConfig:
+    """The connection options shared by every client built from the same settings."""
+
+    verify: ssl.SSLContext | bool
+    cert: tuple[str, str] | str | None
+    proxy: str | None
+    timeout: httpx.Timeout = field(compare=False)
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for `httpx.Client` / `httpx.AsyncClient` (a fresh dict).
+
+        The client certificate is already loaded into the SSL context, so ``cert`` is not
+        among them.
+        """
+        return {"verify": self.verify, "proxy": self.proxy, "timeout": self.timeout}
+
+
+def transport_config(settings: AnacondaAuthSettings) -> TransportConfig:
+    """The cached `TransportConfig` for these settings: one SSL context per distinct config.
+
+    Raises `ConfigurationError` when the CA bundle, truststore or client certificate
+    cannot be used.
+    """
+    key: _Key = (
+        settings.ssl_verify,
+        settings.client_cert,
+        settings.client_cert_key,
+        settings.proxy,
+        settings.timeout,
+        # httpx honours these when it builds its default context; so do we.
+        os.environ.get("SSL_CERT_FILE"),
+        os.environ.get("SSL_CERT_DIR"),
+    )
+    config = _cache.get(key)
+    if config is not None:
+        return config
+    with _cache_lock:
+        config = _cache.get(key)
+        if config is None:
+            cert = _cert(settings)
+            config = TransportConfig(
+                verify=build_ssl_context(settings.ssl_verify, cert=cert),
+                cert=cert,
+                proxy=settings.proxy,
+                timeout=httpx.Timeout(settings.timeout),
+            )
+            _cache[key] = config
+            logger.debug("built a TLS context (ssl_verify=%r)", settings.ssl_verify)
+    return config
+
+
+def async_http_client(settings: AnacondaAuthSettings, **overrides: Any) -> httpx.AsyncClient:
+    """An `httpx.AsyncClient` with the shared transport config, for OIDC and key exchange.
+
+    It sends no API key. Any keyword argument is passed to httpx and wins over ours.
+    """
+    options: dict[str, Any] = transport_config(settings).client_kwargs()
+    options["headers"] = {"User-Agent": USER_AGENT}
+    options.update(overrides)
+    return httpx.AsyncClient(**options)
+
+
+def build_ssl_context(
+    ssl_verify: bool | str, *, cert: tuple[str, str] | str | None = None
+) -> ssl.SSLContext:
+    """A new SSL context: ``True`` (httpx's default CAs), ``False``, ``"truststore"``, or
+    the path of a CA bundle file or directory; with the client certificate loaded.
+
+    Prefer `transport_config`, which caches the result.
+    """
+    if ssl_verify is True:
+        context = _default_context()
+    elif ssl_verify is False:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif ssl_verify == "truststore":
+        context = _truststore_context()
+    else:
+        context = _bundle_context(ssl_verify)
+    if cert is not None:
+        _load_cert(context, cert)
+    return context
+
+
+def _default_context() -> ssl.SSLContext:
+    create = getattr(httpx, "create_ssl_context", None)
+    if create is not None:
+        context: ssl.SSLContext = create(verify=True, trust_env=True)
+        return context
+    import certifi  # pragma: no cover - httpx without create_ssl_context
+
+    return ssl.create_default_context(cafile=certifi.where())  # pragma: no cover
+
+
+def _truststore_context() -> ssl.SSLContext:
+    try:
+        import truststore
+    except ImportError:
+        raise ConfigurationError(
+            "ssl_verify='truststore' needs the truststore package; install it with "
+            "`pip install 'anaconda-auth-async[truststore]'`."
+        ) from None
+    context: ssl.SSLContext = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    return context
+
+
+def _bundle_context(path: str) -> ssl.SSLContext:
+    try:
+        if os.path.isdir(path):
+            return ssl.create_default_context(capath=path)
+        return ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(
+            f"The CA bundle {path} could not be loaded ({_reason(exc)}); "
+            "set ssl_verify to a readable PEM file or directory."
+        ) from None
+
+
+def _cert(settings: AnacondaAuthSettings) -> tuple[str, str] | str | None:
+    if settings.client_cert is None:
+        if settings.client_cert_key is not None:
+            raise ConfigurationError(
+                "client_cert_key is set but client_cert is not; set client_cert to the "
+                "client certificate (PEM) too."
+            )
+        return None
+    if settings.client_cert_key is None:
+        return settings.client_cert
+    return (settings.client_cert, settings.client_cert_key)
+
+
+def _no_password() -> bytes:
+    # Without a callback OpenSSL would prompt on the terminal for an encrypted key.
+    return b""
+
+
+def _load_cert(context: ssl.SSLContext, cert: tuple[str, str] | str) -> None:
+    certfile, keyfile = (cert, None) if isinstance(cert, str) else cert
+    try:
+        context.load_cert_chain(certfile, keyfile, password=_no_password)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigurationError(
+            f"The client certificate {certfile} could not be loaded ({_reason(exc)}); "
+            "set client_cert (and client_cert_key) to readable PEM files with an "
+            "unencrypted key."
+        ) from None
+
+
+def _reason(exc: OSError | ssl.SSLError) -> str:
+    return str(getattr(exc, "reason", None) or exc.strerror or type(exc).__name__)
