@@ -11,11 +11,11 @@ keyrings). Unlike the original it
 - holds a cross-process lock (``keyring.lock`` beside the file) around every
   read-modify-write, so concurrent logins do not lose each other's entries;
 - never treats a file it cannot parse as empty: reading raises `CorruptTokenFileError`,
-  and the next write moves the damaged bytes aside to ``keyring.corrupt-<UTC time>``.
+  and the next write first keeps the damaged bytes in ``keyring.corrupt-<UTC time>``.
 
 Reads take no lock and are cached per file version (inode, size, mtime), so a repeated
-read costs one ``os.stat`` (a version is cached once it is two seconds old, so that a
-rewrite within the file system's timestamp granularity cannot hide behind it).
+read costs one ``os.stat`` (for a version younger than two seconds, a rewrite could hide
+behind the same inode, size and mtime, so its bytes are compared too).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from keyring.backend import KeyringBackend
 from keyring.compat import properties
@@ -52,13 +52,22 @@ _StatKey = tuple[int, int, int]
 _PATH_ENV = "ANACONDA_AUTH_KEYRING_PATH"
 _DEFAULT_PATH = "~/.anaconda/keyring"
 _READ_RETRIES = 3
-# A file version is only cached once its mtime is older than this: within the timestamp
-# granularity of the file system (up to 2 s on FAT) a rewrite could reuse inode, size and
-# mtime, and the cache would then hide it (git's "racily clean" problem).
+# A file version is trusted on its (inode, size, mtime) alone once its mtime is older than
+# this: within the timestamp granularity of the file system (up to 2 s on FAT) a rewrite
+# could reuse all three (git's "racily clean" problem), so a younger version is re-read and
+# compared byte for byte (still skipping the parse when unchanged).
 _SETTLE_NS = 2_000_000_000
 
-# path -> (file version, parsed content); the content is shared, so it is never mutated.
-_cache: dict[str, tuple[_StatKey, Data]] = {}
+
+class _Version(NamedTuple):
+    key: _StatKey
+    raw: bytes
+    data: Data  # shared by every reader, so never mutated
+    settled: bool
+
+
+# path -> the last version read
+_cache: dict[str, _Version] = {}
 
 
 def default_keyring_path() -> Path:
@@ -177,11 +186,11 @@ class AnacondaKeyring(KeyringBackend):
         except OSError as exc:
             raise self._error("read", exc) from exc
         hit = _cache.get(self._file)
-        if hit is not None and hit[0] == (st.st_ino, st.st_size, st.st_mtime_ns):
-            return hit[1]
-        return self._read_fresh()
+        if hit is not None and hit.settled and hit.key == (st.st_ino, st.st_size, st.st_mtime_ns):
+            return hit.data
+        return self._read_fresh(hit)
 
-    def _read_fresh(self) -> Data:
+    def _read_fresh(self, hit: _Version | None) -> Data:
         for attempt in range(_READ_RETRIES):
             try:
                 with open(self._file, "rb") as fp:
@@ -192,6 +201,10 @@ class AnacondaKeyring(KeyringBackend):
             except OSError as exc:
                 raise self._error("read", exc) from exc
             key = (st.st_ino, st.st_size, st.st_mtime_ns)
+            settled = time.time_ns() - st.st_mtime_ns > _SETTLE_NS
+            if hit is not None and hit.raw == raw:
+                _cache[self._file] = hit._replace(key=key, settled=settled)
+                return hit.data
             try:
                 data = _parse(raw)
             except ValueError as exc:
@@ -200,8 +213,7 @@ class AnacondaKeyring(KeyringBackend):
                 if attempt + 1 < _READ_RETRIES and self._changed_since(key):
                     continue
                 raise self._corrupt(str(exc)) from None
-            if time.time_ns() - st.st_mtime_ns > _SETTLE_NS:
-                _cache[self._file] = (key, data)
+            _cache[self._file] = _Version(key, raw, data, settled)
             return data
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -220,15 +232,16 @@ class AnacondaKeyring(KeyringBackend):
 
         self._ensure_dir()
         with self._locked():
+            fresh = False
             try:
                 data = {service: dict(entries) for service, entries in self.read().items()}
             except CorruptTokenFileError:
                 self._set_aside()
-                data = {}
-            if not change(data):
-                return False
-            self._write(data)
-            return True
+                data, fresh = {}, True
+            changed = change(data)
+            if changed or fresh:
+                self._write(data)
+            return changed
 
     def _ensure_dir(self) -> None:
         directory = self._path.parent
@@ -288,23 +301,39 @@ class AnacondaKeyring(KeyringBackend):
         _fsync_dir(directory)
 
     def _set_aside(self) -> None:
-        """Move a file that cannot be parsed to ``<name>.corrupt-<UTC time>``, never delete it."""
-        base = self._path.with_name(f"{self._path.name}.corrupt-{_utc_stamp()}")
-        aside, n = base, 0
-        while aside.exists():
-            n += 1
-            aside = base.with_name(f"{base.name}-{n}")
+        """Copy a file that cannot be parsed to ``<name>.corrupt-<UTC time>`` (0600).
+
+        A copy, not a move: until the fresh file replaces it, readers keep seeing the
+        damaged file (and its clear error) rather than no file at all.
+        """
         try:
-            os.rename(self._file, aside)
-            _private(None, os.fspath(aside))
+            with open(self._file, "rb") as fp:
+                damaged = fp.read()
         except FileNotFoundError:
             return
         except OSError as exc:
-            raise self._error("move aside the damaged", exc) from exc
-        _cache.pop(self._file, None)
+            raise self._error("read", exc) from exc
+        base = f"{self._file}.corrupt-{_utc_stamp()}"
+        aside, n = base, 0
+        while True:
+            try:
+                fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                break
+            except FileExistsError:
+                n += 1
+                aside = f"{base}-{n}"
+            except OSError as exc:
+                raise self._error("keep aside a copy of", exc) from exc
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(damaged)
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as exc:
+            raise self._error("keep aside a copy of", exc) from exc
         logger.warning(
-            "The token file %s could not be parsed; its bytes were moved to %s and a new "
-            "file is written in its place (tokens in it must be restored or logged in again)",
+            "The token file %s could not be parsed; its bytes were kept in %s and a new "
+            "file was started (log in again, or restore entries from the copy kept aside)",
             self._file,
             aside,
         )

@@ -1,0 +1,292 @@
+"""The Anaconda file keyring backend: keyring conformance, hardening, corrupt files,
+and many processes writing at once."""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import stat
+import time
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+from filelock import FileLock
+from keyring.errors import PasswordDeleteError
+from keyring.testing.backend import BackendBasicTests
+
+from anaconda_auth_async import CorruptTokenFileError, StorageError
+from anaconda_auth_async import _keyring as keyring_module
+from anaconda_auth_async._config import AnacondaAuthSettings
+from anaconda_auth_async._keyring import AnacondaKeyring, default_keyring_path
+from anaconda_auth_async._storage import KeyringTokenStore
+from anaconda_auth_async._token import TokenInfo
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def path(isolated_env: Path) -> Path:
+    return isolated_env / ".anaconda" / "keyring"
+
+
+class TestConformance(BackendBasicTests):  # type: ignore[misc]
+    """keyring's own test suite for backends, run against ours (at the default path)."""
+
+    def init_keyring(self) -> AnacondaKeyring:
+        return AnacondaKeyring()
+
+
+def test_set_get_delete(path: Path) -> None:
+    backend = AnacondaKeyring(path=path)
+    assert backend.get_password("svc", "user") is None
+    backend.set_password("svc", "user", "secret")
+    assert backend.get_password("svc", "user") == "secret"
+    assert json.loads(path.read_text()) == {"svc": {"user": "secret"}}
+    backend.delete_password("svc", "user")
+    assert backend.get_password("svc", "user") is None
+    with pytest.raises(PasswordDeleteError):
+        backend.delete_password("svc", "user")
+    with pytest.raises(PasswordDeleteError):
+        backend.delete_password("other-svc", "user")
+
+
+def test_registered_as_keyring_plugin_with_the_seeds_priority() -> None:
+    names = {ep.value for ep in entry_points(group="keyring.backends")}
+    assert "anaconda_auth_async._keyring" in names
+    assert AnacondaKeyring.priority == 9
+    assert AnacondaKeyring.name == "Anaconda file keyring"
+
+
+def test_default_path_follows_the_setting(isolated_env: Path, monkeypatch: pytest.MonkeyPatch):
+    assert default_keyring_path() == isolated_env / ".anaconda" / "keyring"
+    monkeypatch.delenv("ANACONDA_AUTH_KEYRING_PATH")
+    assert default_keyring_path() == Path("~/.anaconda/keyring").expanduser()
+    (isolated_env / ".env").write_text(f"ANACONDA_AUTH_KEYRING_PATH={isolated_env}/from-env\n")
+    assert default_keyring_path() == isolated_env / "from-env"
+    assert AnacondaKeyring().path == isolated_env / "from-env"
+    assert default_keyring_path() == AnacondaAuthSettings().keyring_path
+
+
+def test_viable_creates_nothing(path: Path, isolated_env: Path) -> None:
+    assert AnacondaKeyring.viable
+    assert not path.parent.exists()
+    path.parent.mkdir()
+    path.write_text("")
+    assert AnacondaKeyring.viable
+    path.unlink()
+    path.mkdir()  # a directory where the file should be
+    assert not AnacondaKeyring.viable
+
+
+def test_new_file_is_0600_in_a_0700_directory(path: Path) -> None:
+    AnacondaKeyring(path=path).set_password("svc", "user", "secret")
+    assert _mode(path) == 0o600
+    assert _mode(path.parent) == 0o700
+
+
+def test_existing_loose_permissions_are_tightened_on_write(path: Path) -> None:
+    path.parent.mkdir(mode=0o755)
+    path.parent.chmod(0o755)
+    path.write_text(json.dumps({"svc": {"old": "value"}}))
+    path.chmod(0o644)  # as anaconda-cloud-auth left it
+    AnacondaKeyring(path=path).set_password("svc", "user", "secret")
+    assert _mode(path) == 0o600
+    assert _mode(path.parent) == 0o700
+    assert json.loads(path.read_text()) == {"svc": {"old": "value", "user": "secret"}}
+
+
+def test_writes_in_the_seeds_format(path: Path) -> None:
+    backend = AnacondaKeyring(path=path)
+    backend.set_password("Anaconda Cloud", "id.anaconda.cloud", "dmFsdWU=")
+    assert path.read_bytes() == b'{"Anaconda Cloud": {"id.anaconda.cloud": "dmFsdWU="}}'
+
+
+def test_empty_file_is_empty_not_corrupt(path: Path) -> None:
+    path.parent.mkdir()
+    path.write_text("")  # anaconda-cloud-auth's viable check creates an empty file
+    backend = AnacondaKeyring(path=path)
+    assert backend.get_password("svc", "user") is None
+    backend.set_password("svc", "user", "secret")
+    assert backend.get_password("svc", "user") == "secret"
+    assert not list(path.parent.glob("*.corrupt-*"))
+
+
+DAMAGED = [
+    pytest.param(b'{"Anaconda Cloud": {"id.anaconda.cloud": "eyJh', id="truncated"),
+    pytest.param(b"\x00\xff\xfe garbage \x89PNG", id="binary"),
+    pytest.param(b"[1, 2, 3]", id="not-an-object"),
+    pytest.param(b'{"Anaconda Cloud": "a string"}', id="service-not-an-object"),
+    pytest.param(b"[" * 100_000, id="deeply-nested"),
+]
+
+
+@pytest.mark.parametrize("damaged", DAMAGED)
+def test_damaged_file_raises_naming_the_file(path: Path, damaged: bytes) -> None:
+    path.parent.mkdir()
+    path.write_bytes(damaged)
+    with pytest.raises(CorruptTokenFileError) as info:
+        AnacondaKeyring(path=path).get_password("Anaconda Cloud", "id.anaconda.cloud")
+    message = str(info.value)
+    assert str(path) in message
+    assert "anaconda-auth login" in message
+    assert "\n" not in message
+    assert path.read_bytes() == damaged  # reading never changes the file
+
+
+@pytest.mark.parametrize("damaged", DAMAGED)
+def test_save_after_damage_keeps_the_bytes_aside(
+    path: Path, damaged: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    path.parent.mkdir()
+    path.write_bytes(damaged)
+    backend = AnacondaKeyring(path=path)
+    with caplog.at_level(logging.WARNING, logger="anaconda_auth_async._keyring"):
+        backend.set_password("svc", "user", "secret")
+    (aside,) = path.parent.glob("keyring.corrupt-*")
+    assert aside.read_bytes() == damaged
+    assert _mode(aside) == 0o600
+    assert json.loads(path.read_text()) == {"svc": {"user": "secret"}}
+    assert str(aside) in caplog.text
+    assert "secret" not in caplog.text
+    # a second damage on the same second does not overwrite the first one kept aside
+    path.write_bytes(b"{broken")
+    backend.set_password("svc", "user", "again")
+    assert sorted(p.read_bytes() for p in path.parent.glob("keyring.corrupt-*")) == sorted(
+        [damaged, b"{broken"]
+    )
+
+
+def test_delete_after_damage_keeps_the_bytes_aside(path: Path) -> None:
+    path.parent.mkdir()
+    path.write_bytes(b"{not json")
+    with pytest.raises(PasswordDeleteError):
+        AnacondaKeyring(path=path).delete_password("svc", "user")
+    (aside,) = path.parent.glob("keyring.corrupt-*")
+    assert aside.read_bytes() == b"{not json"
+    assert json.loads(path.read_text()) == {}
+
+
+def test_unreadable_file_is_a_storage_error(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path.parent.mkdir()
+    path.write_text("{}")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(keyring_module.os, "stat", refuse)
+    with pytest.raises(StorageError, match="Permission denied") as info:
+        AnacondaKeyring(path=path).get_password("svc", "user")
+    assert str(path) in str(info.value)
+
+
+def test_failed_write_leaves_the_old_file_and_no_temp_file(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = AnacondaKeyring(path=path)
+    backend.set_password("svc", "user", "old")
+    before = path.read_bytes()
+
+    def full(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(keyring_module.os, "fsync", full)
+    with pytest.raises(StorageError, match="No space left on device"):
+        backend.set_password("svc", "user", "new")
+    assert path.read_bytes() == before
+    assert not list(path.parent.glob(".keyring.*"))
+
+
+def test_held_lock_times_out_with_a_clear_error(path: Path) -> None:
+    backend = AnacondaKeyring(path=path, lock_timeout=0.05)
+    backend.set_password("svc", "user", "old")
+    other = FileLock(path.with_name("keyring.lock"), thread_local=False)
+    with other, pytest.raises(StorageError, match="lock"):
+        backend.set_password("svc", "user", "new")
+    assert backend.get_password("svc", "user") == "old"  # reads take no lock
+
+
+def test_reads_see_rewrites_by_other_writers(path: Path) -> None:
+    """A rewrite in place keeping size and mtime (coarse clocks) is still seen."""
+    backend = AnacondaKeyring(path=path)
+    backend.set_password("svc", "user", "aaaa")
+    st = path.stat()
+    assert backend.get_password("svc", "user") == "aaaa"
+    path.write_text(json.dumps({"svc": {"user": "bbbb"}}))  # same size, same inode
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert backend.get_password("svc", "user") == "bbbb"
+
+
+def test_settled_file_is_read_once(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    backend = AnacondaKeyring(path=path)
+    backend.set_password("svc", "user", "secret")
+    old = time.time() - 60
+    os.utime(path, (old, old))
+    assert backend.get_password("svc", "user") == "secret"
+    opened: list[object] = []
+    real_open = open
+    monkeypatch.setattr(
+        "builtins.open", lambda *a, **k: opened.append(a) or real_open(*a, **k)
+    )
+    for _ in range(5):
+        assert backend.get_password("svc", "user") == "secret"
+    assert opened == []
+    os.utime(path, (old + 1, old + 1))  # a new version: read again
+    assert backend.get_password("svc", "user") == "secret"
+    assert len(opened) == 1
+
+
+# -- many processes at once ----------------------------------------------------------
+
+PROCESSES = 8
+SAVES = 40
+
+
+def _save_many(path: str, worker: int, barrier: multiprocessing.synchronize.Barrier) -> None:
+    store = KeyringTokenStore(AnacondaAuthSettings(keyring_path=path))
+    barrier.wait(timeout=60)
+    for i in range(SAVES):
+        store.save(TokenInfo(domain=f"w{worker}-{i}.example", api_key=f"key-{worker}-{i}"))
+
+
+def test_concurrent_processes_lose_nothing(path: Path) -> None:
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(PROCESSES)
+    workers = [
+        context.Process(target=_save_many, args=(str(path), n, barrier), daemon=True)
+        for n in range(PROCESSES)
+    ]
+    for worker in workers:
+        worker.start()
+    reader = AnacondaKeyring(path=path)
+    seen = 0
+    deadline = time.monotonic() + 180
+    try:
+        while any(w.is_alive() for w in workers) and time.monotonic() < deadline:
+            # a reader never sees half a file, and never an entry disappear
+            count = len(reader.read().get("Anaconda Cloud", {}))
+            assert count >= seen
+            seen = count
+            time.sleep(0.005)
+        for worker in workers:
+            worker.join(timeout=max(0.0, deadline - time.monotonic()))
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+    assert [w.exitcode for w in workers] == [0] * PROCESSES
+
+    store = KeyringTokenStore(AnacondaAuthSettings(keyring_path=path))
+    for n in range(PROCESSES):
+        for i in range(SAVES):
+            token = store.load(f"w{n}-{i}.example")
+            assert token is not None
+            assert token.api_key == f"key-{n}-{i}"
+    assert len(reader.read()["Anaconda Cloud"]) == PROCESSES * SAVES
+    assert _mode(path) == 0o600
+    assert _mode(path.parent) == 0o700
+    assert not list(path.parent.glob(".keyring.*"))
