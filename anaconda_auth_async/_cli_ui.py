@@ -269,14 +269,19 @@ class LoginUI:
         """Await ``func()`` with the waiting indicator running beside it."""
         import anyio
 
+        error: Exception | None = None
         async with anyio.create_task_group() as tg:
             if self.spinner_enabled:
                 tg.start_soon(self._spin)
             try:
                 result = await func()
+            except Exception as exc:  # re-raised below, not wrapped in an exception group
+                error = exc
             finally:
                 self._waiting = None
                 tg.cancel_scope.cancel()
+        if error is not None:
+            raise error
         return result
 
     def on_event(self, event: Any) -> None:

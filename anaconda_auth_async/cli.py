@@ -295,10 +295,8 @@ async def _whoami(*, settings: AnacondaAuthSettings, as_json: bool) -> None:
     token, source = await api.current_token(settings)
     _, key = _usable(token, settings, source)
     try:
-        async with AsyncAuthClient(
-            domain=settings.api_domain, api_key=key, ssl_verify=settings.ssl_verify
-        ) as client:
-            account: Any = await client.account()
+        async with AsyncAuthClient(settings=settings, api_key=key) as client:
+            account = await client.account()
     except (AuthenticationError, TokenExpiredError):
         raise Failure(
             ExitCode.NOT_LOGGED_IN,
@@ -310,7 +308,7 @@ async def _whoami(*, settings: AnacondaAuthSettings, as_json: bool) -> None:
 
         click.echo(json.dumps(account, indent=2, sort_keys=True))
         return
-    user = account.get("user") if isinstance(account, dict) else None
+    user = account.get("user")
     user = user if isinstance(user, dict) else {}
     name = " ".join(str(user.get(k) or "") for k in ("first_name", "last_name")).strip()
     click.echo(f"Name:  {name or '(not set)'}")

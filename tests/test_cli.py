@@ -1,0 +1,762 @@
+"""The `anaconda-auth` command line: output on stdout vs stderr, exit codes, prompts.
+
+Tokens live in a `MemoryTokenStore`; a login is faked by replacing `_login.login` (the e2e
+suite runs the real one through the CLI as a subprocess).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import ssl
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import httpx
+import pytest
+import respx
+from click.testing import CliRunner, Result
+
+from anaconda_auth_async import LoginEvent, TokenInfo, __version__
+from anaconda_auth_async import _login as login_module
+from anaconda_auth_async import cli as cli_module
+from anaconda_auth_async._cli_ui import ExitCode, LoginUI
+from anaconda_auth_async._exceptions import (
+    ConfigurationError,
+    DiscoveryError,
+    LoginDeniedError,
+    LoginTimeoutError,
+    StorageError,
+)
+from anaconda_auth_async.cli import cli
+from anaconda_auth_async.testing import MemoryTokenStore, make_api_key, use_store
+
+DOMAIN = "id.anaconda.cloud"
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("httpx", "authlib", "keyring", "pydantic", "pydantic_settings", "anyio", "joserfc")
+
+
+@pytest.fixture
+def store() -> Iterator[MemoryTokenStore]:
+    memory = MemoryTokenStore()
+    with use_store(memory):
+        yield memory
+
+
+def run(*args: str, input: str | None = None) -> Result:
+    """Invoke the CLI with stdout and stderr kept apart (click 8.1 and 8.2+)."""
+    try:
+        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    except TypeError:  # click >= 8.2 always keeps them apart
+        runner = CliRunner()
+    return runner.invoke(cli, list(args), input=input, prog_name="anaconda-auth")
+
+
+def everything(result: Result) -> str:
+    """stdout and stderr together."""
+    return result.stdout + result.stderr
+
+
+def error_line(result: Result) -> str:
+    """The stderr of a failed command: exactly one line, starting with "Error: "."""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("Error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def save(store: MemoryTokenStore, **kwargs: Any) -> str:
+    key = make_api_key(**kwargs)
+    store.save(TokenInfo(domain=DOMAIN, api_key=key, username="alice@example.com"))
+    return key
+
+
+# --- help, version, start-up ------------------------------------------------------------
+
+
+def test_help_lists_commands_and_every_exit_code() -> None:
+    result = run("-h")
+    assert result.exit_code == 0
+    for command in ("login", "logout", "whoami", "api-key", "status"):
+        assert command in result.stdout
+    for code in ExitCode:
+        assert re.search(rf"^\s+{int(code)}\s+\S", result.stdout, re.MULTILINE), code
+
+
+def test_docs_list_every_exit_code() -> None:
+    text = (ROOT / "docs" / "cli.md").read_text()
+    table = dict(re.findall(r"^\| `(\d+)` \| ([^|]+)\|", text, re.MULTILINE))
+    assert {int(code) for code in table} == {int(code) for code in ExitCode}
+
+
+def test_version() -> None:
+    result = run("--version")
+    assert result.exit_code == 0
+    assert __version__ in result.stdout
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    result = run("frobnicate")
+    assert result.exit_code == ExitCode.USAGE
+    assert "No such command" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["login", "--help"], ["status", "--help"]])
+def test_help_does_not_import_the_sdk(args: list[str]) -> None:
+    code = (
+        "import sys\n"
+        "from anaconda_auth_async.cli import main\n"
+        "try:\n"
+        f"    main({args!r})\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 0, exc.code\n"
+        f"heavy = {HEAVY!r}\n"
+        "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert "LOADED []" in out
+
+
+def test_python_dash_m() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "anaconda_auth_async", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0
+    assert "Usage: python -m anaconda_auth_async" in result.stdout
+    assert "Exit codes:" in result.stdout
+
+
+# --- api-key ----------------------------------------------------------------------------
+
+
+def test_api_key_prints_the_stored_key_and_nothing_else(store: MemoryTokenStore) -> None:
+    key = save(store)
+    result = run("api-key")
+    assert result.exit_code == 0
+    assert result.stdout == key + "\n"
+    assert result.stderr == ""
+
+
+def test_api_key_prefers_the_environment(
+    store: MemoryTokenStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    save(store)
+    env_key = make_api_key(sub="from-env")
+    monkeypatch.setenv("ANACONDA_AUTH_API_KEY", env_key)
+    result = run("api-key")
+    assert result.exit_code == 0
+    assert result.stdout == env_key + "\n"
+
+
+def test_api_key_when_not_logged_in(store: MemoryTokenStore) -> None:
+    result = run("api-key")
+    assert result.exit_code == ExitCode.NOT_LOGGED_IN
+    assert result.stdout == ""
+    assert "anaconda-auth login" in error_line(result)
+
+
+def test_api_key_when_expired(store: MemoryTokenStore) -> None:
+    key = save(store, exp=dt.timedelta(days=-2))
+    result = run("api-key")
+    assert result.exit_code == ExitCode.NOT_LOGGED_IN
+    assert result.stdout == ""
+    line = error_line(result)
+    assert "expired" in line
+    assert "anaconda-auth login" in line
+    assert key not in result.stderr
+
+
+def test_api_key_expired_env_key_says_to_fix_the_variable(
+    store: MemoryTokenStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANACONDA_AUTH_API_KEY", make_api_key(exp=dt.timedelta(hours=-1)))
+    result = run("api-key")
+    assert result.exit_code == ExitCode.NOT_LOGGED_IN
+    assert "ANACONDA_AUTH_API_KEY" in error_line(result)
+
+
+# --- status -----------------------------------------------------------------------------
+
+
+def test_status_logged_in(store: MemoryTokenStore) -> None:
+    key = save(store, exp=dt.timedelta(days=30, hours=1))
+    result = run("status")
+    assert result.exit_code == 0
+    out = result.stdout
+    assert DOMAIN in out
+    assert "memory token store" in out
+    assert "alice@example.com" in out
+    assert "30 days left" in out
+    assert re.search(r"Logged in:\s+yes", out)
+    assert key not in everything(result)
+    assert result.stderr == ""
+
+
+def test_status_json(store: MemoryTokenStore) -> None:
+    expiry = dt.datetime(2999, 1, 2, tzinfo=dt.timezone.utc)
+    key = save(store, exp=expiry)
+    result = run("status", "--json")
+    assert result.exit_code == 0
+    report = json.loads(result.stdout)
+    assert report["logged_in"] is True
+    assert report["expired"] is False
+    assert report["auth_domain"] == DOMAIN
+    assert report["source"] == "memory token store"
+    assert report["expires_at"].startswith("2999-01-02")
+    assert report["days_left"] > 300_000
+    assert key not in everything(result)
+
+
+def test_status_expired(store: MemoryTokenStore) -> None:
+    save(store, exp=dt.timedelta(days=-3))
+    result = run("status", "--json")
+    assert result.exit_code == ExitCode.NOT_LOGGED_IN
+    report = json.loads(result.stdout)
+    assert report["expired"] is True
+    assert report["logged_in"] is False
+    assert report["days_left"] < 0
+    assert "expired" in error_line(result)
+
+
+def test_status_not_logged_in(store: MemoryTokenStore) -> None:
+    result = run("status")
+    assert result.exit_code == ExitCode.NOT_LOGGED_IN
+    assert re.search(r"Logged in:\s+no", result.stdout)
+    assert "none stored in memory token store" in result.stdout
+    assert "anaconda-auth login" in error_line(result)
+
+
+def test_status_names_the_environment_variable(
+    store: MemoryTokenStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = make_api_key(exp=None)
+    monkeypatch.setenv("ANACONDA_CLOUD_API_KEY", key)
+    result = run("status")
+    assert result.exit_code == 0
+    assert "environment variable ANACONDA_CLOUD_API_KEY" in result.stdout
+    assert "no expiry date" in result.stdout
+    assert key not in everything(result)
+
+
+def test_status_uses_the_file_keyring_by_default() -> None:
+    result = run("status", "--json")
+    assert result.exit_code == ExitCode.NOT_LOGGED_IN
+    assert "keyring" in json.loads(result.stdout)["source"].lower()
+
+
+def test_status_with_domain_option(store: MemoryTokenStore) -> None:
+    save(store)
+    result = run("status", "--domain", "auth.example.com", "--json")
+    assert result.exit_code == ExitCode.NOT_LOGGED_IN
+    assert json.loads(result.stdout)["auth_domain"] == "auth.example.com"
+
+
+def test_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANACONDA_AUTH_TIMEOUT", "-1")
+    result = run("status")
+    assert result.exit_code == ExitCode.CONFIGURATION
+    assert "ANACONDA_AUTH_TIMEOUT" in error_line(result)
+
+
+def test_storage_error() -> None:
+    broken = MemoryTokenStore(fail_with=StorageError("The keyring is locked; unlock it."))
+    with use_store(broken):
+        result = run("api-key")
+    assert result.exit_code == ExitCode.ERROR
+    assert error_line(result) == "Error: The keyring is locked; unlock it."
+
+
+# --- logout -----------------------------------------------------------------------------
+
+
+def test_logout_removes_the_key(store: MemoryTokenStore) -> None:
+    key = save(store)
+    result = run("logout")
+    assert result.exit_code == 0
+    assert "Logged out of id.anaconda.cloud" in result.stdout
+    assert store.domains == []
+    assert key not in everything(result)
+
+
+def test_logout_when_not_logged_in(store: MemoryTokenStore) -> None:
+    result = run("logout")
+    assert result.exit_code == 0
+    assert "not logged in" in result.stdout
+
+
+def test_logout_notes_the_environment_key(
+    store: MemoryTokenStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANACONDA_AUTH_API_KEY", make_api_key())
+    result = run("logout")
+    assert result.exit_code == 0
+    assert "ANACONDA_AUTH_API_KEY is still set" in result.stderr
+
+
+# --- login ------------------------------------------------------------------------------
+
+
+class FakeLogin:
+    """Stands in for `_login.login`: reports events, then stores a key or raises."""
+
+    def __init__(
+        self,
+        events: tuple[LoginEvent, ...] = (),
+        *,
+        error: BaseException | None = None,
+        ask: bool = False,
+    ) -> None:
+        self.events = events
+        self.error = error
+        self.ask = ask
+        self.calls: list[dict[str, Any]] = []
+        self.credentials: tuple[str, str] | None = None
+
+    async def __call__(self, **kwargs: Any) -> TokenInfo:
+        self.calls.append(kwargs)
+        for event in self.events:
+            kwargs["on_event"](event)
+        if self.ask:
+            self.credentials = await kwargs["ask_credentials"]()
+        if self.error is not None:
+            raise self.error
+        settings = kwargs["settings"]
+        token = TokenInfo(
+            domain=settings.auth_domain, api_key=make_api_key(), username="bob@example.com"
+        )
+        await kwargs["store"].asave(token)
+        kwargs["on_event"](LoginEvent(kind="done", message="Logged in."))
+        return token
+
+
+@pytest.fixture
+def fake_login(monkeypatch: pytest.MonkeyPatch) -> Callable[..., FakeLogin]:
+    def install(*events: LoginEvent, **kwargs: Any) -> FakeLogin:
+        fake = FakeLogin(events, **kwargs)
+        monkeypatch.setattr(login_module, "login", fake)
+        return fake
+
+    return install
+
+
+BROWSER = LoginEvent(kind="browser", url="https://id.example/authorize?state=s")
+DEVICE = LoginEvent(
+    kind="device_code", url="https://id.example/device", user_code="WDJB-MJHT", expires_in=900
+)
+
+
+def test_login_browser(store: MemoryTokenStore, fake_login: Callable[..., FakeLogin]) -> None:
+    fake = fake_login(BROWSER, LoginEvent(kind="waiting"), LoginEvent(kind="exchanging"))
+    result = run("login")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Logged in to id.anaconda.cloud as bob@example.com.\n"
+    assert (
+        "Opening your browser to log in. If it does not open, visit: "
+        "https://id.example/authorize?state=s\n" in result.stderr
+    )
+    # no indicator and no colour without a terminal
+    assert "\r" not in everything(result)
+    assert "\x1b" not in everything(result)
+    (call,) = fake.calls
+    assert call["force"] is True
+    assert call["flow"] is None
+    assert call["basic"] is False
+    assert call["ask_credentials"] is None
+    assert call["settings"].auth_domain == DOMAIN
+    assert store.domains == [DOMAIN]
+
+
+def test_login_device(store: MemoryTokenStore, fake_login: Callable[..., FakeLogin]) -> None:
+    fake = fake_login(DEVICE)
+    result = run("login", "--device", "--domain", "auth.example.com", "--timeout", "42")
+    assert result.exit_code == 0, result.output
+    assert (
+        "To log in, visit https://id.example/device and enter the code WDJB-MJHT" in result.stderr
+    )
+    assert "WDJB-MJHT" not in result.stdout
+    assert "Logged in to auth.example.com" in result.stdout
+    (call,) = fake.calls
+    assert call["flow"] == "device"
+    assert call["timeout"] == 42
+    assert call["settings"].auth_domain == "auth.example.com"
+
+
+def test_login_tls_options(
+    store: MemoryTokenStore, fake_login: Callable[..., FakeLogin], tmp_path: Path
+) -> None:
+    fake = fake_login()
+    assert run("login", "--no-ssl-verify").exit_code == 0
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    assert run("login", "--force", "--ca-bundle", str(bundle)).exit_code == 0
+    assert [c["settings"].ssl_verify for c in fake.calls] == [False, str(bundle)]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--browser", "--device"],
+        ["--device", "--basic"],
+        ["--no-ssl-verify", "--ca-bundle", "ca.pem"],
+        ["--timeout", "0"],
+    ],
+)
+def test_login_usage_errors(
+    args: list[str], fake_login: Callable[..., FakeLogin], isolated_env: Path
+) -> None:
+    (isolated_env / "ca.pem").write_text("")
+    fake = fake_login()
+    result = run("login", *args)
+    assert result.exit_code == ExitCode.USAGE
+    assert fake.calls == []
+
+
+def test_login_already_logged_in_without_a_terminal_never_prompts(
+    store: MemoryTokenStore, fake_login: Callable[..., FakeLogin]
+) -> None:
+    key = save(store)
+    fake = fake_login()
+    result = run("login", input="y\n")
+    assert result.exit_code == 0
+    assert "already logged in to id.anaconda.cloud as alice@example.com" in result.stdout
+    assert "?" not in everything(result)
+    assert fake.calls == []
+    assert key not in everything(result)
+
+
+@pytest.mark.parametrize(("answer", "logs_in"), [("y\n", True), ("n\n", False), ("\n", False)])
+def test_login_already_logged_in_asks_in_a_terminal(
+    answer: str,
+    logs_in: bool,
+    store: MemoryTokenStore,
+    fake_login: Callable[..., FakeLogin],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    save(store)
+    monkeypatch.setattr(cli_module, "_stdin_is_tty", lambda: True)
+    fake = fake_login()
+    result = run("login", input=answer)
+    assert result.exit_code == 0
+    assert "Log in again? [y/N]" in result.stderr
+    assert len(fake.calls) == int(logs_in)
+    assert ("Logged in to" in result.stdout) is logs_in
+
+
+def test_login_force_does_not_ask(
+    store: MemoryTokenStore, fake_login: Callable[..., FakeLogin], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    save(store)
+    monkeypatch.setattr(cli_module, "_stdin_is_tty", lambda: True)
+    fake = fake_login()
+    result = run("login", "--force")
+    assert result.exit_code == 0
+    assert "Log in again" not in everything(result)
+    assert len(fake.calls) == 1
+
+
+def test_login_expired_logs_in_again(
+    store: MemoryTokenStore, fake_login: Callable[..., FakeLogin]
+) -> None:
+    save(store, exp=dt.timedelta(minutes=-1))
+    fake = fake_login(BROWSER)
+    result = run("login")
+    assert result.exit_code == 0
+    assert "expired; logging in again" in result.stderr
+    assert len(fake.calls) == 1
+    assert not store.load(DOMAIN).expired  # type: ignore[union-attr]
+
+
+def test_login_notes_the_environment_key(
+    store: MemoryTokenStore, fake_login: Callable[..., FakeLogin], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANACONDA_AUTH_API_KEY", make_api_key())
+    fake_login()
+    result = run("login")
+    assert result.exit_code == 0
+    assert "ANACONDA_AUTH_API_KEY is set" in result.stderr
+
+
+def test_login_basic_asks_in_a_terminal_without_echoing_the_password(
+    store: MemoryTokenStore, fake_login: Callable[..., FakeLogin], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli_module, "_stdin_is_tty", lambda: True)
+    fake = fake_login(ask=True)
+    result = run("login", "--basic", input="me@example.com\ns3cret-pw\n")
+    assert result.exit_code == 0, result.output
+    assert fake.credentials == ("me@example.com", "s3cret-pw")
+    assert fake.calls[0]["basic"] is True
+    assert "Password" in result.stderr
+    assert "s3cret-pw" not in everything(result)
+
+
+def test_login_basic_without_a_terminal_is_refused(
+    store: MemoryTokenStore, fake_login: Callable[..., FakeLogin]
+) -> None:
+    fake = fake_login(ask=True)
+    result = run("login", "--basic", input="me@example.com\npw\n")
+    assert result.exit_code == ExitCode.USAGE
+    assert "terminal" in result.stderr
+    assert fake.calls == []
+
+
+def _connect_error(message: str, cause: BaseException | None = None) -> httpx.ConnectError:
+    request = httpx.Request("GET", "https://id.anaconda.cloud/.well-known/openid-configuration")
+    error = httpx.ConnectError(message, request=request)
+    error.__cause__ = cause
+    return error
+
+
+def _tls_error() -> httpx.ConnectError:
+    cause = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED]")
+    cause.verify_message = "self-signed certificate in certificate chain"
+    return _connect_error("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed", cause)
+
+
+def _discovery_error() -> DiscoveryError:
+    error = DiscoveryError("Could not load the OpenID configuration; check your network.")
+    error.__cause__ = _connect_error("[Errno 111] Connection refused")
+    return error
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "expected"),
+    [
+        (
+            LoginDeniedError("The login was denied; try again.", error="access_denied"),
+            ExitCode.LOGIN_FAILED,
+            "Error: The login was denied; try again.",
+        ),
+        (
+            LoginTimeoutError("The login did not complete within\n5 seconds; run it again."),
+            ExitCode.LOGIN_FAILED,
+            "Error: The login did not complete within 5 seconds; run it again.",
+        ),
+        (
+            _connect_error("[Errno 111] Connection refused"),
+            ExitCode.NETWORK,
+            "Could not connect to id.anaconda.cloud",
+        ),
+        (_discovery_error(), ExitCode.NETWORK, "Connection refused"),
+        (_tls_error(), ExitCode.NETWORK, "self-signed certificate"),
+        (
+            httpx.ReadTimeout("timed out", request=httpx.Request("GET", "https://a.example/")),
+            ExitCode.NETWORK,
+            "a.example did not answer in time",
+        ),
+        (ConfigurationError("Invalid setting x."), ExitCode.CONFIGURATION, "Invalid setting x."),
+        (KeyboardInterrupt(), ExitCode.INTERRUPTED, "Error: Interrupted."),
+        (RuntimeError("boom"), ExitCode.ERROR, "RuntimeError: boom"),
+    ],
+)
+def test_login_failures(
+    error: BaseException,
+    code: ExitCode,
+    expected: str,
+    store: MemoryTokenStore,
+    fake_login: Callable[..., FakeLogin],
+) -> None:
+    fake_login(BROWSER, error=error)
+    result = run("login")
+    assert result.exit_code == code, result.output
+    assert isinstance(result.exception, SystemExit)
+    assert result.stdout == ""
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: ")
+    assert expected in last
+    assert "Traceback" not in result.stderr
+    assert store.domains == []
+
+
+def test_verbose_shows_the_traceback_and_debug_logs(
+    store: MemoryTokenStore, fake_login: Callable[..., FakeLogin]
+) -> None:
+    fake_login(error=LoginDeniedError("Denied.", error="access_denied"))
+    result = run("--verbose", "login")
+    assert result.exit_code == ExitCode.LOGIN_FAILED
+    assert "Traceback" in result.stderr
+    assert "LoginDeniedError" in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "Error: Denied."
+
+
+# --- the waiting indicator --------------------------------------------------------------
+
+
+class Stream:
+    """A text stream that records writes (stands in for a terminal's stderr)."""
+
+    encoding = "utf-8"
+
+    def __init__(self) -> None:
+        self.text = ""
+        self._changed = anyio.Event()
+
+    def write(self, text: str) -> int:
+        self.text += text
+        self._changed.set()
+        self._changed = anyio.Event()
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    async def wait_for(self, needle: str) -> None:
+        with anyio.fail_after(10):
+            while needle not in self.text:
+                await self._changed.wait()
+
+
+@pytest.mark.anyio
+async def test_indicator_runs_while_waiting_and_is_cleared() -> None:
+    stream = Stream()
+    ui = LoginUI(spinner_enabled=True, interval=0.001, stream=stream)  # type: ignore[arg-type]
+
+    async def login() -> str:
+        ui.on_event(BROWSER)
+        await stream.wait_for("Waiting for you to log in in the browser...")
+        ui.on_event(LoginEvent(kind="exchanging", message="Creating an API key."))
+        await stream.wait_for("Creating an API key... ")
+        return "done"
+
+    assert await ui.run(login) == "done"
+    assert "visit: https://id.example/authorize?state=s\n" in stream.text
+    assert stream.text.endswith("\r\x1b[K")  # the indicator's line is cleared
+
+
+@pytest.mark.anyio
+async def test_indicator_is_cleared_when_the_login_fails() -> None:
+    stream = Stream()
+    ui = LoginUI(spinner_enabled=True, interval=0.001, stream=stream)  # type: ignore[arg-type]
+
+    async def login() -> None:
+        ui.on_event(DEVICE)
+        await stream.wait_for("Waiting for you to enter the code")
+        raise LoginDeniedError("Denied.", error="access_denied")
+
+    with pytest.raises(LoginDeniedError):
+        await ui.run(login)
+    assert stream.text.endswith("\r\x1b[K")
+
+
+@pytest.mark.anyio
+async def test_without_a_terminal_waiting_is_said_once() -> None:
+    stream = Stream()
+    ui = LoginUI(spinner_enabled=False, stream=stream)  # type: ignore[arg-type]
+
+    async def login() -> None:
+        ui.on_event(BROWSER)
+        ui.on_event(LoginEvent(kind="waiting"))
+        await anyio.lowlevel.checkpoint()
+
+    await ui.run(login)
+    assert stream.text.count("Waiting") == 1
+    assert "\r" not in stream.text
+
+
+# --- whoami -----------------------------------------------------------------------------
+
+ACCOUNT = {"user": {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"}}
+
+
+@pytest.fixture
+def api() -> Iterator[respx.Route]:
+    """The Anaconda API's /api/account, answering with `ACCOUNT` unless told otherwise."""
+    with respx.mock(assert_all_called=False) as mock:
+        yield mock.get("https://anaconda.cloud/api/account").respond(200, json=ACCOUNT)
+
+
+def test_whoami(store: MemoryTokenStore, api: respx.Route) -> None:
+    key = save(store)
+    result = run("whoami")
+    assert result.exit_code == 0, result.output
+    assert "Ada Lovelace" in result.stdout
+    assert "ada@example.com" in result.stdout
+    assert key not in everything(result)
+    (call,) = api.calls
+    request = call.request
+    assert request.url == "https://anaconda.cloud/api/account"
+    assert request.headers["Authorization"] == f"Bearer {key}"
+
+
+def test_whoami_json(store: MemoryTokenStore, api: respx.Route) -> None:
+    save(store)
+    result = run("whoami", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == ACCOUNT
+
+
+def test_whoami_uses_the_environment_key(
+    store: MemoryTokenStore, api: respx.Route, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_key = make_api_key(sub="ci")
+    monkeypatch.setenv("ANACONDA_AUTH_API_KEY", env_key)
+    result = run("whoami")
+    assert result.exit_code == 0, result.output
+    assert api.calls.last.request.headers["Authorization"] == f"Bearer {env_key}"
+
+
+@pytest.mark.parametrize("exp", [None, dt.timedelta(days=-1)])
+def test_whoami_not_logged_in_or_expired_sends_nothing(
+    exp: dt.timedelta | None, store: MemoryTokenStore, api: respx.Route
+) -> None:
+    if exp is not None:
+        save(store, exp=exp)
+    result = run("whoami")
+    assert result.exit_code == ExitCode.NOT_LOGGED_IN
+    assert "anaconda-auth login" in error_line(result)
+    assert not api.called
+
+
+def test_whoami_rejected_key(store: MemoryTokenStore, api: respx.Route) -> None:
+    key = save(store)
+    api.respond(401, json={"error": {"code": "auth_required"}})
+    result = run("whoami")
+    assert result.exit_code == ExitCode.NOT_LOGGED_IN
+    line = error_line(result)
+    assert "rejected" in line
+    assert "anaconda-auth login" in line
+    assert key not in everything(result)
+
+
+def test_whoami_network_error(store: MemoryTokenStore, api: respx.Route) -> None:
+    save(store)
+
+    api.side_effect = httpx.ConnectError("[Errno 111] Connection refused")
+    result = run("whoami")
+    assert result.exit_code == ExitCode.NETWORK
+    assert "Could not connect to anaconda.cloud" in error_line(result)
+
+
+def test_whoami_server_error(store: MemoryTokenStore, api: respx.Route) -> None:
+    save(store)
+    api.respond(503, text="maintenance")
+    result = run("whoami")
+    assert result.exit_code == ExitCode.ERROR
+    assert "503" in error_line(result)
+
+
+# --- no key in any output but api-key ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args", [["status"], ["status", "--json"], ["whoami"], ["whoami", "--json"], ["logout"]]
+)
+def test_no_command_but_api_key_prints_the_key(
+    args: list[str], store: MemoryTokenStore, api: respx.Route
+) -> None:
+    key = save(store)
+    result = run("--verbose", *args)
+    assert result.exit_code == 0, result.output
+    assert key not in everything(result)
+    assert key.split(".")[1] not in everything(result)
