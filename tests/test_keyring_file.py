@@ -229,9 +229,7 @@ def test_settled_file_is_read_once(path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert backend.get_password("svc", "user") == "secret"
     opened: list[object] = []
     real_open = open
-    monkeypatch.setattr(
-        "builtins.open", lambda *a, **k: opened.append(a) or real_open(*a, **k)
-    )
+    monkeypatch.setattr("builtins.open", lambda *a, **k: opened.append(a) or real_open(*a, **k))
     for _ in range(5):
         assert backend.get_password("svc", "user") == "secret"
     assert opened == []
