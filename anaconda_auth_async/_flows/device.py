@@ -4,7 +4,8 @@ The user opens the verification URI on any device and enters the user code, whil
 process polls the token endpoint. The protocol steps are pure functions (build the
 requests, read the answers); `device_flow` only sends them, sleeps and reports progress.
 
-Polling honours the server: ``authorization_pending`` keeps polling, ``slow_down`` adds
+The token endpoint is polled right away, then every ``interval`` seconds (default 5);
+the server's answer decides: ``authorization_pending`` keeps polling, ``slow_down`` adds
 five seconds to the interval for the rest of the login, ``access_denied`` and
 ``expired_token`` end it. A short run of network errors or 5xx answers is tolerated (the
 user is typing the code on another device and should not have to start over because of
@@ -234,11 +235,6 @@ async def device_flow(
     try:
         with anyio.fail_after(limit):
             while True:
-                # Counting the waits, not only the clock, ends the flow even with a fake sleep.
-                if slept + interval > limit:
-                    raise TimeoutError
-                await sleep(interval)
-                slept += interval
                 outcome = await _poll(http, metadata.token_endpoint, form)
                 if isinstance(outcome, OAuthTokens):
                     return FlowResult(tokens=outcome, nonce=None)
@@ -252,6 +248,11 @@ async def device_flow(
                         f"{MAX_TRANSIENT_ERRORS} times in a row; check your network "
                         "connection and run the login again."
                     )
+                # Counting the waits, not only the clock, ends the flow even with a fake sleep.
+                if slept + interval > limit:
+                    raise TimeoutError
+                await sleep(interval)
+                slept += interval
     except TimeoutError:
         if limit < auth.expires_in:
             raise LoginTimeoutError(
