@@ -1,0 +1,190 @@
+"""Fixtures of the end-to-end tests: a real OpenID Connect provider on loopback.
+
+`e2e_server` (session) makes a CA and a server certificate, runs ``npm ci`` if
+``provider/node_modules`` does not match the lockfile, starts ``provider/server.mjs``
+(oidc-provider + the Anaconda API emulator) in its own process group and stops it after
+the last test. `e2e` (per test) points the SDK at it through ``ANACONDA_AUTH_*`` variables
+(a fresh keyring file, a free redirect port) and sets ``BROWSER`` to the scripted browser.
+
+Without Node.js the tests skip with a reason, except under ``CI=true``, where that fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import webbrowser
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e_harness import (
+    BROWSER_SCRIPT,
+    TEST_CLIENT_ID,
+    E2EServer,
+    HarnessError,
+    ensure_node_modules,
+    free_port,
+    node_missing_reason,
+    run_server,
+)
+
+# Each test's own limit for anything it waits on (a login, a CLI run, the browser).
+STEP_TIMEOUT = 60.0
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def e2e_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EServer]:
+    """The provider and API emulator, started once for the session."""
+    reason = node_missing_reason()
+    if reason is not None:
+        if _in_ci():
+            pytest.fail(f"CI=true but the e2e provider cannot run: {reason}", pytrace=False)
+        pytest.skip(reason)
+    try:
+        ensure_node_modules()
+        with run_server(tmp_path_factory.mktemp("e2e-server"), client_id=TEST_CLIENT_ID) as srv:
+            yield srv
+    except HarnessError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@dataclass
+class E2E:
+    """One test's view of the harness: settings in the environment, browser records."""
+
+    server: E2EServer
+    env: dict[str, str]
+    browser_log: Path
+    keyring_path: Path
+    monkeypatch: pytest.MonkeyPatch
+
+    @property
+    def redirect_uri(self) -> str:
+        """The redirect URI (with this test's free port) the SDK is configured with."""
+        return self.env["ANACONDA_AUTH_REDIRECT_URI"]
+
+    def set_browser_mode(self, mode: str, **extra: str) -> None:
+        """Make the scripted browser approve, deny, confirm a device code, or ignore."""
+        self.setenv("E2E_BROWSER_MODE", mode)
+        for name, value in extra.items():
+            self.setenv(f"E2E_BROWSER_{name.upper()}", value)
+
+    def setenv(self, name: str, value: str) -> None:
+        """Set an environment variable for the test process and for `subprocess_env`."""
+        self.monkeypatch.setenv(name, value)
+        self.env[name] = value
+
+    def delenv(self, name: str) -> None:
+        """Remove an environment variable for the test process and for `subprocess_env`."""
+        self.monkeypatch.delenv(name, raising=False)
+        self.env.pop(name, None)
+
+    def subprocess_env(self, **extra: str) -> dict[str, str]:
+        """The environment for a CLI subprocess: this test's settings and browser."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ANACONDA_")}
+        env.update(self.env)
+        env.update(extra)
+        return env
+
+    def browser_records(self) -> list[dict[str, Any]]:
+        """What the scripted browser did in this test, oldest first."""
+        records = sorted(self.browser_log.glob("*.json"))
+        return [json.loads(p.read_text()) for p in records]
+
+    def wait_for_browser(
+        self, count: int = 1, *, timeout: float = STEP_TIMEOUT
+    ) -> list[dict[str, Any]]:
+        """Wait until the browser has finished `count` runs; return their records."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            records = self.browser_records()
+            if len(records) >= count:
+                return records
+            time.sleep(0.05)
+        stderr = self.browser_log / "browser-stderr.log"
+        detail = stderr.read_text(errors="replace") if stderr.is_file() else ""
+        raise AssertionError(f"the scripted browser did not finish {count} run(s)\n{detail}")
+
+    def run_browser(self, url: str, *, mode: str, user_code: str | None = None) -> dict[str, Any]:
+        """Run the scripted browser in the foreground (as a user would by hand)."""
+        args = [sys.executable, str(BROWSER_SCRIPT), "--foreground", "--mode", mode, url]
+        if user_code is not None:
+            args[-1:-1] = ["--user-code", user_code]
+        before = len(self.browser_records())
+        subprocess.run(args, env=self.subprocess_env(), timeout=STEP_TIMEOUT, check=False)
+        records = self.browser_records()
+        assert len(records) == before + 1, "the scripted browser wrote no record"
+        return records[-1]
+
+    def run_cli(
+        self, *args: str, timeout: float = STEP_TIMEOUT, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``anaconda-auth ARGS`` (this venv's) as a subprocess with this test's settings."""
+        return subprocess.run(
+            [sys.executable, "-m", "anaconda_auth_async.cli", *args],
+            env=self.subprocess_env(**env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+
+    def settings_kwargs(self) -> Mapping[str, Any]:
+        """Keyword arguments for AnacondaAuthSettings equal to the environment."""
+        return {
+            "api_domain": self.server.api_domain,
+            "auth_domain": self.server.auth_domain,
+            "client_id": self.server.client_id,
+            "ssl_verify": self.server.ca_bundle,
+            "redirect_uri": self.redirect_uri,
+            "keyring_path": self.keyring_path,
+        }
+
+
+@pytest.fixture
+def e2e(e2e_server: E2EServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[E2E]:
+    """This test's settings (env), a fresh keyring file and the scripted browser."""
+    browser_log = tmp_path / "browser"
+    keyring_path = tmp_path / "keyring-home" / ".anaconda" / "keyring"
+    env = {
+        **e2e_server.env(redirect_port=free_port()),
+        "ANACONDA_AUTH_KEYRING_PATH": str(keyring_path),
+        "ANACONDA_AUTH_PREFERRED_TOKEN_STORAGE": "anaconda-keyring",
+        "ANACONDA_AUTH_TIMEOUT": "10",
+        "ANACONDA_AUTH_LOGIN_TIMEOUT": "45",
+        "BROWSER": f"{sys.executable} {BROWSER_SCRIPT} %s",
+        "E2E_BROWSER_MODE": "approve",
+        "E2E_BROWSER_CA": e2e_server.ca_bundle,
+        "E2E_BROWSER_LOG": str(browser_log),
+        "E2E_BROWSER_TIMEOUT": "40",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    # webbrowser reads BROWSER once per process; make it read this test's value.
+    monkeypatch.setattr(webbrowser, "_tryorder", None)
+    e2e_server.clear_requests()
+    ctx = E2E(e2e_server, env, browser_log, keyring_path, monkeypatch)
+    try:
+        yield ctx
+    finally:
+        _stop_browsers(browser_log)
+
+
+def _stop_browsers(browser_log: Path) -> None:
+    """End any scripted browser of this test still running (by the pid it recorded)."""
+    for pid_file in browser_log.glob("*.pid"):
+        with contextlib.suppress(ValueError, OSError):
+            os.kill(int(pid_file.read_text()), signal.SIGTERM)
