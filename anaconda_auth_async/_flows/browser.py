@@ -1,0 +1,210 @@
+"""The browser login: authorization code with PKCE (RFC 7636) over a loopback redirect.
+
+authlib builds the protocol messages (the authorize URL, the token request body, the
+random values); the token request is sent with the ``httpx.AsyncClient`` the caller
+passes in, so it uses the transport settings (SSL, proxy, client certificate, timeouts)
+like every other request. The ID token is validated by the caller (`_login.py`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import anyio
+import anyio.to_thread
+from authlib.common.security import generate_token  # type: ignore[import-untyped]
+from authlib.oauth2.rfc6749.parameters import (  # type: ignore[import-untyped]
+    prepare_grant_uri,
+    prepare_token_request,
+)
+from authlib.oauth2.rfc7636 import create_s256_code_challenge  # type: ignore[import-untyped]
+
+from .._exceptions import LoginTimeoutError
+from .._oidc import FlowResult, ProviderMetadata, post_token_request
+from . import EventSink, LoginEvent
+from .loopback import Listener, listen_for_callback
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .._config import AnacondaAuthSettings
+
+__all__ = [
+    "SCOPE",
+    "AuthorizationSecrets",
+    "authorization_url",
+    "browser_flow",
+    "code_exchange_form",
+    "default_open_browser",
+]
+
+logger = logging.getLogger(__name__)
+
+SCOPE = "openid email profile offline_access"
+"""The scopes every browser login asks for (``offline_access`` yields a refresh token)."""
+
+
+@dataclass(frozen=True)
+class AuthorizationSecrets:
+    """The per-login random values: CSRF ``state``, OIDC ``nonce``, PKCE verifier."""
+
+    state: str = field(repr=False)
+    nonce: str = field(repr=False)
+    code_verifier: str = field(repr=False)
+
+    @classmethod
+    def generate(cls) -> AuthorizationSecrets:
+        """Fresh values from the system's CSPRNG (authlib's generate_token)."""
+        return cls(
+            state=str(generate_token(32)),
+            nonce=str(generate_token(32)),
+            code_verifier=str(generate_token(64)),  # RFC 7636: 43 to 128 characters
+        )
+
+
+def authorization_url(
+    endpoint: str,
+    *,
+    client_id: str,
+    redirect_uri: str,
+    secrets: AuthorizationSecrets,
+    scope: str = SCOPE,
+) -> str:
+    """The URL to open in the browser (pure): code flow, PKCE S256, state and nonce."""
+    return str(
+        prepare_grant_uri(
+            endpoint,
+            client_id,
+            "code",
+            redirect_uri=redirect_uri,
+            scope=scope,
+            state=secrets.state,
+            nonce=secrets.nonce,
+            code_challenge=create_s256_code_challenge(secrets.code_verifier),
+            code_challenge_method="S256",
+        )
+    )
+
+
+def code_exchange_form(*, code: str, client_id: str, redirect_uri: str, code_verifier: str) -> str:
+    """The urlencoded token request body exchanging `code` (pure; a public client)."""
+    return str(
+        prepare_token_request(
+            "authorization_code",
+            redirect_uri=redirect_uri,
+            code=code,
+            client_id=client_id,
+            code_verifier=code_verifier,
+        )
+    )
+
+
+def default_open_browser(url: str) -> bool:
+    """Open `url` with `webbrowser` (which honours ``BROWSER``); False when none opened."""
+    import webbrowser
+
+    return webbrowser.open(url)
+
+
+async def browser_flow(
+    http: httpx.AsyncClient,
+    metadata: ProviderMetadata,
+    settings: AnacondaAuthSettings,
+    *,
+    on_event: EventSink,
+    open_browser: Callable[[str], bool] | None = None,
+) -> FlowResult:
+    """Log in through the user's browser; return the tokens and the nonce sent.
+
+    The listener is bound before the browser is opened (`open_browser`, run in a worker
+    thread; `default_open_browser` when None). Reports ``browser`` (with the URL to show
+    in case no browser opens), ``waiting`` and ``exchanging``. Raises `LoginTimeoutError`
+    after ``settings.login_timeout`` seconds, `LoginDeniedError` when the provider or the
+    user refuses, `LoginError` for anything else that stops the login.
+    """
+    opener = open_browser or default_open_browser
+    secrets = AuthorizationSecrets.generate()
+    async with listen_for_callback(
+        settings.redirect_uri,
+        state=secrets.state,
+        success_url=settings.success_url,
+        error_url=settings.error_url,
+        ephemeral=settings.ephemeral_port,
+    ) as listener:
+        redirect_uri = listener.redirect_uri
+        url = authorization_url(
+            metadata.authorization_endpoint,
+            client_id=settings.client_id,
+            redirect_uri=redirect_uri,
+            secrets=secrets,
+        )
+        on_event(LoginEvent(kind="browser", url=url))
+        on_event(LoginEvent(kind="waiting", message="Waiting for the login in the browser."))
+        code = await _open_and_wait(listener, url, opener, on_event, settings.login_timeout)
+    on_event(LoginEvent(kind="exchanging", message="Exchanging the authorization code."))
+    form = code_exchange_form(
+        code=code,
+        client_id=settings.client_id,
+        redirect_uri=redirect_uri,
+        code_verifier=secrets.code_verifier,
+    )
+    tokens = await post_token_request(http, metadata.token_endpoint, form)
+    return FlowResult(tokens=tokens, nonce=secrets.nonce)
+
+
+async def _open_and_wait(
+    listener: Listener,
+    url: str,
+    opener: Callable[[str], bool],
+    on_event: EventSink,
+    limit: float,
+) -> str:
+    """Open the browser while serving the listener, so a blocking opener blocks nothing."""
+    failures: list[Exception] = []
+    code = ""
+    try:
+        with anyio.fail_after(limit):
+            async with anyio.create_task_group() as task_group:
+
+                async def guarded(step: Callable[[], Awaitable[object]]) -> None:
+                    # Failures leave the task group as themselves, not an ExceptionGroup.
+                    try:
+                        await step()
+                    except Exception as exc:
+                        failures.append(exc)
+                        task_group.cancel_scope.cancel()
+
+                async def wait() -> None:
+                    nonlocal code
+                    code = await listener.wait()
+                    task_group.cancel_scope.cancel()
+
+                task_group.start_soon(guarded, lambda: _open(opener, url, on_event))
+                await guarded(wait)
+    except TimeoutError:
+        raise LoginTimeoutError(
+            f"The login was not completed within {limit:g} seconds; log in again "
+            "(ANACONDA_AUTH_LOGIN_TIMEOUT sets the limit)."
+        ) from None
+    if failures:
+        raise failures[0]
+    return code
+
+
+async def _open(opener: Callable[[str], bool], url: str, on_event: EventSink) -> None:
+    try:
+        opened = await anyio.to_thread.run_sync(opener, url, abandon_on_cancel=True)
+    except Exception as exc:  # a broken opener must not end the login: the URL is shown
+        logger.info("Could not open a browser (%s)", type(exc).__name__)
+        opened = False
+    if not opened:
+        logger.info("No browser was opened for the login")
+        on_event(
+            LoginEvent(
+                kind="waiting",
+                message="No browser could be opened; open the URL shown above to log in.",
+            )
+        )

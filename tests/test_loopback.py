@@ -1,0 +1,323 @@
+"""The loopback redirect listener, over real sockets on 127.0.0.1."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import httpx
+import pytest
+
+from anaconda_auth_async._exceptions import LoginDeniedError, LoginError
+from anaconda_auth_async._flows.loopback import Listener, listen_for_callback, parse_callback
+
+STATE = "state-abc"
+SUCCESS = "https://anaconda.example.test/local-login-success"
+ERROR = "https://anaconda.example.test/local-login-error"
+LIMIT = 10  # seconds: every test stops by itself, even if the listener misbehaves
+
+
+def listening(
+    redirect_uri: str = "http://127.0.0.1:8000/auth/oidc", **options: Any
+) -> AbstractAsyncContextManager[Listener]:
+    """The listener under test, on a free port unless the test says otherwise."""
+    kwargs: dict[str, Any] = {"ephemeral": True, "read_timeout": LIMIT}
+    kwargs.update(options)
+    return listen_for_callback(
+        redirect_uri, state=STATE, success_url=SUCCESS, error_url=ERROR, **kwargs
+    )
+
+
+def client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(trust_env=False, follow_redirects=False, timeout=LIMIT)
+
+
+def port_of(listener: Listener) -> int:
+    port = httpx.URL(listener.redirect_uri).port
+    assert port is not None
+    return port
+
+
+def assert_refused(port: int) -> None:
+    """Nothing listens on `port` any more: the socket was closed."""
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=LIMIT).close()
+
+
+async def wait_while(
+    listener: Listener, visitor: Callable[[], Awaitable[None]]
+) -> str | LoginError:
+    """Run `listener.wait()` while `visitor` makes requests; return the code or the error."""
+    outcome: str | LoginError | None = None
+    with anyio.fail_after(LIMIT):
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(visitor)
+            try:
+                outcome = await listener.wait()
+            except LoginError as exc:
+                outcome = exc
+    assert outcome is not None
+    return outcome
+
+
+# -- parse_callback (pure) ------------------------------------------------------------
+
+
+def test_parse_success() -> None:
+    assert parse_callback(
+        f"/auth/oidc?code=c0de&state={STATE}", path="/auth/oidc", state=STATE
+    ) == ("c0de")
+
+
+@pytest.mark.parametrize("target", ["/", "/favicon.ico", "/auth/oidc/x?code=1", "/auth?x=1"])
+def test_parse_other_paths(target: str) -> None:
+    assert parse_callback(target, path="/auth/oidc", state=STATE) is None
+
+
+def test_parse_error_carries_the_provider_code() -> None:
+    outcome = parse_callback(
+        f"/cb?error=access_denied&error_description=User+said+no&state={STATE}",
+        path="/cb",
+        state=STATE,
+    )
+    assert isinstance(outcome, LoginDeniedError)
+    assert outcome.error == "access_denied"
+    assert outcome.description == "User said no"
+    assert "access_denied: User said no" in str(outcome)
+
+
+def test_parse_error_without_state_is_still_a_refusal() -> None:
+    outcome = parse_callback("/cb?error=server_error", path="/cb", state=STATE)
+    assert isinstance(outcome, LoginDeniedError)
+    assert outcome.error == "server_error"
+
+
+@pytest.mark.parametrize(
+    ("query", "fragment"),
+    [
+        ("code=c&state=wrong", "state"),
+        ("code=c", "state"),
+        ("error=access_denied&state=wrong", "state"),
+        (f"state={STATE}", "no authorization code"),
+        (f"code=&state={STATE}", "no authorization code"),
+        (f"code=a&code=b&state={STATE}", "repeated"),
+        (f"code=a&state={STATE}&state={STATE}", "repeated"),
+    ],
+)
+def test_parse_failures(query: str, fragment: str) -> None:
+    outcome = parse_callback(f"/cb?{query}", path="/cb", state=STATE)
+    assert isinstance(outcome, LoginError)
+    assert not isinstance(outcome, LoginDeniedError)
+    assert fragment in str(outcome)
+
+
+# -- the listener ---------------------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_callback_redirects_to_success_and_returns_the_code() -> None:
+    async with listening() as listener:
+        responses: list[httpx.Response] = []
+
+        async def visit() -> None:
+            async with client() as http:
+                responses.append(
+                    await http.get(listener.redirect_uri, params={"code": "c0de", "state": STATE})
+                )
+
+        assert await wait_while(listener, visit) == "c0de"
+    assert responses[0].status_code == 302
+    assert responses[0].headers["location"] == SUCCESS
+    assert responses[0].headers["referrer-policy"] == "no-referrer"
+
+
+@pytest.mark.anyio
+async def test_junk_and_other_paths_get_404_and_it_keeps_listening() -> None:
+    async with listening() as listener:
+        statuses: list[int] = []
+        dropped: list[bytes] = []
+
+        async def visit() -> None:
+            port = port_of(listener)
+            # Malformed HTTP: the connection is dropped without an answer.
+            async with await anyio.connect_tcp("127.0.0.1", port) as stream:
+                await stream.send(b"\x00\x01\x02 this is not HTTP\r\n\r\n")
+                try:
+                    dropped.append(await stream.receive())
+                except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
+                    dropped.append(b"")
+            async with client() as http:
+                base = f"http://127.0.0.1:{port}"
+                statuses.append((await http.get(f"{base}/favicon.ico")).status_code)
+                statuses.append((await http.get(f"{base}/")).status_code)
+                statuses.append(
+                    (await http.post(listener.redirect_uri, data={"a": "b"})).status_code
+                )
+                ok = await http.get(listener.redirect_uri, params={"code": "c0de", "state": STATE})
+                statuses.append(ok.status_code)
+
+        assert await wait_while(listener, visit) == "c0de"
+    assert dropped == [b""]
+    assert statuses == [404, 404, 404, 302]
+
+
+@pytest.mark.anyio
+async def test_wrong_state_shows_the_error_page_and_fails() -> None:
+    async with listening() as listener:
+        responses: list[httpx.Response] = []
+
+        async def visit() -> None:
+            async with client() as http:
+                responses.append(
+                    await http.get(
+                        listener.redirect_uri, params={"code": "c0de", "state": "forged"}
+                    )
+                )
+
+        outcome = await wait_while(listener, visit)
+    assert isinstance(outcome, LoginError)
+    assert "state" in str(outcome)
+    assert "c0de" not in str(outcome)
+    assert responses[0].headers["location"] == ERROR
+
+
+@pytest.mark.anyio
+async def test_error_callback_is_login_denied() -> None:
+    async with listening() as listener:
+        responses: list[httpx.Response] = []
+
+        async def visit() -> None:
+            async with client() as http:
+                params = {
+                    "error": "access_denied",
+                    "error_description": "The resource owner denied the request.",
+                    "state": STATE,
+                }
+                responses.append(await http.get(listener.redirect_uri, params=params))
+
+        outcome = await wait_while(listener, visit)
+    assert isinstance(outcome, LoginDeniedError)
+    assert outcome.error == "access_denied"
+    assert outcome.description == "The resource owner denied the request."
+    assert responses[0].status_code == 302
+    assert responses[0].headers["location"] == ERROR
+
+
+@pytest.mark.anyio
+async def test_a_slow_client_does_not_block_others() -> None:
+    async with listening() as listener:
+
+        async def visit() -> None:
+            port = port_of(listener)
+            async with await anyio.connect_tcp("127.0.0.1", port) as slow:
+                await slow.send(b"GET /auth/oidc?code=never")  # and never finishes
+                async with client() as http:
+                    await http.get(listener.redirect_uri, params={"code": "c0de", "state": STATE})
+
+        assert await wait_while(listener, visit) == "c0de"
+
+
+@pytest.mark.anyio
+async def test_a_slow_client_is_dropped_after_the_read_time_limit() -> None:
+    async with listening(read_timeout=0.05) as listener:
+        received: list[bytes] = []
+
+        async def visit() -> None:
+            async with await anyio.connect_tcp("127.0.0.1", port_of(listener)) as slow:
+                await slow.send(b"GET /auth/oidc HTTP/1.1\r\n")
+                try:
+                    received.append(await slow.receive())
+                except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
+                    received.append(b"")
+            async with client() as http:
+                await http.get(listener.redirect_uri, params={"code": "c0de", "state": STATE})
+
+        assert await wait_while(listener, visit) == "c0de"
+    assert received == [b""]
+
+
+@pytest.mark.anyio
+async def test_time_limit_from_the_caller_ends_the_wait_and_closes_the_socket() -> None:
+    with anyio.fail_after(LIMIT):
+        async with listening() as listener:
+            port = port_of(listener)
+            with pytest.raises(TimeoutError), anyio.fail_after(0.05):
+                await listener.wait()
+        await anyio.to_thread.run_sync(assert_refused, port)
+
+
+@pytest.mark.anyio
+async def test_cancellation_closes_the_socket() -> None:
+    with anyio.fail_after(LIMIT):
+        with anyio.CancelScope() as scope:
+            async with listening() as listener:
+                port = port_of(listener)
+                async with anyio.create_task_group() as task_group:
+                    task_group.start_soon(listener.wait)
+                    await anyio.sleep(0.01)
+                    scope.cancel()
+        assert scope.cancelled_caught
+        await anyio.to_thread.run_sync(assert_refused, port)
+
+
+@pytest.mark.anyio
+async def test_port_in_use_is_a_clear_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(LoginError) as info:
+            async with listening(f"http://127.0.0.1:{port}/auth/oidc", ephemeral=False):
+                pytest.fail("the listener should not start")  # pragma: no cover
+    message = str(info.value)
+    assert f"port {port}" in message
+    assert "ANACONDA_AUTH_REDIRECT_URI" in message
+    assert "ANACONDA_AUTH_EPHEMERAL_PORT" in message
+
+
+@pytest.mark.anyio
+async def test_fixed_port_is_used_as_given() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    uri = f"http://127.0.0.1:{port}/auth/oidc"
+    async with listening(uri, ephemeral=False) as listener:
+        assert listener.redirect_uri == uri
+
+        async def visit() -> None:
+            async with client() as http:
+                await http.get(uri, params={"code": "c0de", "state": STATE})
+
+        assert await wait_while(listener, visit) == "c0de"
+
+
+@pytest.mark.anyio
+async def test_ephemeral_port_is_in_the_redirect_uri() -> None:
+    async with listening("http://127.0.0.1:8000/auth/oidc?x=1", ephemeral=True) as listener:
+        uri = httpx.URL(listener.redirect_uri)
+        assert uri.host == "127.0.0.1"
+        assert uri.port not in (None, 0, 8000)
+        assert uri.path == "/auth/oidc"
+        assert uri.query == b"x=1"
+        with socket.create_connection(("127.0.0.1", port_of(listener)), timeout=LIMIT):
+            pass  # something really listens there
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://127.0.0.1:8000/auth/oidc",
+        "http://example.com:8000/auth/oidc",
+        "http://0.0.0.0:8000/auth/oidc",
+        "http://127.0.0.1:99999/auth/oidc",
+    ],
+)
+async def test_non_loopback_redirect_uri_is_refused(uri: str) -> None:
+    with pytest.raises(LoginError, match="ANACONDA_AUTH_REDIRECT_URI"):
+        async with listening(uri):
+            pytest.fail("the listener should not start")  # pragma: no cover
