@@ -159,10 +159,6 @@ async def _run_flow(
         return await password_flow(http, metadata, settings, ask_credentials=ask_credentials)
     from ._flows.browser import browser_flow
 
-    if open_browser is None:
-        import webbrowser
-
-        open_browser = webbrowser.open
     return await browser_flow(
         http, metadata, settings, on_event=on_event, open_browser=open_browser
     )
@@ -240,10 +236,11 @@ async def login(
     `auth_domain`, `ssl_verify` and `flow` override `settings` (default: read from the
     environment); ``basic=True`` is the deprecated password flow. `on_event` receives
     each `LoginEvent` (the URL to open, the device code, ...); `ask_credentials` supplies
-    ``(username, password)`` to the password flow; `open_browser` opens a URL (default
-    `webbrowser.open`). The network steps and the user's part must finish within
-    `timeout` seconds (default: the ``login_timeout`` setting) or `LoginTimeoutError` is
-    raised. Any failure raises a `LoginError` and leaves the stored key untouched.
+    ``(username, password)`` to the password flow; `open_browser` opens the login page
+    (default: `webbrowser`, which honours ``BROWSER``). The network steps and the user's
+    part must finish within `timeout` seconds (default: the ``login_timeout`` setting) or
+    `LoginTimeoutError` is raised. Any failure raises a `LoginError` and leaves the stored
+    key untouched.
     """
     settings = _settings(
         settings,

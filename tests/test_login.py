@@ -12,9 +12,7 @@ import base64
 import datetime as dt
 import hashlib
 import json
-import sys
 import time
-import types
 import webbrowser
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +42,7 @@ from anaconda_auth_async import (
     _oidc,
     _transport,
 )
+from anaconda_auth_async._flows import browser as browser_module
 from anaconda_auth_async._flows import device as device_module
 from anaconda_auth_async._oidc import FlowResult, OAuthTokens
 from anaconda_auth_async._storage import KeyringTokenStore
@@ -86,6 +85,7 @@ class Platform:
         self.discovery = httpx.Response(200, json=self.document())
         self.api_answer = httpx.Response(201, json={"api_key": self.new_key})
         self.claims: dict[str, Any] = {"preferred_username": "alice", "email": "a@example.test"}
+        self.browser_nonce: str | None = None  # the nonce the real browser flow sent
 
     def document(self) -> dict[str, Any]:
         return {
@@ -131,6 +131,12 @@ class Platform:
             return httpx.Response(200, json={"keys": [self.key.as_dict(private=False)]})
         if url == f"{ISSUER}/token":
             form = parse_qs(request.content.decode())
+            if form["grant_type"] == ["authorization_code"] and form["code"] == ["code-9"]:
+                token = self.id_token(nonce=self.browser_nonce)
+                return httpx.Response(
+                    200,
+                    json={"access_token": ACCESS_TOKEN, "id_token": token, "token_type": "Bearer"},
+                )
             if form["grant_type"] == ["password"] and form["password"] == ["s3cret"]:
                 token = self.id_token(nonce=None)
                 return httpx.Response(
@@ -171,6 +177,7 @@ class Flows:
         self.block = False
         self.id_token: str | bool | None = True  # True: a valid one
         self.started: anyio.Event | None = None
+        self.opener: Any = "not called"
 
     async def _result(self, name: str, on_event: Any) -> FlowResult:
         self.calls.append(name)
@@ -191,7 +198,7 @@ class Flows:
     async def browser(
         self, http: Any, metadata: Any, settings: Any, *, on_event: Any, open_browser: Any
     ) -> Any:
-        assert callable(open_browser)
+        self.opener = open_browser
         return await self._result("browser", on_event)
 
 
@@ -199,12 +206,7 @@ class Flows:
 def flows(platform: Platform, monkeypatch: pytest.MonkeyPatch) -> Flows:
     fakes = Flows(platform)
     monkeypatch.setattr(device_module, "device_flow", fakes.device)
-    try:
-        from anaconda_auth_async._flows import browser as browser_module
-    except ImportError:  # written by another engineer; fake the whole module until it lands
-        browser_module = types.ModuleType("anaconda_auth_async._flows.browser")
-        monkeypatch.setitem(sys.modules, browser_module.__name__, browser_module)
-    monkeypatch.setattr(browser_module, "browser_flow", fakes.browser, raising=False)
+    monkeypatch.setattr(browser_module, "browser_flow", fakes.browser)
     return fakes
 
 
@@ -408,6 +410,56 @@ async def test_without_an_id_token_the_username_is_unknown(
     assert "/jwks" not in platform.paths()
 
 
+def fake_browser(platform: Platform, *, nonce: str | None = None) -> Any:
+    """An opener that "logs in": it answers the loopback redirect with a code.
+
+    The ID token then carries `nonce`, or the one the authorize URL asked for.
+    """
+
+    def open_browser(url: str) -> bool:
+        query = {k: v[0] for k, v in parse_qs(httpx.URL(url).query.decode()).items()}
+        platform.browser_nonce = nonce or query["nonce"]
+        redirect = httpx.URL(
+            query["redirect_uri"], params={"code": "code-9", "state": query["state"]}
+        )
+        with httpx.Client(trust_env=False, timeout=5) as browser:
+            assert browser.get(redirect).status_code in (302, 303)
+        return True
+
+    return open_browser
+
+
+@pytest.mark.anyio
+async def test_the_real_browser_flow_and_its_nonce(
+    settings: AnacondaAuthSettings, platform: Platform
+) -> None:
+    settings = AnacondaAuthSettings(auth_domain=AUTH, api_domain=API, ephemeral_port=True)
+    token = await anaconda_auth_async.login(
+        settings=settings, flow="browser", open_browser=fake_browser(platform), timeout=20
+    )
+    assert token.username == "alice"
+    assert token.api_key == platform.new_key
+    assert "/token" in platform.paths()
+
+
+@pytest.mark.anyio
+async def test_the_real_browser_flow_rejects_a_replayed_id_token(
+    settings: AnacondaAuthSettings, platform: Platform, keyring_file: Path
+) -> None:
+    settings = AnacondaAuthSettings(auth_domain=AUTH, api_domain=API, ephemeral_port=True)
+    store_for(settings).save(OLD)
+    before = await snapshot(keyring_file)
+    with pytest.raises(InvalidIDTokenError, match="nonce"):
+        await anaconda_auth_async.login(
+            settings=settings,
+            flow="browser",
+            force=True,
+            open_browser=fake_browser(platform, nonce="from-another-login"),
+            timeout=20,
+        )
+    assert await snapshot(keyring_file) == before
+
+
 @pytest.mark.anyio
 async def test_password_flow_end_to_end(
     settings: AnacondaAuthSettings, platform: Platform, flows: Flows
@@ -443,8 +495,12 @@ async def test_basic_contradicting_flow_is_a_configuration_error() -> None:
 async def test_arguments_override_settings(
     settings: AnacondaAuthSettings, flows: Flows, platform: Platform
 ) -> None:
-    token = await anaconda_auth_async.login(settings=settings, flow="browser")
+    def opener(url: str) -> bool:
+        return True
+
+    token = await anaconda_auth_async.login(settings=settings, flow="browser", open_browser=opener)
     assert flows.calls == ["browser"]
+    assert flows.opener is opener
     assert token.domain == AUTH
     with pytest.raises(DiscoveryError, match=r"id\.elsewhere\.test"):
         await anaconda_auth_async.login(settings=settings, auth_domain="id.elsewhere.test")

@@ -195,7 +195,7 @@ async def _poll(
 ) -> OAuthTokens | PollOutcome:
     try:
         response = await http.post(endpoint, data=form)
-    except httpx.TransportError as exc:
+    except httpx.HTTPError as exc:
         logger.warning("Polling %s failed (%s); will retry", endpoint, type(exc).__name__)
         return "retry"
     return parse_poll_response(response.status_code, response.content)
