@@ -1,0 +1,448 @@
+"""AsyncAuthClient and BaseClient: anaconda-cloud-auth's arguments, httpx options winning
+over our defaults, extra headers, Min-Api-Version warnings, account helpers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import ssl
+import warnings
+from typing import Any
+
+import httpx
+import pytest
+
+import anaconda_auth_async
+from anaconda_auth_async import AnacondaAuthSettings, ConfigurationError
+from anaconda_auth_async._client import (
+    AsyncAuthClient,
+    BaseClient,
+    _MinApiVersion,
+    _parse_version,
+    client_factory,
+)
+from anaconda_auth_async.testing import MemoryTokenStore
+
+VERSION = anaconda_auth_async.__version__
+ACCOUNT = {"user": {"email": "Jane@Example.com", "first_name": "Jane", "last_name": "Doe"}}
+
+
+def echo(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json={"url": str(request.url), "headers": dict(request.headers)})
+
+
+def mock(handler: Any = echo) -> httpx.MockTransport:
+    return httpx.MockTransport(handler)
+
+
+def sent_headers(client: BaseClient, path: str = "/api/x", **kwargs: Any) -> dict[str, str]:
+    headers: dict[str, str] = client.get(path, **kwargs).json()["headers"]
+    return headers
+
+
+# --- base URL and domain --------------------------------------------------------------
+
+
+def test_base_url_defaults_to_the_api_domain() -> None:
+    with BaseClient(api_key="k") as client:
+        assert client.base_url == "https://anaconda.cloud"
+        assert client.urljoin("/api/account") == "https://anaconda.cloud/api/account"
+
+
+def test_api_domain_from_seed_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANACONDA_CLOUD_API_DOMAIN", "example.org")
+    with BaseClient(api_key="k") as client:
+        assert client.base_url == "https://example.org"
+
+
+def test_domain_argument() -> None:
+    with BaseClient(domain="other.test", api_key="k") as client:
+        assert client.base_url == "https://other.test"
+        assert client.settings.api_domain == "other.test"
+    settings = AnacondaAuthSettings()
+    with BaseClient(domain="third.test/", settings=settings, api_key="k") as client:
+        assert client.base_url == "https://third.test"
+
+
+def test_base_uri_is_an_alias_of_base_url() -> None:
+    with BaseClient(base_uri="https://seed.test/", api_key="k", transport=mock()) as client:
+        assert client.get("api/x").json()["url"] == "https://seed.test/api/x"
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"base_url": "https://a.test", "domain": "b.test"},
+        {"base_uri": "https://a.test", "domain": "b.test"},
+        {"base_url": "https://a.test", "base_uri": "https://b.test"},
+    ],
+)
+def test_conflicting_locations_are_refused(arguments: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match="not both"):
+        BaseClient(**arguments)  # type: ignore[arg-type]
+
+
+def test_invalid_domain_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="api_domain"):
+        BaseClient(domain="https://x.test/path")
+
+
+# --- headers --------------------------------------------------------------------------
+
+
+def test_default_user_agent_and_no_api_version() -> None:
+    with BaseClient(api_key="k", transport=mock()) as client:
+        headers = sent_headers(client)
+    assert headers["user-agent"] == f"anaconda-auth-async/{VERSION}"
+    assert "api-version" not in headers
+
+
+class ServiceClient(BaseClient):
+    _user_agent = "anaconda-cloud-foo/1.0"
+    _api_version = "2024.01.01"
+
+
+class AsyncServiceClient(AsyncAuthClient):
+    _user_agent = "anaconda-cloud-foo/1.0"
+    _api_version = "2024.01.01"
+
+
+def test_subclass_sets_user_agent_and_api_version() -> None:
+    with ServiceClient(api_key="k", transport=mock()) as client:
+        headers = sent_headers(client)
+        assert client.api_version == "2024.01.01"
+    assert headers["user-agent"] == "anaconda-cloud-foo/1.0"
+    assert headers["api-version"] == "2024.01.01"
+
+
+@pytest.mark.anyio
+async def test_async_subclass_sets_user_agent_and_api_version() -> None:
+    async with AsyncServiceClient(api_key="k", transport=mock()) as client:
+        headers = (await client.get("/api/x")).json()["headers"]
+    assert headers["user-agent"] == "anaconda-cloud-foo/1.0"
+    assert headers["api-version"] == "2024.01.01"
+
+
+def test_arguments_win_over_class_attributes() -> None:
+    with ServiceClient(
+        api_key="k", user_agent="mine/2", api_version="2025.1.1", transport=mock()
+    ) as client:
+        headers = sent_headers(client)
+    assert headers["user-agent"] == "mine/2"
+    assert headers["api-version"] == "2025.1.1"
+
+
+def test_headers_option_wins_over_class_defaults() -> None:
+    with ServiceClient(
+        api_key="k", headers={"User-Agent": "explicit/1", "Api-Version": "1.0"}, transport=mock()
+    ) as client:
+        headers = sent_headers(client)
+        assert client.api_version == "1.0"
+    assert headers["user-agent"] == "explicit/1"
+    assert headers["api-version"] == "1.0"
+
+
+def test_extra_headers_from_seed_environment_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANACONDA_CLOUD_API_EXTRA_HEADERS", '{"X-Team": "blue", "X-Env": "ci"}')
+    with BaseClient(api_key="k", transport=mock()) as client:
+        headers = sent_headers(client)
+    assert headers["x-team"] == "blue"
+    assert headers["x-env"] == "ci"
+
+
+def test_explicit_headers_win_over_extra_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANACONDA_AUTH_EXTRA_HEADERS", '{"X-Team": "env", "User-Agent": "env/1"}')
+    with BaseClient(api_key="k", headers={"x-team": "explicit"}, transport=mock()) as client:
+        headers = sent_headers(client)
+        assert sent_headers(client, headers={"X-Team": "per-request"})["x-team"] == "per-request"
+    assert headers["x-team"] == "explicit"
+    assert headers["user-agent"] == f"anaconda-auth-async/{VERSION}"
+
+
+@pytest.mark.parametrize("extra", [{"X-Arg": "1"}, '{"X-Arg": "1"}'])
+def test_extra_headers_argument_replaces_the_setting(
+    extra: dict[str, str] | str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANACONDA_AUTH_EXTRA_HEADERS", '{"X-Env": "1"}')
+    with BaseClient(api_key="k", extra_headers=extra, transport=mock()) as client:
+        headers = sent_headers(client)
+    assert headers["x-arg"] == "1"
+    assert "x-env" not in headers
+
+
+@pytest.mark.parametrize("extra", ['{"X-Token": "s3cret"', '["s3cret"]', '{"X": 1}'])
+def test_bad_extra_headers_never_echo_the_value(extra: str) -> None:
+    with pytest.raises(ConfigurationError, match="extra_headers") as caught:
+        BaseClient(api_key="k", extra_headers=extra)
+    assert "s3cret" not in str(caught.value)
+
+
+# --- httpx options win over our defaults ----------------------------------------------
+
+
+def test_default_timeout_comes_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANACONDA_AUTH_TIMEOUT", "7")
+    with BaseClient(api_key="k") as client:
+        assert client.timeout == httpx.Timeout(7)
+
+
+@pytest.mark.parametrize("timeout", [3.0, None, httpx.Timeout(1, read=60)])
+def test_user_timeout_wins(timeout: Any) -> None:
+    with BaseClient(api_key="k", timeout=timeout) as client:
+        assert client.timeout == httpx.Timeout(timeout)
+
+
+@pytest.mark.anyio
+async def test_async_user_timeout_and_options_win() -> None:
+    async with AsyncAuthClient(
+        api_key="k", timeout=None, follow_redirects=True, max_redirects=3
+    ) as client:
+        assert client.timeout == httpx.Timeout(None)
+        assert client.follow_redirects
+        assert client.max_redirects == 3
+
+
+def test_user_auth_option_replaces_ours() -> None:
+    with BaseClient(api_key="k", auth=("user", "pw"), transport=mock()) as client:
+        assert sent_headers(client)["authorization"].startswith("Basic ")
+
+
+def test_ssl_verify_argument() -> None:
+    with BaseClient(api_key="k", ssl_verify=False) as client:
+        context = client._transport._pool._ssl_context  # type: ignore[attr-defined]
+        assert context.verify_mode == ssl.CERT_NONE
+    with BaseClient(api_key="k", ssl_verify="false", settings=AnacondaAuthSettings()) as client:
+        assert client.settings.ssl_verify is False
+    with pytest.raises(ConfigurationError, match="ssl_verify"):
+        BaseClient(api_key="k", ssl_verify="/no/such/bundle.pem", settings=AnacondaAuthSettings())
+
+
+def test_settings_and_store_are_used() -> None:
+    from anaconda_auth_async import TokenInfo
+
+    store = MemoryTokenStore()
+    store.save(TokenInfo(domain="id.example.test", api_key="stored-key"))
+    settings = AnacondaAuthSettings(auth_domain="id.example.test", api_domain="api.example.test")
+    with BaseClient(settings=settings, store=store, transport=mock()) as client:
+        response = client.get("/api/x").json()
+    assert response["url"] == "https://api.example.test/api/x"
+    assert response["headers"]["authorization"] == "Bearer stored-key"
+
+
+# --- Min-Api-Version ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2023.01.01", "2023.1.1"),
+        ("2024.10.05", "2024.10.5"),
+        ("1", "1.0.0"),
+        ("1.2", "1.2.0"),
+        ("0.0.1", "0.0.1"),
+        ("1.02.3-rc.1", "1.2.3-rc.1"),
+        (" 3.0.0 ", "3.0.0"),
+    ],
+)
+def test_parse_version_tolerates_dates_and_short_forms(text: str, expected: str) -> None:
+    assert str(_parse_version(text)) == expected
+
+
+@pytest.mark.parametrize("text", ["", "latest", "1.2.3.4", "v1", "1..2", "\u0661.\u0662", "1.2.3-"])
+def test_unparsable_versions_are_none(text: str) -> None:
+    assert _parse_version(text) is None
+
+
+def versioned(minimums: list[str | None]) -> httpx.MockTransport:
+    answers = iter(minimums)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        minimum = next(answers)
+        headers = {} if minimum is None else {"Min-Api-Version": minimum}
+        return httpx.Response(200, headers=headers)
+
+    return httpx.MockTransport(answer)
+
+
+def test_min_api_version_warns_exactly_once() -> None:
+    transport = versioned(["2024.01.01", "2024.02.01", "2024.01.01"])
+    with (
+        BaseClient(api_key="k", api_version="2023.01.01", transport=transport) as client,
+        warnings.catch_warnings(record=True) as caught,
+    ):
+        warnings.simplefilter("always")
+        for _ in range(3):
+            client.get("/api/x")
+    deprecations = [w for w in caught if issubclass(w.category, DeprecationWarning)]
+    assert len(deprecations) == 1
+    message = str(deprecations[0].message)
+    assert "2023.01.01" in message
+    assert "2024.01.01" in message
+
+
+@pytest.mark.anyio
+async def test_async_min_api_version_warns_exactly_once_per_client() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(2):  # a second client warns again
+            transport = versioned(["2.0", "2.0", "3.0"])
+            async with AsyncAuthClient(api_key="k", api_version="1.0", transport=transport) as c:
+                for _ in range(3):
+                    await c.get("/api/x")
+    assert sum(issubclass(w.category, DeprecationWarning) for w in caught) == 2
+
+
+@pytest.mark.parametrize(
+    "minimums",
+    [
+        ["2023.01.01"],  # equal
+        ["2022.12.31"],  # older
+        ["not-a-version", "also bad"],  # unparsable: ignored
+        [None, None],  # no header
+    ],
+)
+def test_no_warning_when_client_is_new_enough(minimums: list[str | None]) -> None:
+    transport = versioned(minimums)
+    with (
+        BaseClient(api_key="k", api_version="2023.01.01", transport=transport) as client,
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("error")
+        for _ in minimums:
+            client.get("/api/x")
+
+
+def test_unparsable_header_then_newer_one_still_warns() -> None:
+    transport = versioned(["garbage", "2.0.0"])
+    with BaseClient(api_key="k", api_version="1.0.0", transport=transport) as client:
+        client.get("/api/x")
+        with pytest.warns(DeprecationWarning, match="2.0.0"):
+            client.get("/api/x")
+
+
+def test_no_version_check_without_a_client_version() -> None:
+    assert _MinApiVersion.for_client(None) is None
+    assert _MinApiVersion.for_client("not a version") is None
+    with BaseClient(api_key="k") as client:
+        assert client.event_hooks["response"] == []
+
+
+def test_user_event_hooks_are_kept() -> None:
+    seen: list[int] = []
+    hooks = {"response": [lambda r: seen.append(r.status_code)]}
+    transport = versioned(["9.0"])
+    with (
+        BaseClient(api_key="k", api_version="1.0", event_hooks=hooks, transport=transport) as c,
+        pytest.warns(DeprecationWarning, match="at least 9.0"),
+    ):
+        c.get("/api/x")
+    assert seen == [200]
+
+
+# --- account helpers ------------------------------------------------------------------
+
+
+class AccountServer:
+    def __init__(self, account: Any = ACCOUNT, avatar_status: int = 200) -> None:
+        self.account = account
+        self.avatar_status = avatar_status
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if request.url.host == "gravatar.com":
+            return httpx.Response(self.avatar_status, content=b"\x89PNG...")
+        assert request.url.path == "/api/account"
+        return httpx.Response(200, json=self.account)
+
+
+GRAVATAR = hashlib.md5(b"jane@example.com").hexdigest()
+
+
+@pytest.mark.anyio
+async def test_async_account_helpers_are_coroutines_and_cached() -> None:
+    server = AccountServer()
+    async with AsyncAuthClient(
+        api_key="k", transport=mock(server), extra_headers={"X-Secret": "s"}
+    ) as client:
+        assert await client.account() == ACCOUNT
+        assert await client.email() == "Jane@Example.com"
+        assert await client.name() == "Jane Doe"
+        assert await client.avatar() == b"\x89PNG..."
+        assert await client.avatar() == b"\x89PNG..."
+    assert [r.url.host for r in server.requests] == ["anaconda.cloud", "gravatar.com"]
+    gravatar = server.requests[1]
+    assert gravatar.url.path == f"/avatar/{GRAVATAR}.png"
+    assert "Authorization" not in gravatar.headers  # the key never goes to a third party
+    assert "X-Secret" not in gravatar.headers
+
+
+def test_sync_account_helpers_are_properties() -> None:
+    server = AccountServer(avatar_status=404)
+    with BaseClient(api_key="k", transport=mock(server)) as client:
+        assert client.account == ACCOUNT
+        assert client.email == "Jane@Example.com"
+        assert client.name == "Jane Doe"
+        assert client.avatar is None
+        assert client.avatar is None
+    assert [r.url.host for r in server.requests] == ["anaconda.cloud", "gravatar.com"]
+    assert "Authorization" not in server.requests[1].headers
+
+
+def test_name_falls_back_to_email() -> None:
+    server = AccountServer({"user": {"email": "a@b.test", "first_name": "", "last_name": None}})
+    with BaseClient(api_key="k", transport=mock(server)) as client:
+        assert client.name == "a@b.test"
+
+
+@pytest.mark.anyio
+async def test_missing_email_is_explained() -> None:
+    async with AsyncAuthClient(api_key="k", transport=mock(AccountServer({"user": {}}))) as c:
+        with pytest.raises(ValueError, match="no email address"):
+            await c.name()
+
+
+@pytest.mark.anyio
+async def test_account_that_is_not_json_is_explained() -> None:
+    transport = mock(lambda r: httpx.Response(200, text="<html>"))
+    async with AsyncAuthClient(api_key="k", transport=transport) as client:
+        with pytest.raises(ValueError, match="base_url"):
+            await client.account()
+
+
+@pytest.mark.anyio
+async def test_account_error_status_raises() -> None:
+    transport = mock(lambda r: httpx.Response(500))
+    async with AsyncAuthClient(api_key="k", transport=transport) as client:
+        with pytest.raises(httpx.HTTPStatusError):
+            await client.account()
+
+
+# --- client_factory -------------------------------------------------------------------
+
+
+def test_client_factory_returns_configured_base_client_subclass() -> None:
+    client = client_factory("anaconda-cloud-bar/0.1", "2024.05.01")
+    with client:
+        assert isinstance(client, BaseClient)
+        assert type(client) is not BaseClient
+        assert client.headers["User-Agent"] == "anaconda-cloud-bar/0.1"
+        assert client.api_version == "2024.05.01"
+    assert type(client_factory("anaconda-cloud-bar/0.1", "2024.05.01")) is type(client)
+    with type(client)(api_key="k") as another:
+        assert another.headers["User-Agent"] == "anaconda-cloud-bar/0.1"
+
+
+def test_client_factory_without_arguments_uses_defaults() -> None:
+    with client_factory(None) as client:
+        assert client.headers["User-Agent"] == f"anaconda-auth-async/{VERSION}"
+        assert client.api_version is None
+
+
+def test_sync_module_reexports() -> None:
+    from anaconda_auth_async import sync
+
+    assert sync.BaseClient is BaseClient
+    assert sync.client_factory is client_factory
+    assert anaconda_auth_async.AsyncAuthClient is AsyncAuthClient
+    assert json.loads(json.dumps(anaconda_auth_async.__all__))
