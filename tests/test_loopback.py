@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -49,7 +49,7 @@ def assert_refused(port: int) -> None:
 
 
 async def wait_while(
-    listener: Listener, visitor: Callable[[], Awaitable[None]]
+    listener: Listener, visitor: Callable[[], Coroutine[Any, Any, None]]
 ) -> str | LoginError:
     """Run `listener.wait()` while `visitor` makes requests; return the code or the error."""
     outcome: str | LoginError | None = None

@@ -73,16 +73,19 @@ def fresh_caches() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def key() -> RSAKey:
-    return RSAKey.generate_key(2048, parameters={"kid": "key-1", "use": "sig"})
+    generated: RSAKey = RSAKey.generate_key(2048, parameters={"kid": "key-1", "use": "sig"})
+    return generated
 
 
 @pytest.fixture(scope="module")
 def other_key() -> RSAKey:
-    return RSAKey.generate_key(2048, parameters={"kid": "key-2", "use": "sig"})
+    generated: RSAKey = RSAKey.generate_key(2048, parameters={"kid": "key-2", "use": "sig"})
+    return generated
 
 
 def public_set(*keys: RSAKey) -> KeySet:
-    return KeySet.import_key_set({"keys": [k.as_dict(private=False) for k in keys]})
+    key_set: KeySet = KeySet.import_key_set({"keys": [k.as_dict(private=False) for k in keys]})
+    return key_set
 
 
 def at_hash(token: str, hash_name: str = "sha256") -> str:
