@@ -94,7 +94,10 @@ class AnacondaAuthSettings(BaseSettings):
     ssl_verify: Annotated[bool | str, NoDecode] = Field(
         True,
         validation_alias=_env(
-            "ANACONDA_AUTH_SSL_VERIFY", "ANACONDA_CLOUD_API_SSL_VERIFY", "ANACONDA_CLOUD_SSL_VERIFY"
+            "ANACONDA_AUTH_SSL_VERIFY",
+            "ANACONDA_CLOUD_API_SSL_VERIFY",
+            "ANACONDA_CLOUD_AUTH_SSL_VERIFY",
+            "ANACONDA_CLOUD_SSL_VERIFY",
         ),
         description="true, false, 'truststore', or the path of a CA bundle.",
     )
@@ -213,6 +216,11 @@ class AnacondaAuthSettings(BaseSettings):
     def _parse_ssl_verify(cls, value: Any) -> bool | str:
         return parse_ssl_verify(value)
 
+    @field_validator("ephemeral_port", mode="before")
+    @classmethod
+    def _parse_bool(cls, value: Any) -> Any:
+        return parse_bool(value)
+
     @field_validator("keyring_path")
     @classmethod
     def _expand(cls, value: Path) -> Path:
@@ -239,6 +247,18 @@ class AnacondaAuthSettings(BaseSettings):
         return self.login_error_url or f"https://{self.api_domain}/local-login-error"
 
 
+def parse_bool(value: Any) -> bool:
+    """Read a boolean in any usual spelling: true/false, 1/0, yes/no, y/n, on/off, t/f."""
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower() if isinstance(value, str | int) else None
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    raise ValueError("expected a boolean: true or false (or 1/0, yes/no, on/off)")
+
+
 def parse_ssl_verify(value: Any) -> bool | str:
     """Read ``ssl_verify``: a boolean (in any usual spelling), 'truststore' or a CA bundle."""
     if isinstance(value, bool):
@@ -248,6 +268,10 @@ def parse_ssl_verify(value: Any) -> bool | str:
     if not isinstance(value, str):
         raise ValueError("expected true, false, 'truststore' or the path of a CA bundle")
     word = value.strip().lower()
+    if not word:
+        raise ValueError(
+            "the value is empty; expected true, false, 'truststore' or a CA bundle path"
+        )
     if word in _TRUE:
         return True
     if word in _FALSE:
