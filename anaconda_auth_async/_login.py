@@ -258,11 +258,13 @@ async def login(
     limit = settings.login_timeout if timeout is None else timeout
     sink = on_event or _ignore
     try:
-        with anyio.fail_after(limit):
+        with anyio.fail_after(limit) as scope:
             key, username = await _obtain_key(
                 settings, on_event=sink, ask_credentials=ask_credentials, open_browser=open_browser
             )
     except TimeoutError:
+        if not scope.cancelled_caught:
+            raise  # not our time limit
         raise LoginTimeoutError(
             f"The login did not complete within {limit:g} seconds; run it again "
             "(the timeout argument or ANACONDA_AUTH_LOGIN_TIMEOUT sets the limit)."
