@@ -144,14 +144,15 @@ def _network_message(exc: BaseException) -> str:
     host = "the server"
     if isinstance(exc, httpx.RequestError):
         with contextlib.suppress(RuntimeError):  # raised when no request is attached
-            host = exc.request.url.host
+            url = exc.request.url
+            host = f"{url.host}:{url.port}" if url.port else url.host
     tls = next((e for e in _chain(exc) if isinstance(e, ssl.SSLError)), None)
     text = str(exc)
     if isinstance(tls, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in text:
         reason = getattr(tls, "verify_message", None) or "certificate verify failed"
         return (
             f"The TLS certificate of {host} could not be verified ({reason}); set "
-            "ANACONDA_AUTH_SSL_VERIFY to the path of your CA bundle (or pass --ca-bundle)."
+            "ANACONDA_AUTH_SSL_VERIFY to the path of your CA bundle."
         )
     if tls is not None or "SSL" in text:
         return f"The TLS connection to {host} failed ({tls or text}); check your network."
@@ -172,7 +173,7 @@ def _network_message(exc: BaseException) -> str:
 # would wait for it at exit. So the terminal's state is saved before the prompt, and an
 # interrupted run restores it and exits at once.
 _tty_state: list[Any] | None = None
-_prompting = 0
+_blocked: set[object] = set()  # one token per prompt whose thread has not returned yet
 
 
 def _save_tty() -> None:
@@ -191,50 +192,45 @@ def exit_on_interrupt() -> Iterator[None]:
     try:
         yield
     except SystemExit as exc:
-        if exc.code == ExitCode.INTERRUPTED and _prompting:
+        if exc.code == ExitCode.INTERRUPTED and _blocked:
             if _tty_state is not None:
                 with contextlib.suppress(Exception):
                     import termios
 
                     termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, _tty_state)
             with contextlib.suppress(Exception):
-                sys.stderr.write("\n")
                 sys.stdout.flush()
                 sys.stderr.flush()
             os._exit(int(ExitCode.INTERRUPTED))
         raise
 
 
-async def prompt(text: str, *, hide_input: bool = False, default: Any = None) -> Any:
-    """`click.prompt` on stderr, in a worker thread so the event loop keeps running."""
+async def _in_thread(func: Callable[[], T]) -> T:
+    """Run a prompt in a worker thread; Ctrl-C abandons it (see `exit_on_interrupt`)."""
     import anyio
 
-    global _prompting
+    token = object()
+
+    def call() -> T:
+        _blocked.add(token)
+        try:
+            return func()
+        finally:
+            _blocked.discard(token)
+
     _save_tty()
-    _prompting += 1
-    try:
-        return await anyio.to_thread.run_sync(
-            lambda: click.prompt(text, hide_input=hide_input, default=default, err=True),
-            abandon_on_cancel=True,
-        )
-    finally:
-        _prompting -= 1
+    return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+
+
+async def prompt(text: str, *, hide_input: bool = False) -> str:
+    """`click.prompt` on stderr, in a worker thread so the event loop keeps running."""
+    answer = await _in_thread(lambda: click.prompt(text, hide_input=hide_input, err=True))
+    return str(answer)
 
 
 async def confirm(question: str) -> bool:
     """`click.confirm` (default no) on stderr, in a worker thread."""
-    import anyio
-
-    global _prompting
-    _save_tty()
-    _prompting += 1
-    try:
-        answer = await anyio.to_thread.run_sync(
-            lambda: click.confirm(question, default=False, err=True), abandon_on_cancel=True
-        )
-    finally:
-        _prompting -= 1
-    return bool(answer)
+    return bool(await _in_thread(lambda: click.confirm(question, default=False, err=True)))
 
 
 # --- login progress ---------------------------------------------------------------------
@@ -313,7 +309,7 @@ class LoginUI:
             password = await prompt("Password", hide_input=True)
         finally:
             self._paused = False
-        return str(username), str(password)
+        return username, password
 
     def say(self, text: str) -> None:
         """Print a line of progress on stderr, above the indicator."""
