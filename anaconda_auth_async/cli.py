@@ -409,3 +409,7 @@ def main(args: list[str] | None = None, *, prog_name: str = "anaconda-auth") -> 
     """Run ``anaconda-auth`` (the console script); exits with one of `ExitCode`."""
     with exit_on_interrupt():
         cli.main(args=args, prog_name=prog_name)
+
+
+if __name__ == "__main__":  # python -m anaconda_auth_async.cli
+    main()

@@ -126,16 +126,29 @@ def test_help_does_not_import_the_sdk(args: list[str]) -> None:
     assert "LOADED []" in out
 
 
-def test_python_dash_m() -> None:
+@pytest.mark.parametrize(
+    ("module", "prog"),
+    [("anaconda_auth_async", "python -m anaconda_auth_async"), ("anaconda_auth_async.cli", None)],
+)
+def test_python_dash_m(module: str, prog: str | None) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "anaconda_auth_async", "--help"],
+        [sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0
+    assert f"Usage: {prog or 'anaconda-auth'} [OPTIONS] COMMAND" in result.stdout
+    assert "Exit codes:" in result.stdout
+
+
+def test_python_dash_m_exit_code() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "anaconda_auth_async", "status"],
         capture_output=True,
         text=True,
         timeout=60,
+        stdin=subprocess.DEVNULL,
     )
-    assert result.returncode == 0
-    assert "Usage: python -m anaconda_auth_async" in result.stdout
-    assert "Exit codes:" in result.stdout
+    assert result.returncode == ExitCode.NOT_LOGGED_IN
+    assert result.stderr.startswith("Error: You are not logged in")
 
 
 # --- api-key ----------------------------------------------------------------------------
