@@ -424,9 +424,15 @@ def _discovery_error(
 
 
 def _describe(exc: httpx.HTTPError) -> str:
+    """Name the failure by its most specific cause (httpx often wraps an SSL or OS error)."""
     if isinstance(exc, httpx.TimeoutException):
         return f"timed out ({type(exc).__name__})"
-    text = str(exc).strip()
+    text, seen = "", set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        text = str(cause).strip() or text
+        cause = cause.__cause__ or cause.__context__
     return _clean(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
 
 
