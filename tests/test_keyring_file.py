@@ -8,6 +8,7 @@ import logging
 import multiprocessing
 import os
 import stat
+import threading
 import time
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -236,6 +237,23 @@ def test_settled_file_is_read_once(path: Path, monkeypatch: pytest.MonkeyPatch) 
     os.utime(path, (old + 1, old + 1))  # a new version: read again
     assert backend.get_password("svc", "user") == "secret"
     assert len(opened) == 1
+
+
+def test_concurrent_threads_lose_nothing(path: Path) -> None:
+    shared = AnacondaKeyring(path=path)
+
+    def work(n: int) -> None:
+        backend = shared if n % 2 else AnacondaKeyring(path=path)
+        for i in range(25):
+            backend.set_password("svc", f"{n}-{i}", "value")
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+    assert len(AnacondaKeyring(path=path).read()["svc"]) == 6 * 25
 
 
 # -- many processes at once ----------------------------------------------------------
