@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 
 import httpx
 import pytest
@@ -101,9 +102,22 @@ async def test_network_error(settings: AnacondaAuthSettings) -> None:
         await exchange(settings, httpx.ConnectError("[Errno 111] Connection refused"))
     assert caught.value.status_code is None
     assert str(caught.value) == (
-        f"Could not reach {URL} to create an API key (ConnectError); check your network "
-        "connection, proxy and ssl_verify settings, then log in again."
+        f"Could not reach {URL} to create an API key (ConnectError: [Errno 111] Connection "
+        "refused); check your network connection, proxy and ssl_verify settings, then log in again."
     )
+
+
+@pytest.mark.anyio
+async def test_network_error_names_the_wrapped_tls_failure(settings: AnacondaAuthSettings) -> None:
+    try:
+        try:
+            raise ssl.SSLCertVerificationError(1, "certificate verify failed: self-signed")
+        except ssl.SSLError as tls:
+            raise httpx.ConnectError("") from tls
+    except httpx.ConnectError as wrapped:
+        error = wrapped
+    with pytest.raises(APIKeyExchangeError, match=r"\(ConnectError: .*certificate verify failed"):
+        await exchange(settings, error)
 
 
 @pytest.mark.anyio
