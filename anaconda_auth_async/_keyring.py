@@ -107,7 +107,9 @@ class AnacondaKeyring(KeyringBackend):
 
     priority = 9  # as anaconda-cloud-auth: above the OS keyrings
 
-    def __init__(self, *, path: str | os.PathLike[str] | None = None, lock_timeout: float = 10.0):
+    def __init__(
+        self, *, path: str | os.PathLike[str] | None = None, lock_timeout: float = 10.0
+    ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._path = Path(path).expanduser() if path is not None else default_keyring_path()
         self._file = os.fspath(self._path)
@@ -163,9 +165,7 @@ class AnacondaKeyring(KeyringBackend):
             entries = data.get(service)
             if entries is None or username not in entries:
                 return False
-            del entries[username]
-            if not entries:
-                del data[service]
+            del entries[username]  # an emptied service stays, as anaconda-cloud-auth left it
             return True
 
         if not self._modify(change):
