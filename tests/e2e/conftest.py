@@ -11,6 +11,7 @@ Without Node.js the tests skip with a reason, except under ``CI=true``, where th
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -20,9 +21,9 @@ import sys
 import time
 import webbrowser
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from e2e_harness import (
@@ -35,6 +36,9 @@ from e2e_harness import (
     node_missing_reason,
     run_server,
 )
+
+if TYPE_CHECKING:
+    from anaconda_auth_async import TokenInfo
 
 # Each test's own limit for anything it waits on (a login, a CLI run, the browser).
 STEP_TIMEOUT = 60.0
@@ -69,6 +73,7 @@ class E2E:
     browser_log: Path
     keyring_path: Path
     monkeypatch: pytest.MonkeyPatch
+    processes: list[subprocess.Popen[Any]] = field(default_factory=list)
 
     @property
     def redirect_uri(self) -> str:
@@ -128,12 +133,28 @@ class E2E:
         assert len(records) == before + 1, "the scripted browser wrote no record"
         return records[-1]
 
+    def start_browser(self, url: str, *, mode: str, user_code: str | None = None) -> None:
+        """Start the scripted browser without waiting (it is stopped after the test)."""
+        args = [sys.executable, str(BROWSER_SCRIPT), "--foreground", "--mode", mode, url]
+        if user_code is not None:
+            args[-1:-1] = ["--user-code", user_code]
+        self.processes.append(
+            subprocess.Popen(args, env=self.subprocess_env(), stdin=subprocess.DEVNULL)
+        )
+
+    def cli_command(self) -> list[str]:
+        """The ``anaconda-auth`` console script of this environment (or ``python -m``)."""
+        script = Path(sys.executable).with_name("anaconda-auth")
+        if script.is_file():
+            return [str(script)]
+        return [sys.executable, "-m", "anaconda_auth_async"]
+
     def run_cli(
         self, *args: str, timeout: float = STEP_TIMEOUT, **env: str
     ) -> subprocess.CompletedProcess[str]:
-        """Run ``anaconda-auth ARGS`` (this venv's) as a subprocess with this test's settings."""
+        """Run ``anaconda-auth ARGS`` as a subprocess with this test's settings."""
         return subprocess.run(
-            [sys.executable, "-m", "anaconda_auth_async.cli", *args],
+            [*self.cli_command(), *args],
             env=self.subprocess_env(**env),
             capture_output=True,
             text=True,
@@ -141,6 +162,20 @@ class E2E:
             stdin=subprocess.DEVNULL,
             check=False,
         )
+
+    def stored(self) -> TokenInfo | None:
+        """The keyring file's entry for the auth domain, read as anaconda-cloud-auth would."""
+        from anaconda_auth_async import TokenInfo
+
+        if not self.keyring_path.exists():
+            return None
+        data = json.loads(self.keyring_path.read_text())
+        value = data.get("Anaconda Cloud", {}).get(self.server.auth_domain)
+        if value is None:
+            return None
+        raw = json.loads(base64.b64decode(value))
+        assert set(raw) >= {"api_key", "username", "repo_tokens", "domain"}
+        return TokenInfo.decode(value)
 
     def settings_kwargs(self) -> Mapping[str, Any]:
         """Keyword arguments for AnacondaAuthSettings equal to the environment."""
@@ -180,6 +215,11 @@ def e2e(e2e_server: E2EServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     try:
         yield ctx
     finally:
+        for process in ctx.processes:
+            if process.poll() is None:
+                process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(5)
         _stop_browsers(browser_log)
 
 
