@@ -321,3 +321,24 @@ async def test_non_loopback_redirect_uri_is_refused(uri: str) -> None:
     with pytest.raises(LoginError, match="ANACONDA_AUTH_REDIRECT_URI"):
         async with listening(uri):
             pytest.fail("the listener should not start")  # pragma: no cover
+
+
+@pytest.mark.anyio
+async def test_a_page_url_that_would_inject_headers_is_never_sent() -> None:
+    """h11 refuses the header; the connection is dropped, and the login still ends."""
+    bad_url = "https://anaconda.example.test/ok\r\nSet-Cookie: x=1"
+    async with listen_for_callback(
+        "http://127.0.0.1:8000/cb", state=STATE, success_url=bad_url, error_url=ERROR,
+        ephemeral=True,
+    ) as listener:  # fmt: skip
+        failures: list[Exception] = []
+
+        async def visit() -> None:
+            async with client() as http:
+                try:
+                    await http.get(listener.redirect_uri, params={"code": "c0de", "state": STATE})
+                except httpx.HTTPError as exc:
+                    failures.append(exc)
+
+        assert await wait_while(listener, visit) == "c0de"
+    assert len(failures) == 1

@@ -138,30 +138,38 @@ class Listener:
     async def _serve(self, stream: SocketStream) -> None:
         """Answer one connection; a slow or broken client only ever costs its own task."""
         async with stream:
-            connection = h11.Connection(h11.SERVER, max_incomplete_event_size=_MAX_REQUEST_HEAD)
             try:
-                with anyio.fail_after(self._read_timeout):
-                    request = await _read_request(stream, connection)
-            except (h11.RemoteProtocolError, TimeoutError, OSError, anyio.BrokenResourceError):
-                logger.debug("Dropped a malformed or slow connection to the login listener")
-                return
-            if request is None:
-                return
-            target = request.target.decode("ascii", "replace")
-            outcome = None
-            if request.method == b"GET":
-                outcome = parse_callback(target, path=self._path, state=self._state)
-            if outcome is None:
-                logger.debug(
-                    "Answered %s %s with 404", request.method.decode(), urlsplit(target).path
+                await self._answer(stream)
+            except Exception as exc:  # one bad connection must not end the login
+                logger.warning(
+                    "Dropped a connection to the login listener (%s)", type(exc).__name__
                 )
-                await self._send(stream, connection, _response(connection, 404, b"Not found.\n"))
-                return
+
+    async def _answer(self, stream: SocketStream) -> None:
+        connection = h11.Connection(h11.SERVER, max_incomplete_event_size=_MAX_REQUEST_HEAD)
+        try:
+            with anyio.fail_after(self._read_timeout):
+                request = await _read_request(stream, connection)
+        except (h11.RemoteProtocolError, TimeoutError, OSError, anyio.BrokenResourceError):
+            logger.debug("Dropped a malformed or slow connection to the login listener")
+            return
+        if request is None:
+            return
+        target = request.target.decode("ascii", "replace")
+        outcome = None
+        if request.method == b"GET":
+            outcome = parse_callback(target, path=self._path, state=self._state)
+        if outcome is None:
+            logger.debug("Answered %s %s with 404", request.method.decode(), urlsplit(target).path)
+            await self._send(stream, _response(connection, 404, b"Not found.\n"))
+            return
+        try:
             location = self._error_url if isinstance(outcome, LoginError) else self._success_url
-            await self._send(stream, connection, _redirect(connection, location))
+            await self._send(stream, _redirect(connection, location))
+        finally:  # the callback arrived: the login ends even if the browser went away
             self._finish(outcome)
 
-    async def _send(self, stream: SocketStream, connection: h11.Connection, data: bytes) -> None:
+    async def _send(self, stream: SocketStream, data: bytes) -> None:
         with anyio.move_on_after(self._read_timeout):
             try:
                 await stream.send(data)
