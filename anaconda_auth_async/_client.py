@@ -16,11 +16,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import warnings
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
+from ._apiversion import MinApiVersion
 from ._auth import AnacondaAuth
 from ._exceptions import ConfigurationError
 from ._transport import USER_AGENT, build_ssl_context, transport_config
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
         QueryParamTypes,
         TimeoutTypes,
     )
-    from semver.version import Version
     from typing_extensions import TypedDict, Unpack
 
     from ._config import AnacondaAuthSettings
@@ -90,11 +89,10 @@ class _Common:
 
     settings: AnacondaAuthSettings
     api_version: str | None
-    _api_check: _MinApiVersion | None
+    _api_check: MinApiVersion | None
 
-    @classmethod
-    def _options(
-        cls,
+    def _prepare(
+        self,
         *,
         base_url: str | None,
         base_uri: str | None,
@@ -108,8 +106,8 @@ class _Common:
         store: TokenStore | None,
         headers: HeaderTypes | None,
         options: dict[str, Any],
-    ) -> tuple[dict[str, Any], AnacondaAuthSettings, str | None]:
-        """httpx keyword arguments, the settings and the API version of a new client."""
+    ) -> dict[str, Any]:
+        """Set the settings and API version; return the httpx keyword arguments."""
         if base_url and base_uri:
             raise ValueError("Pass base_url or its old name base_uri, not both.")
         base_url = base_url or base_uri
@@ -119,9 +117,9 @@ class _Common:
 
         merged = httpx.Headers(headers)
         if user_agent is not None or "User-Agent" not in merged:
-            merged["User-Agent"] = user_agent or cls._user_agent
+            merged["User-Agent"] = user_agent or self._user_agent
         if api_version is not None or "Api-Version" not in merged:
-            version = api_version or cls._api_version
+            version = api_version or self._api_version
             if version:
                 merged["Api-Version"] = version
         extra = settings.extra_headers if extra_headers is None else _parse_headers(extra_headers)
@@ -138,12 +136,18 @@ class _Common:
         kwargs["headers"] = merged
         kwargs["auth"] = AnacondaAuth(api_key=api_key, settings=settings, store=store)
         kwargs.update(options)
-        return kwargs, settings, merged.get("Api-Version")
-
-    def _attach(self, settings: AnacondaAuthSettings, api_version: str | None) -> None:
         self.settings = settings
-        self.api_version = api_version
-        self._api_check = _MinApiVersion.for_client(api_version)
+        self.api_version = merged.get("Api-Version")
+        self._api_check = MinApiVersion.for_client(self.api_version)
+        return kwargs
+
+    def __repr__(self) -> str:
+        client = cast("httpx.Client | httpx.AsyncClient", self)
+        return f"{type(self).__name__}(base_url={str(client.base_url)!r}, auth={client.auth!r})"
+
+    def urljoin(self, url: str) -> str:
+        """`url` resolved against the base URL, as a string (as anaconda-cloud-auth did)."""
+        return str(cast("httpx.Client | httpx.AsyncClient", self).base_url.join(url))
 
     @staticmethod
     def _hooks(options: dict[str, Any], hook: Callable[..., object]) -> None:
@@ -181,7 +185,7 @@ class AsyncAuthClient(_Common, httpx.AsyncClient):
         store: TokenStore | None = None,
         **options: Unpack[AsyncClientOptions],
     ) -> None:
-        kwargs, settings, version = self._options(
+        kwargs = self._prepare(
             base_url=base_url,
             base_uri=base_uri,
             domain=domain,
@@ -195,7 +199,6 @@ class AsyncAuthClient(_Common, httpx.AsyncClient):
             headers=headers,
             options=dict(options),
         )
-        self._attach(settings, version)
         if self._api_check is not None:
             check = self._api_check
 
@@ -207,13 +210,6 @@ class AsyncAuthClient(_Common, httpx.AsyncClient):
         self._account: dict[str, Any] | None = None
         self._avatar: bytes | None = None
         self._avatar_fetched = False
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={str(self.base_url)!r}, auth={self.auth!r})"
-
-    def urljoin(self, url: str) -> str:
-        """`url` resolved against the base URL, as a string (as anaconda-cloud-auth did)."""
-        return str(self.base_url.join(url))
 
     async def account(self) -> dict[str, Any]:
         """The account of the key's owner (``GET /api/account``), fetched once per client."""
@@ -265,7 +261,7 @@ class BaseClient(_Common, httpx.Client):
         store: TokenStore | None = None,
         **options: Unpack[ClientOptions],
     ) -> None:
-        kwargs, settings, version = self._options(
+        kwargs = self._prepare(
             base_url=base_url,
             base_uri=base_uri,
             domain=domain,
@@ -279,17 +275,9 @@ class BaseClient(_Common, httpx.Client):
             headers=headers,
             options=dict(options),
         )
-        self._attach(settings, version)
         if self._api_check is not None:
             self._hooks(kwargs, self._api_check)
         super().__init__(**kwargs)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(base_url={str(self.base_url)!r}, auth={self.auth!r})"
-
-    def urljoin(self, url: str) -> str:
-        """`url` resolved against the base URL, as a string (as anaconda-cloud-auth did)."""
-        return str(self.base_url.join(url))
 
     @functools.cached_property
     def account(self) -> dict[str, Any]:
@@ -333,57 +321,6 @@ def client_factory(user_agent: str | None, api_version: str | None = None) -> Ba
     return _factory_class(user_agent, api_version)()
 
 
-class _MinApiVersion:
-    """Warns once per client when a response's ``Min-Api-Version`` is above its version."""
-
-    __slots__ = ("_client", "_last", "_text", "warned")
-
-    def __init__(self, text: str, version: Version) -> None:
-        self._text = text
-        self._client = version
-        self._last: str | None = None
-        self.warned = False
-
-    @classmethod
-    def for_client(cls, api_version: str | None) -> _MinApiVersion | None:
-        """A checker for this client version, or None when there is nothing to compare."""
-        version = _parse_version(api_version) if api_version else None
-        return None if api_version is None or version is None else cls(api_version, version)
-
-    def __call__(self, response: httpx.Response) -> None:
-        if self.warned:
-            return
-        minimum = response.headers.get("Min-Api-Version")
-        if minimum is None or minimum == self._last:
-            return
-        self._last = minimum
-        parsed = _parse_version(minimum)
-        if parsed is not None and self._client < parsed:
-            self.warned = True
-            warnings.warn(
-                f"This client uses API version {self._text}, but {response.url.host} "
-                f"requires at least {minimum}; update the package that provides the client.",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-
-
-def _parse_version(text: str) -> Version | None:
-    """A semver `Version`, tolerant of dates like ``2023.01.01``; None when unparsable."""
-    from semver.version import Version
-
-    text = text.strip()
-    end = min((i for i in (text.find("-"), text.find("+")) if i != -1), default=len(text))
-    parts = text[:end].split(".")
-    if not all(p.isascii() and p.isdigit() for p in parts):
-        return None
-    normalized = ".".join(str(int(p)) for p in parts) + text[end:]
-    try:
-        return Version.parse(normalized, optional_minor_and_patch=True)
-    except (ValueError, TypeError):
-        return None
-
-
 def _settings(
     settings: AnacondaAuthSettings | None, *, domain: str | None, ssl_verify: bool | str | None
 ) -> AnacondaAuthSettings:
@@ -410,19 +347,20 @@ def _settings(
 
 def _parse_headers(value: dict[str, str] | str) -> dict[str, str]:
     """`extra_headers` as a dict; never echoes the value, which may hold a secret."""
+    parsed: object = value
     if isinstance(value, str):
         try:
-            value = json.loads(value) if value.strip() else {}
+            parsed = json.loads(value) if value.strip() else {}
         except ValueError:
-            value = None  # type: ignore[assignment]
-    if not isinstance(value, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+            parsed = None
+    if not isinstance(parsed, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in parsed.items()
     ):
         raise ConfigurationError(
             "extra_headers is not a JSON object of strings; pass a dict or a JSON object like "
             '{"X-Header": "value"}.'
         )
-    return value
+    return parsed
 
 
 def _account_of(response: httpx.Response) -> dict[str, Any]:

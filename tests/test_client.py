@@ -14,13 +14,8 @@ import pytest
 
 import anaconda_auth_async
 from anaconda_auth_async import AnacondaAuthSettings, ConfigurationError
-from anaconda_auth_async._client import (
-    AsyncAuthClient,
-    BaseClient,
-    _MinApiVersion,
-    _parse_version,
-    client_factory,
-)
+from anaconda_auth_async._apiversion import MinApiVersion, parse_version
+from anaconda_auth_async._client import AsyncAuthClient, BaseClient, client_factory
 from anaconda_auth_async.testing import MemoryTokenStore
 
 VERSION = anaconda_auth_async.__version__
@@ -244,13 +239,13 @@ def test_settings_and_store_are_used() -> None:
         (" 3.0.0 ", "3.0.0"),
     ],
 )
-def test_parse_version_tolerates_dates_and_short_forms(text: str, expected: str) -> None:
-    assert str(_parse_version(text)) == expected
+def testparse_version_tolerates_dates_and_short_forms(text: str, expected: str) -> None:
+    assert str(parse_version(text)) == expected
 
 
 @pytest.mark.parametrize("text", ["", "latest", "1.2.3.4", "v1", "1..2", "\u0661.\u0662", "1.2.3-"])
 def test_unparsable_versions_are_none(text: str) -> None:
-    assert _parse_version(text) is None
+    assert parse_version(text) is None
 
 
 def versioned(minimums: list[str | None]) -> httpx.MockTransport:
@@ -321,8 +316,8 @@ def test_unparsable_header_then_newer_one_still_warns() -> None:
 
 
 def test_no_version_check_without_a_client_version() -> None:
-    assert _MinApiVersion.for_client(None) is None
-    assert _MinApiVersion.for_client("not a version") is None
+    assert MinApiVersion.for_client(None) is None
+    assert MinApiVersion.for_client("not a version") is None
     with BaseClient(api_key="k") as client:
         assert client.event_hooks["response"] == []
 

@@ -1,0 +1,69 @@
+"""The ``Min-Api-Version`` check: warn once per client when the server needs a newer API.
+
+Versions are compared with `semver`, tolerating the date-like versions the Anaconda API
+uses (``2023.01.01``: leading zeros are dropped, minor and patch are optional). A value
+that cannot be parsed is ignored. The check only runs for clients that have an API
+version, and only parses a header value it has not seen before.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
+    from semver.version import Version
+
+__all__ = ["MinApiVersion", "parse_version"]
+
+
+class MinApiVersion:
+    """Warns once per client when a response's ``Min-Api-Version`` is above its version."""
+
+    __slots__ = ("_client", "_last", "_text", "warned")
+
+    def __init__(self, text: str, version: Version) -> None:
+        self._text = text
+        self._client = version
+        self._last: str | None = None
+        self.warned = False
+
+    @classmethod
+    def for_client(cls, api_version: str | None) -> MinApiVersion | None:
+        """A checker for this client version, or None when there is nothing to compare."""
+        version = parse_version(api_version) if api_version else None
+        return None if api_version is None or version is None else cls(api_version, version)
+
+    def __call__(self, response: httpx.Response) -> None:
+        if self.warned:
+            return
+        minimum = response.headers.get("Min-Api-Version")
+        if minimum is None or minimum == self._last:
+            return
+        self._last = minimum
+        parsed = parse_version(minimum)
+        if parsed is not None and self._client < parsed:
+            self.warned = True
+            warnings.warn(
+                f"This client uses API version {self._text}, but {response.url.host} "
+                f"requires at least {minimum}; update the package that provides the client.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+
+
+def parse_version(text: str) -> Version | None:
+    """A semver `Version`, tolerant of dates like ``2023.01.01``; None when unparsable."""
+    from semver.version import Version
+
+    text = text.strip()
+    end = min((i for i in (text.find("-"), text.find("+")) if i != -1), default=len(text))
+    parts = text[:end].split(".")
+    if not all(p.isascii() and p.isdigit() for p in parts):
+        return None
+    normalized = ".".join(str(int(p)) for p in parts) + text[end:]
+    try:
+        return Version.parse(normalized, optional_minor_and_patch=True)
+    except (ValueError, TypeError):
+        return None
