@@ -171,7 +171,7 @@ class AnacondaAuth(httpx.Auth):
             renewed.key == credential.key or time.time() >= renewed.expires_at
         ):
             raise TokenExpiredError(self._expired_message(renewed))
-        return renewed
+        return renewed  # a new key; or None (logged out since): sent without a key
 
     def _retry_rejected(
         self, request: httpx.Request, response: httpx.Response, credential: Credential
