@@ -54,6 +54,7 @@ Settings come from ANACONDA_AUTH_* environment variables and a .env file
 (see the README); --verbose shows debug logs and tracebacks."""
 
 _LOGIN_CMD = "anaconda-auth login"
+_OPTION_OF = {"auth_domain": "--domain", "ssl_verify": "--ca-bundle"}
 
 
 class _Group(click.Group):
@@ -62,8 +63,8 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException):
-            raise
+        except (click.exceptions.Exit, click.ClickException, BrokenPipeError):
+            raise  # click reports these itself (a closed pipe ends quietly)
         except Failure as expected:
             failure = expected
         except (KeyboardInterrupt, click.Abort):
@@ -102,8 +103,15 @@ def _run(func: Callable[..., Awaitable[T]], /, **kwargs: Any) -> T:
 def _settings(**overrides: Any) -> AnacondaAuthSettings:
     """Settings from the environment, with the options given on the command line."""
     from ._config import AnacondaAuthSettings
+    from ._exceptions import ConfigurationError
 
-    return AnacondaAuthSettings(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        return AnacondaAuthSettings(**{k: v for k, v in overrides.items() if v is not None})
+    except ConfigurationError as exc:
+        message = str(exc)
+        for name, option in _OPTION_OF.items():
+            message = message.replace(f"argument {name}=", option)
+        raise Failure(ExitCode.CONFIGURATION, message) from exc
 
 
 def _date(timestamp: float) -> str:

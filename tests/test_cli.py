@@ -283,6 +283,14 @@ def test_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "ANACONDA_AUTH_TIMEOUT" in error_line(result)
 
 
+def test_bad_domain_option_is_a_configuration_error() -> None:
+    result = run("logout", "--domain", "https://id.example.com/")
+    assert result.exit_code == ExitCode.CONFIGURATION
+    line = error_line(result)
+    assert "(from --domain)" in line
+    assert "host name" in line
+
+
 def test_storage_error() -> None:
     broken = MemoryTokenStore(fail_with=StorageError("The keyring is locked; unlock it."))
     with use_store(broken):
@@ -601,6 +609,67 @@ def test_verbose_shows_the_traceback_and_debug_logs(
     assert "Traceback" in result.stderr
     assert "LoginDeniedError" in result.stderr
     assert result.stderr.strip().splitlines()[-1] == "Error: Denied."
+
+
+_INTERRUPTED_PROMPT = """
+from anaconda_auth_async import _login
+from anaconda_auth_async.cli import main
+
+async def login(**kwargs):
+    await kwargs["ask_credentials"]()
+    raise AssertionError("the prompt should have been interrupted")
+
+_login.login = login
+main(["login", "--basic"])
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_ctrl_c_at_a_prompt_exits_130_and_restores_the_terminal() -> None:
+    import os
+    import pty
+    import select
+    import signal
+    import termios
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: run the CLI on the pseudo-terminal
+        os.execv(sys.executable, [sys.executable, "-c", _INTERRUPTED_PROMPT])
+    output = b""
+    status: int | None = None
+    deadline = time.monotonic() + 30
+
+    def read_until(needle: bytes) -> None:
+        nonlocal output
+        while needle not in output and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.5)[0]:
+                try:
+                    output += os.read(fd, 4096)
+                except OSError:  # the child closed the terminal
+                    return
+
+    try:
+        read_until(b"Email: ")
+        os.write(fd, b"ada@example.com\n")
+        read_until(b"Password: ")
+        assert b"Password: " in output, output
+        assert not termios.tcgetattr(fd)[3] & termios.ECHO  # the password is not echoed
+        os.kill(pid, signal.SIGINT)
+        read_until(b"Interrupted.")
+        while status is None and time.monotonic() < deadline:
+            done, code = os.waitpid(pid, os.WNOHANG)
+            status = code if done else None
+            time.sleep(0.05)
+    finally:
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    assert status is not None, f"the CLI did not exit: {output!r}"
+    assert os.waitstatus_to_exitcode(status) == ExitCode.INTERRUPTED
+    assert b"Error:\x1b[0m Interrupted." in output  # in colour: stderr is a terminal
+    assert termios.tcgetattr(fd)[3] & termios.ECHO  # echo is back on
+    os.close(fd)
 
 
 # --- the waiting indicator --------------------------------------------------------------
