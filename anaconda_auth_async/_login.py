@@ -28,7 +28,7 @@ import anyio
 from pydantic import AliasChoices
 
 from ._config import AnacondaAuthSettings, LoginFlow
-from ._exceptions import ConfigurationError, LoginTimeoutError
+from ._exceptions import ConfigurationError, CorruptTokenFileError, LoginTimeoutError
 from ._flows import EventSink, LoginEvent
 from ._token import TokenInfo
 
@@ -251,7 +251,9 @@ async def login(
     store = _store(settings, store)
     domain = settings.auth_domain
     # Read the store first: a broken store fails now, not after the user has logged in.
-    existing = await store.aload(domain)
+    # A damaged keyring file is the exception: logging in again is how it gets repaired
+    # (the save keeps its bytes aside), so it counts as holding no key.
+    existing = await _load_repairable(store, domain)
     if existing is not None and not existing.expired and not force:
         logger.debug("An unexpired API key is stored for %s; not logging in", domain)
         return existing
@@ -270,7 +272,7 @@ async def login(
             "(the timeout argument or ANACONDA_AUTH_LOGIN_TIMEOUT sets the limit)."
         ) from None
     # Keep the repo tokens and unknown fields, as they are now (another process may write).
-    current = await store.aload(domain) or existing
+    current = await _load_repairable(store, domain) or existing
     token = TokenInfo(
         domain=domain,
         api_key=key,
@@ -282,6 +284,14 @@ async def login(
     logger.info("Logged in to %s as %s; API key stored in %s", domain, username, store.name)
     sink(LoginEvent(kind="done", message=f"Logged in to {domain}."))
     return token
+
+
+async def _load_repairable(store: TokenStore, domain: str) -> TokenInfo | None:
+    try:
+        return await store.aload(domain)
+    except CorruptTokenFileError as exc:
+        logger.warning("%s; logging in will keep a copy of it and write a fresh one", exc)
+        return None
 
 
 async def logout(

@@ -29,3 +29,13 @@ def isolated_env(
     monkeypatch.setenv("ANACONDA_AUTH_KEYRING_PATH", str(home / ".anaconda" / "keyring"))
     monkeypatch.chdir(home)
     yield home
+
+
+@pytest.fixture(autouse=True)
+def fresh_oidc_caches() -> Iterator[None]:
+    """Discovery documents and JWKS are cached per process; no test sees another's."""
+    from anaconda_auth_async import _oidc
+
+    _oidc.clear_caches()
+    yield
+    _oidc.clear_caches()

@@ -273,15 +273,22 @@ async def test_no_op_while_a_valid_key_is_stored(
 
 
 @pytest.mark.anyio
-async def test_an_unreadable_store_fails_before_the_user_is_asked_to_log_in(
+async def test_a_damaged_keyring_file_is_repaired_by_logging_in(
     settings: AnacondaAuthSettings, flows: Flows, platform: Platform, keyring_file: Path
 ) -> None:
+    # The error for a damaged file tells the user to log in again: that must work, keep
+    # the damaged bytes aside, and store the new key.
     await anyio.Path(keyring_file.parent).mkdir(parents=True, exist_ok=True)
     await anyio.Path(keyring_file).write_bytes(b"{not json")
-    with pytest.raises(CorruptTokenFileError):
-        await anaconda_auth_async.login(settings=settings, force=True)
-    assert flows.calls == []
-    assert platform.requests == []
+    with pytest.raises(CorruptTokenFileError, match="anaconda-auth login"):
+        store_for(settings).load(AUTH)
+
+    token = await anaconda_auth_async.login(settings=settings)
+
+    assert flows.calls == ["device"]
+    assert store_for(settings).load(AUTH) == token
+    (kept,) = keyring_file.parent.glob("keyring.corrupt-*")
+    assert kept.read_bytes() == b"{not json"
 
 
 @pytest.mark.anyio
