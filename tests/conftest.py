@@ -19,7 +19,7 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(autouse=True)
 def isolated_env(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Path]:
+) -> Path:
     """A fresh HOME and working directory, and no ANACONDA_* variables, for every test."""
     home = tmp_path_factory.mktemp("home")
     for name in list(os.environ):
@@ -28,7 +28,7 @@ def isolated_env(
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("ANACONDA_AUTH_KEYRING_PATH", str(home / ".anaconda" / "keyring"))
     monkeypatch.chdir(home)
-    yield home
+    return home
 
 
 @pytest.fixture(autouse=True)
