@@ -26,6 +26,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+# The harness modules sit beside this file; import them under any --import-mode.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 from e2e_harness import (
     BROWSER_SCRIPT,
     TEST_CLIENT_ID,

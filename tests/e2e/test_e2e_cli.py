@@ -70,6 +70,7 @@ def test_cli_second_login_without_force_does_nothing(e2e: E2E) -> None:
     first = e2e.run_cli("login")
     assert first.returncode == 0, first.stderr
     key = e2e.stored()
+    e2e.wait_for_browser()
     e2e.server.clear_requests()
 
     again = e2e.run_cli("login")

@@ -154,7 +154,8 @@ def unverified_claims(token: str) -> dict[str, Any]:
 
 def provider_keys(server: E2EServer) -> KeySet:
     with server.client() as http:
-        return KeySet.import_key_set(http.get(discovery(server)["jwks_uri"]).json())
+        keys: KeySet = KeySet.import_key_set(http.get(discovery(server)["jwks_uri"]).json())
+    return keys
 
 
 # --------------------------------------------------------------------------------------
