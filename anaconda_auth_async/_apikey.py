@@ -18,13 +18,13 @@ import httpx
 
 from ._config import AnacondaAuthSettings
 from ._exceptions import APIKeyExchangeError
+from ._transport import describe_network_error
 from ._version import __version__
 
 __all__ = [
     "API_KEY_PATH",
     "api_key_request",
     "exchange_api_key",
-    "network_reason",
     "parse_api_key_response",
     "server_message",
 ]
@@ -37,22 +37,6 @@ MAX_MESSAGE = 200
 
 _JWT = re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]*")
 _TAG = re.compile(r"<(script|style)\b.*?</\1>|<[^>]*>", re.IGNORECASE | re.DOTALL)
-
-
-def network_reason(exc: BaseException) -> str:
-    """The exception's type and its most specific cause's text, on one short line.
-
-    httpx often wraps the useful part (an SSL verification failure, a refused
-    connection); it is the first place a TLS problem with the API domain shows up.
-    """
-    text, seen = "", set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        text = str(cause).strip() or text
-        cause = cause.__cause__ or cause.__context__
-    text = " ".join(_JWT.sub("[redacted]", text).split())[:MAX_MESSAGE]
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def api_key_request(settings: AnacondaAuthSettings) -> tuple[str, dict[str, Any]]:
@@ -137,8 +121,8 @@ async def exchange_api_key(
         response = await http.post(url, json=body, headers=headers)
     except httpx.HTTPError as exc:
         raise APIKeyExchangeError(
-            f"Could not reach {url} to create an API key ({network_reason(exc)}); check your "
-            "network connection, proxy and ssl_verify settings, then log in again."
+            f"Could not reach {url} to create an API key ({describe_network_error(exc)}); "
+            "check your network connection, proxy and ssl_verify settings, then log in again."
         ) from exc
     logger.debug("API key request to %s answered HTTP %s", url, response.status_code)
     return parse_api_key_response(

@@ -24,6 +24,7 @@ import anyio
 import httpx
 
 from ._exceptions import DiscoveryError, InvalidIDTokenError, LoginDeniedError, LoginError
+from ._transport import describe_network_error
 
 if TYPE_CHECKING:
     from joserfc.jwk import Key, KeySet
@@ -274,7 +275,7 @@ async def post_token_request(
         response = await http.post(token_endpoint, content=form.encode(), headers=headers)
     except httpx.HTTPError as exc:
         raise LoginError(
-            f"Could not reach the token endpoint {token_endpoint} ({_describe(exc)}); "
+            f"Could not reach the token endpoint {token_endpoint} ({describe_network_error(exc)}); "
             "check the network connection and try again."
         ) from None
     return parse_token_response(response.status_code, response.content)
@@ -405,7 +406,7 @@ async def _get_json(http: httpx.AsyncClient, url: str, *, what: str) -> object:
     try:
         response = await http.get(url, headers={"Accept": "application/json"})
     except httpx.HTTPError as exc:
-        raise _discovery_error(url, _describe(exc), what=what) from None
+        raise _discovery_error(url, describe_network_error(exc), what=what) from None
     if response.status_code != 200:
         raise _discovery_error(url, f"HTTP {response.status_code}", what=what)
     try:
@@ -421,19 +422,6 @@ def _discovery_error(
         f"Could not load the {what} from {url} ({reason}); check the network connection, "
         "the proxy and SSL settings, and ANACONDA_AUTH_AUTH_DOMAIN."
     )
-
-
-def _describe(exc: httpx.HTTPError) -> str:
-    """Name the failure by its most specific cause (httpx often wraps an SSL or OS error)."""
-    if isinstance(exc, httpx.TimeoutException):
-        return f"timed out ({type(exc).__name__})"
-    text, seen = "", set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        text = str(cause).strip() or text
-        cause = cause.__cause__ or cause.__context__
-    return _clean(f"{type(exc).__name__}: {text}" if text else type(exc).__name__)
 
 
 def _clean(text: str, limit: int = 200) -> str:

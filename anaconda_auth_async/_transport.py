@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import ssl
 import threading
 from dataclasses import dataclass, field
@@ -189,3 +190,27 @@ def _load_cert(context: ssl.SSLContext, cert: tuple[str, str] | str) -> None:
 
 def _reason(exc: OSError | ssl.SSLError) -> str:
     return str(getattr(exc, "reason", None) or exc.strerror or type(exc).__name__)
+
+
+_JWT = re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]*")
+
+
+def describe_network_error(exc: BaseException, *, limit: int = 200) -> str:
+    """A failed request's type and its most specific cause, on one short, secret-free line.
+
+    httpx often wraps the useful part (an SSL verification failure, a refused connection)
+    in its own exception, and on trio its own message is empty, so the chain of causes is
+    walked for the innermost text. Anything shaped like a JWT is redacted.
+    """
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out ({type(exc).__name__})"
+    text, seen = "", set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        text = str(cause).strip() or text
+        cause = cause.__cause__ or cause.__context__
+    text = "".join(c if c.isprintable() else " " for c in _JWT.sub("[redacted]", text))
+    text = " ".join(text.split())
+    line = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return line if len(line) <= limit else line[: limit - 1] + "…"
