@@ -13,8 +13,10 @@ import base64
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -234,6 +236,41 @@ def environ(env: dict[str, str]) -> Iterator[None]:
         os.chdir(cwd)
         os.environ.clear()
         os.environ.update(saved)
+
+
+def timed_run(
+    argv: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: str | Path | None = None,
+    timeout: float = 60.0,
+    output: Path | None = None,
+) -> tuple[float, int]:
+    """Run a process to its end; return (wall milliseconds, exit status).
+
+    Not `subprocess.run(timeout=...)`: its wait polls with sleeps of up to 50 ms, which
+    would quantise every figure. This waits in ``waitpid`` and a timer kills the process
+    if it overruns. Output goes to `output` (a file) or is discarded.
+    """
+    sink = open(output, "wb") if output is not None else subprocess.DEVNULL  # noqa: SIM115
+    try:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink
+        )
+        killer = threading.Timer(timeout, process.kill)
+        killer.start()
+        try:
+            status = process.wait()
+        finally:
+            killer.cancel()
+        elapsed = (time.perf_counter() - start) * 1000.0
+    finally:
+        if output is not None:
+            sink.close()  # type: ignore[union-attr]
+    if killer.finished.is_set() and status < 0:
+        raise TimeoutError(f"{' '.join(argv)} did not finish within {timeout:g} s")
+    return elapsed, status
 
 
 def missing(*modules: str) -> str | None:

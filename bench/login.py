@@ -15,10 +15,8 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import _harness as h
@@ -80,22 +78,13 @@ def measure(quick: bool, rounds: int = 0) -> list[h.Row]:
                     "E2E_BROWSER_TIMEOUT": "50",
                 }
                 home.mkdir(parents=True)
-                start = time.perf_counter()
-                out = subprocess.run(
-                    [str(cli), "login", "--force"],
-                    env=env,
-                    cwd=home,
-                    capture_output=True,
-                    text=True,
-                    stdin=subprocess.DEVNULL,
-                    timeout=90,
-                    check=False,
+                log = work / f"login{index}.log"
+                elapsed, status = h.timed_run(
+                    [str(cli), "login", "--force"], env=env, cwd=home, timeout=90, output=log
                 )
-                elapsed = (time.perf_counter() - start) * 1000
-                if out.returncode != 0:
-                    raise AssertionError(
-                        f"anaconda-auth login exited {out.returncode}: {out.stderr.strip()[-500:]}"
-                    )
+                if status != 0:
+                    tail = log.read_text(errors="replace").strip()[-500:]
+                    raise AssertionError(f"anaconda-auth login exited {status}: {tail}")
                 stored = json.loads(keyring.read_text())["Anaconda Cloud"][server.auth_domain]
                 if not json.loads(base64.b64decode(stored)).get("api_key"):
                     raise AssertionError("the login stored no API key")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import _harness as h
@@ -20,9 +19,10 @@ SCRIPT = "startup.py"
 
 
 def _timer(argv: list[str], env: dict[str, str], cwd: str) -> float:
-    start = time.perf_counter()
-    subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, check=True, timeout=60)
-    return (time.perf_counter() - start) * 1000.0
+    elapsed, status = h.timed_run(argv, env=env, cwd=cwd)
+    if status != 0:
+        raise RuntimeError(f"{argv} exited {status}")
+    return elapsed
 
 
 def _check(argv: list[str], env: dict[str, str], cwd: str) -> str | None:
