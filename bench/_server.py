@@ -7,9 +7,6 @@ keep-alive connections, optionally over TLS. It counts requests that carried exa
 counters before a round and fail the round if any request lacked the key or the count
 is not the number of requests the client made.
 
-A request for a path starting with ``/slow`` is answered after 50 ms (used to make a
-client open a known number of connections before a timed round).
-
 Control is over the process's stdin/stdout (one command a line: ``stats``, ``reset``),
 so no control request is ever counted, and the server exits when its parent goes away
 (stdin closes) or after ``--lifetime`` seconds, whichever comes first.
@@ -40,8 +37,6 @@ _HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %
 RESPONSE = _HEAD + b"\r\n" + BODY
 RESPONSE_CLOSE = _HEAD + b"Connection: close\r\n\r\n" + BODY
 _MAX_HEAD = 64 * 1024
-SLOW_PREFIX = b"GET /slow"
-SLOW_SECONDS = 0.05
 
 
 class _Counters:
@@ -61,7 +56,6 @@ class _HTTPProtocol(asyncio.Protocol):
         self._buffer = b""
         self._skip = 0
         self._transport: asyncio.Transport | None = None
-        self._held: list[bytes] | None = None  # responses held back behind a slow one
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -82,9 +76,6 @@ class _HTTPProtocol(asyncio.Protocol):
             head = buffer[:end]
             buffer = buffer[end + 4 :]
             self._skip = self._count(head)
-            if head.startswith(SLOW_PREFIX):
-                self._hold(out)
-                out = []
             if self._close_each:
                 out.append(RESPONSE_CLOSE)
                 break
@@ -94,29 +85,10 @@ class _HTTPProtocol(asyncio.Protocol):
             self._close_each = True
         self._buffer = buffer
         assert self._transport is not None
-        if self._held is not None:
-            self._held += out
-        elif out:
+        if out:
             self._transport.write(b"".join(out))
             if self._close_each:
                 self._transport.close()
-
-    def _hold(self, before: list[bytes]) -> None:
-        """Answer a slow request after SLOW_SECONDS, keeping responses in order."""
-        assert self._transport is not None
-        if self._held is None:
-            if before:
-                self._transport.write(b"".join(before))
-            self._held = []
-            asyncio.get_running_loop().call_later(SLOW_SECONDS, self._release)
-        else:
-            self._held += before
-
-    def _release(self) -> None:
-        held, self._held = self._held or [], None
-        assert self._transport is not None
-        if held and not self._transport.is_closing():
-            self._transport.write(b"".join(held))
 
     def _count(self, head: bytes) -> int:
         """Count the request by its Authorization header; return its body length."""

@@ -8,16 +8,23 @@ HOME); the baseline is a bare httpx client given that header.
 
 A round times one fresh client (built outside the timer, so neither side's SSL context
 set-up is counted) from its first request, which opens the connection and, for the
-subject, loads the key, to its last. Rounds alternate baseline and subject.
+subject, loads the key, to its last. Rounds alternate baseline and subject. Each row's
+note also gives the client process's CPU time per request (less disturbed by other load
+on the machine than wall time) and how many connections the server saw.
 
-Also here: the server's ceiling (raw-socket clients, no HTTP library), which must be
-well above the fastest client measured, so the server is not what is being measured.
+Rows: the server's ceiling (raw-socket clients, no HTTP library), which must be well
+above the fastest client measured, so the server is not what is being measured; sync
+`BaseClient`; `AsyncAuthClient` from a cold pool (the measure as specified); and
+`AsyncAuthClient` with both pools limited to 10 connections, which both sides fill, so
+the two run on the same pool state.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import _harness as h
@@ -26,6 +33,7 @@ import httpx
 
 SCRIPT = "clients.py"
 PATH = "/api/account"
+CONCURRENCY = 100
 
 
 def _sync_round(client: httpx.Client, n: int) -> float:
@@ -39,9 +47,7 @@ def _sync_round(client: httpx.Client, n: int) -> float:
     return n / elapsed
 
 
-async def _async_round(
-    client: httpx.AsyncClient, n: int, concurrency: int, *, close: bool = True
-) -> float:
+async def _async_requests(client: httpx.AsyncClient, n: int, concurrency: int) -> float:
     remaining = n
 
     async def worker() -> None:
@@ -54,219 +60,174 @@ async def _async_round(
 
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - start
-    if close:
-        await client.aclose()
-    return n / elapsed
+    return n / (time.perf_counter() - start)
 
 
-async def _warm_round(
-    client: httpx.AsyncClient,
-    n: int,
-    concurrency: int,
-    server: _server.LoopbackServer,
-    label: str,
-    opened: list[tuple[int, int]],
-) -> float:
-    """Open `concurrency` connections first (slow requests, untimed), then time `n` GETs.
-
-    Appends (connections opened by the warm-up, connections opened while timed) to `opened`.
-    """
+async def _cold_round(client: httpx.AsyncClient, n: int) -> float:
     async with client:
-        await asyncio.gather(*(client.get("/slow") for _ in range(concurrency)))
-        warm = server.check(concurrency, f"{label} warm-up").connections
-        server.reset()
-        rate = await _async_round(client, n, concurrency, close=False)
-        opened.append((warm, server.stats().connections))
-    return rate
+        return await _async_requests(client, n, CONCURRENCY)
 
 
-def _counted(server: _server.LoopbackServer, n: int, label: str, run: Any) -> float:
-    server.reset()
-    rate = float(run())
-    server.check(n, label)
-    return rate
+@dataclass
+class _Side:
+    """One side of a row: makes a client and runs a round; keeps per-round extras."""
+
+    label: str
+    make: Callable[[], Any]
+    run: Callable[[Any], float]
+    n: int
+    server: _server.LoopbackServer
+    cpu_us: list[float] = field(default_factory=list)
+    connections: list[int] = field(default_factory=list)
+
+    def __call__(self) -> float:
+        client = self.make()
+        self.server.reset()
+        cpu = time.process_time()
+        rate = self.run(client)
+        self.cpu_us.append((time.process_time() - cpu) / self.n * 1e6)
+        stats = self.server.check(self.n, self.label)
+        self.connections.append(stats.connections)
+        return rate
+
+
+def _row(
+    name: str,
+    rounds: int,
+    baseline: _Side,
+    subject: _Side,
+    labels: tuple[str, str],
+    note: str,
+    command: str,
+) -> h.Row:
+    s, b, ratio, per_round = h.interleave(rounds, baseline, subject)
+    return h.Row(
+        name=name,
+        unit="req/s",
+        subject=s,
+        baseline=b,
+        ratio=ratio,
+        goal=h.Goal("ratio_min", 0.98, ">= 0.98x"),
+        command=command,
+        subject_label=labels[0],
+        baseline_label=labels[1],
+        rounds=per_round,
+        note=(
+            f"{note}; {rounds} interleaved rounds, fresh client per round; median. Client CPU "
+            f"per request (median): subject {h.median(subject.cpu_us):.0f} us, baseline "
+            f"{h.median(baseline.cpu_us):.0f} us. Connections the server saw per round: "
+            f"subject {subject.connections}, baseline {baseline.connections}"
+        ),
+    )
 
 
 def measure(quick: bool, rounds: int = 0) -> list[h.Row]:
     """Ceiling, sync and async throughput rows."""
+    command = h.script_command(SCRIPT, quick)
     reason = h.missing("anaconda_auth_async._client")
-    rounds = rounds or (5 if quick else 7)
+    sync_rounds = rounds or (5 if quick else 7)
+    cold_rounds = rounds or 5  # 5,000 GETs at ~1,000/s: ~5 s a side
+    pooled_rounds = rounds or (5 if quick else 7)
     n_sync = 600 if quick else 3000
     n_async = 1000 if quick else 5000
-    concurrency = 100
-    command = h.script_command(SCRIPT, quick)
+    n_pooled = 1000 if quick else 3000
+    pool = 10
     rows: list[h.Row] = []
-    fastest = 0.0
     with h.bench_home() as home, h.environ(home.env), _server.LoopbackServer(key=home.key) as srv:
         header = {"Authorization": f"Bearer {home.key}"}
         ceiling = _server.ceiling(srv, total=20_000 if quick else 100_000)
-
         if reason is None:
             from anaconda_auth_async import AsyncAuthClient
             from anaconda_auth_async.sync import BaseClient
 
-            def sync_base() -> httpx.Client:
-                return httpx.Client(base_url=srv.url, headers=header)
+            limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
+            makers: dict[str, Callable[[], Any]] = {
+                "sync baseline": lambda: httpx.Client(base_url=srv.url, headers=header),
+                "sync subject": lambda: BaseClient(base_url=srv.url),
+                "async baseline": lambda: httpx.AsyncClient(base_url=srv.url, headers=header),
+                "async subject": lambda: AsyncAuthClient(base_url=srv.url),
+                "pooled baseline": lambda: httpx.AsyncClient(
+                    base_url=srv.url, headers=header, limits=limits
+                ),
+                "pooled subject": lambda: AsyncAuthClient(base_url=srv.url, limits=limits),
+            }
 
-            def sync_subject() -> httpx.Client:
-                return BaseClient(base_url=srv.url)
+            def sync_run(n: int) -> Callable[[Any], float]:
+                return lambda client: _sync_round(client, n)
 
-            def async_base(**options: Any) -> httpx.AsyncClient:
-                return httpx.AsyncClient(base_url=srv.url, headers=header, **options)
+            def cold_run(n: int) -> Callable[[Any], float]:
+                return lambda client: asyncio.run(_cold_round(client, n))
 
-            def async_subject(**options: Any) -> httpx.AsyncClient:
-                return AsyncAuthClient(base_url=srv.url, **options)
+            # Warm-up, not counted: the first use of every code path in this process.
+            for kind, run in (("sync", sync_run), ("async", cold_run), ("pooled", cold_run)):
+                for side in ("baseline", "subject"):
+                    name = f"{kind} {side}"
+                    _Side(f"warm-up {name}", makers[name], run(100), 100, srv)()
 
-            # Warm-up (not counted): first use of each code path in this process.
-            for make in (sync_base, sync_subject):
-                _counted(srv, 50, "warm-up", lambda make=make: _sync_round(make(), 50))
-            for amake in (async_base, async_subject):
-                _counted(
-                    srv,
-                    200,
-                    "warm-up",
-                    lambda amake=amake: asyncio.run(_async_round(amake(), 200, concurrency)),
+            def sides(kind: str, run: Callable[[Any], float], n: int) -> tuple[_Side, _Side]:
+                return (
+                    _Side(f"{kind} baseline", makers[f"{kind} baseline"], run, n, srv),
+                    _Side(f"{kind} subject", makers[f"{kind} subject"], run, n, srv),
                 )
 
-            def sync_runner(make: Any, label: str) -> Any:
-                def run() -> float:
-                    client = make()
-                    return _counted(srv, n_sync, label, lambda: _sync_round(client, n_sync))
-
-                return run
-
-            s, b, ratio, per_round = h.interleave(
-                rounds,
-                sync_runner(sync_base, "sync baseline"),
-                sync_runner(sync_subject, "sync BaseClient"),
-            )
-            fastest = max(fastest, *(r["baseline"] for r in per_round))
-            fastest = max(fastest, *(r["subject"] for r in per_round))
             rows.append(
-                h.Row(
-                    name=f"sync BaseClient, key from the store, {n_sync:,} sequential GETs",
-                    unit="req/s",
-                    subject=s,
-                    baseline=b,
-                    ratio=ratio,
-                    goal=h.Goal("ratio_min", 0.98, ">= 0.98x"),
-                    command=command,
-                    subject_label="anaconda_auth_async.sync.BaseClient(base_url=...)",
-                    baseline_label="httpx.Client(base_url=..., headers={Authorization})",
-                    rounds=per_round,
-                    note=f"{rounds} interleaved rounds, fresh client per round; median",
+                _row(
+                    f"sync BaseClient, key from the store, {n_sync:,} sequential GETs",
+                    sync_rounds,
+                    *sides("sync", sync_run(n_sync), n_sync),
+                    (
+                        "anaconda_auth_async.sync.BaseClient(base_url=...)",
+                        "httpx.Client(base_url=..., headers={Authorization})",
+                    ),
+                    "one keep-alive connection",
+                    command,
                 )
             )
-
-            connections: dict[str, list[int]] = {"async baseline": [], "AsyncAuthClient": []}
-
-            def async_runner(make: Any, label: str) -> Any:
-                def run() -> float:
-                    client = make()
-                    rate = _counted(
-                        srv,
-                        n_async,
-                        label,
-                        lambda: asyncio.run(_async_round(client, n_async, concurrency)),
-                    )
-                    connections[label].append(srv.stats().connections)
-                    return rate
-
-                return run
-
-            s, b, ratio, per_round = h.interleave(
-                rounds,
-                async_runner(async_base, "async baseline"),
-                async_runner(async_subject, "AsyncAuthClient"),
-            )
-            fastest = max(fastest, *(r["baseline"] for r in per_round))
-            fastest = max(fastest, *(r["subject"] for r in per_round))
             rows.append(
-                h.Row(
-                    name=(
-                        f"AsyncAuthClient, key from the store, {n_async:,} GETs "
-                        f"at concurrency {concurrency}"
+                _row(
+                    f"AsyncAuthClient, key from the store, {n_async:,} GETs at concurrency "
+                    f"{CONCURRENCY}",
+                    cold_rounds,
+                    *sides("async", cold_run(n_async), n_async),
+                    (
+                        "anaconda_auth_async.AsyncAuthClient(base_url=...) on asyncio",
+                        "httpx.AsyncClient(base_url=..., headers={Authorization})",
                     ),
-                    unit="req/s",
-                    subject=s,
-                    baseline=b,
-                    ratio=ratio,
-                    goal=h.Goal("ratio_min", 0.98, ">= 0.98x"),
-                    command=command,
-                    subject_label="anaconda_auth_async.AsyncAuthClient(base_url=...) on asyncio",
-                    baseline_label="httpx.AsyncClient(base_url=..., headers={Authorization})",
-                    rounds=per_round,
-                    note=(
-                        f"{rounds} interleaved rounds, fresh client per round, httpx's default "
-                        "pool limits; median. Connections opened per round: subject "
-                        f"{sorted(connections['AsyncAuthClient'])}, baseline "
-                        f"{sorted(connections['async baseline'])} (the pool's behaviour under "
-                        "100 concurrent first requests varies, so see also the next row)"
-                    ),
+                    "httpx's default pool limits on both sides; how many connections the "
+                    "pool opens under 100 concurrent first requests varies (the subject's "
+                    "first requests wait for the key, so its pool tends to grow less), and "
+                    "that alone moves throughput, so see also the next row",
+                    command,
                 )
             )
-
-            limits = httpx.Limits(
-                max_connections=concurrency, max_keepalive_connections=concurrency
-            )
-
-            opened: dict[str, list[tuple[int, int]]] = {"baseline": [], "subject": []}
-
-            def warm_runner(make: Any, label: str, side: str) -> Any:
-                def run() -> float:
-                    client = make(limits=limits)
-                    srv.reset()
-                    rate = asyncio.run(
-                        _warm_round(client, n_async, concurrency, srv, label, opened[side])
-                    )
-                    srv.check(n_async, label)
-                    return rate
-
-                return run
-
-            s, b, ratio, per_round = h.interleave(
-                rounds,
-                warm_runner(async_base, "async baseline, warm pool", "baseline"),
-                warm_runner(async_subject, "AsyncAuthClient, warm pool", "subject"),
-            )
-            fastest = max(fastest, *(r["baseline"] for r in per_round))
-            fastest = max(fastest, *(r["subject"] for r in per_round))
+            pooled = sides("pooled", cold_run(n_pooled), n_pooled)
             rows.append(
-                h.Row(
-                    name=(
-                        f"AsyncAuthClient, {n_async:,} GETs at concurrency {concurrency}, "
-                        f"pool warmed to {concurrency} connections"
-                    ),
-                    unit="req/s",
-                    subject=s,
-                    baseline=b,
-                    ratio=ratio,
-                    goal=h.Goal("ratio_min", 0.98, ">= 0.98x"),
-                    command=command,
-                    subject_label=(
-                        "AsyncAuthClient(base_url=..., limits=Limits(100, 100)) on asyncio"
-                    ),
-                    baseline_label=(
+                _row(
+                    f"AsyncAuthClient, {n_pooled:,} GETs at concurrency {CONCURRENCY}, "
+                    f"both pools limited to {pool} connections",
+                    pooled_rounds,
+                    *pooled,
+                    (
+                        f"AsyncAuthClient(base_url=..., limits=Limits({pool}, {pool})) on asyncio",
                         "httpx.AsyncClient(base_url=..., headers={Authorization}, "
-                        "limits=Limits(100, 100))"
+                        f"limits=Limits({pool}, {pool}))",
                     ),
-                    rounds=per_round,
-                    note=(
-                        f"{rounds} interleaved rounds; before the timer each client sends "
-                        f"{concurrency} concurrent requests the server answers after 50 ms "
-                        f"(so the key is loaded and ~{concurrency} connections are open), so "
-                        "both sides run the timed requests on the same pool state; median. "
-                        "Connections (opened by the warm-up, opened while timed) per round: "
-                        f"subject {opened['subject']}, baseline {opened['baseline']}"
-                    ),
+                    f"both sides fill their {pool} connections, so they run on the same "
+                    "pool state and the ratio shows the client's own cost",
+                    command,
                 )
             )
+            if any(c != pool for side in pooled for c in side.connections):
+                raise AssertionError(f"a pooled round did not use exactly {pool} connections")
         else:
             rows.append(h.not_measured("sync BaseClient throughput", reason, command))
             rows.append(h.not_measured("AsyncAuthClient throughput", reason, command))
 
-    fastest = fastest or 1.0
+    fastest = max(
+        [1.0]
+        + [r["subject"] for row in rows for r in row.rounds]
+        + [r["baseline"] for row in rows for r in row.rounds]
+    )
     rows.insert(
         0,
         h.Row(
@@ -278,7 +239,7 @@ def measure(quick: bool, rounds: int = 0) -> list[h.Row]:
             goal=h.Goal("ratio_min", 3.0, ">= 3x the fastest client measured"),
             command=command,
             subject_label="4 connections x 100 pipelined requests, raw sockets",
-            baseline_label="fastest round of any client above",
+            baseline_label="fastest round of any client below",
             note=(
                 f"one request at a time on one raw keep-alive socket: "
                 f"{ceiling['sequential']:,.0f} req/s"

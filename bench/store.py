@@ -131,7 +131,7 @@ def measure(quick: bool, rounds: int = 0) -> list[h.Row]:
                 subject=s,
                 baseline=b,
                 ratio=ratio,
-                goal=h.Goal("abs_max", 25.0, "<= 25 us"),
+                goal=h.Goal("report", 0, "report (the 25 us goal is the row above's)"),
                 command=command,
                 subject_label="KeyringTokenStore(settings).load(domain).expired",
                 baseline_label="open+read the file, json.loads, base64+json decode the entry",
