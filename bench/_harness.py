@@ -117,6 +117,8 @@ def fmt(value: float | None, unit: str) -> str:
         return "-"
     if unit in ("", "reads"):
         text = f"{value:,.0f}" if value == int(value) else f"{value:.3g}"
+        if value == 1 and unit.endswith("s"):
+            unit = unit[:-1]
         return f"{text} {unit}".strip()
     if abs(value) >= 1000:
         return f"{value:,.0f} {unit}"
