@@ -186,6 +186,8 @@ async def fetch_jwks(
     document = await _get_json(http, url, what="signing keys (JWKS)")
     if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
         raise _discovery_error(url, "the response is not a JSON Web Key Set", what="JWKS")
+    if not document["keys"]:  # joserfc < 1.1 accepts an empty set; nothing could be verified
+        raise _discovery_error(url, "it contains no keys", what="JWKS")
     try:
         keys = KeySet.import_key_set({"keys": document["keys"]})
     except (JoseError, ValueError, TypeError, KeyError) as exc:
