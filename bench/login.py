@@ -44,7 +44,7 @@ def measure(quick: bool, rounds: int = 0) -> list[h.Row]:
     if not cli.is_file():
         return [h.not_measured(name, f"{cli} is not installed", command)]
 
-    rounds = rounds or (3 if quick else 5)
+    rounds = rounds or 5
     times: list[float] = []
     with tempfile.TemporaryDirectory(prefix="aaa-bench-login-") as tmp:
         work = Path(tmp)
