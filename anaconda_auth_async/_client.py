@@ -22,6 +22,7 @@ import httpx
 
 from ._apiversion import MinApiVersion
 from ._auth import AnacondaAuth
+from ._config import AnacondaAuthSettings, parse_ssl_verify
 from ._exceptions import ConfigurationError
 from ._transport import USER_AGENT, build_ssl_context, transport_config
 
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
     )
     from typing_extensions import TypedDict, Unpack
 
-    from ._config import AnacondaAuthSettings
     from ._storage import TokenStore
 
     class _Options(TypedDict, total=False):
@@ -325,8 +325,6 @@ def _settings(
     settings: AnacondaAuthSettings | None, *, domain: str | None, ssl_verify: bool | str | None
 ) -> AnacondaAuthSettings:
     """The client's settings: `settings` (or the environment's) with its arguments applied."""
-    from ._config import AnacondaAuthSettings, parse_ssl_verify
-
     if settings is None:
         init: dict[str, Any] = {}
         if domain is not None:

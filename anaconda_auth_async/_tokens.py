@@ -111,7 +111,8 @@ class TokenProvider:
         if not self.ready:
             async with self._lock():
                 if not self.ready:
-                    self._set(await self.store.aload(self.domain))
+                    store = await self._astore()
+                    self._set(await store.aload(self.domain))
         return self.current
 
     def get(self) -> Credential | None:
@@ -143,6 +144,13 @@ class TokenProvider:
             if self.current is stale:
                 self._set(self.store.load(self.domain))
         return self.current
+
+    async def _astore(self) -> TokenStore:
+        # Making the default store imports keyring (tens of milliseconds), which must not
+        # stall the event loop on the first request.
+        if self._store is not None:
+            return self._store
+        return await anyio.to_thread.run_sync(lambda: self.store)
 
     def _lock(self) -> anyio.Lock:
         # A lock belongs to one async library; a provider may outlive an event loop.
