@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -309,6 +310,16 @@ def emit(rows: list[Row], *, as_json: bool) -> None:
 def script_command(script: str, quick: bool) -> str:
     """The command that runs one measure on its own."""
     return f"python bench/{script}" + (" --quick" if quick else "")
+
+
+def e2e_harness() -> Any:
+    """The end-to-end harness module (tests/e2e/e2e_harness.py): its PKI and provider."""
+    e2e = str(ROOT / "tests" / "e2e")
+    if e2e not in sys.path:
+        sys.path.insert(0, e2e)
+    import e2e_harness
+
+    return e2e_harness
 
 
 def ensure_path() -> None:

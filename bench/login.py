@@ -32,9 +32,8 @@ def measure(quick: bool, rounds: int = 0) -> list[h.Row]:
     if not (E2E / "e2e_harness.py").is_file():
         reason = "the e2e harness (tests/e2e/e2e_harness.py) is missing"
         return [h.not_measured(name, reason, command)]
-    sys.path.insert(0, str(E2E))
     try:
-        import e2e_harness as e2e
+        e2e = h.e2e_harness()
     except Exception as exc:
         return [h.not_measured(name, f"the e2e harness does not import: {exc}", command)]
     reason = e2e.node_missing_reason()

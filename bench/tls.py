@@ -1,7 +1,7 @@
 """The cost of a new HTTPS connection: a TLS handshake per request, against bare httpx.
 
 A loopback TLS server (`_server.py` with a throwaway CA and a certificate for 127.0.0.1,
-made here with ``cryptography``) answers every request with ``Connection: close`` and
+made by the e2e harness's ``make_pki``) answers every request with ``Connection: close`` and
 closes the connection, so the same client must open a new TLS connection for each
 request. The subject is ``BaseClient(ssl_verify=<CA bundle path>)`` (the SDK builds its
 SSL context from the path); the baseline is ``httpx.Client(verify=<SSLContext built once
@@ -13,93 +13,14 @@ The figure is milliseconds per request (connect + handshake + GET); rounds alter
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import ssl
 import time
-from pathlib import Path
 
 import _harness as h
 import _server
 import httpx
 
 SCRIPT = "tls.py"
-
-
-def make_certs(directory: Path) -> tuple[Path, Path, Path]:
-    """A throwaway CA and a server certificate for 127.0.0.1: (ca.pem, cert.pem, key.pem)."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    now = dt.datetime.now(dt.timezone.utc)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "anaconda-auth-async bench CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    ca_path = directory / "ca.pem"
-    cert_path = directory / "cert.pem"
-    key_path = directory / "key.pem"
-    ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return ca_path, cert_path, key_path
 
 
 def _round(client: httpx.Client, n: int) -> float:
@@ -125,7 +46,8 @@ def measure(quick: bool, rounds: int = 0) -> list[h.Row]:
     rounds = rounds or (5 if quick else 7)
     n = 40 if quick else 200
     with h.bench_home() as home, h.environ(home.env):
-        ca, cert, key = make_certs(home.path)
+        pki = h.e2e_harness().make_pki(home.path / "pki")
+        ca, cert, key = pki.ca_cert, pki.server_cert, pki.server_key
         context = ssl.create_default_context(cafile=str(ca))
         header = {"Authorization": f"Bearer {home.key}"}
         with _server.LoopbackServer(key=home.key, cert=cert, keyfile=key, close_each=True) as srv:
