@@ -18,7 +18,7 @@ import httpx
 
 from ._config import AnacondaAuthSettings
 from ._exceptions import APIKeyExchangeError
-from ._transport import describe_network_error
+from ._transport import describe_network_error, redact_tokens
 from ._version import __version__
 
 __all__ = [
@@ -35,7 +35,6 @@ API_KEY_PATH = "/api/iam/api-keys"
 SCOPES = ("cloud:read", "cloud:write")
 MAX_MESSAGE = 200
 
-_JWT = re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]*")
 _TAG = re.compile(r"<(script|style)\b.*?</\1>|<[^>]*>", re.IGNORECASE | re.DOTALL)
 
 
@@ -73,7 +72,7 @@ def server_message(body: bytes, content_type: str, *, secrets: tuple[str, ...] =
     for secret in secrets:
         if secret:
             message = message.replace(secret, "[redacted]")
-    message = " ".join(_JWT.sub("[redacted]", message).split())
+    message = " ".join(redact_tokens(message).split())
     if len(message) > MAX_MESSAGE:
         message = message[: MAX_MESSAGE - 1] + "…"
     return message or "no message"

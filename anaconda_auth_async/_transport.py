@@ -25,7 +25,14 @@ from ._version import __version__
 if TYPE_CHECKING:
     from ._config import AnacondaAuthSettings
 
-__all__ = ["TransportConfig", "async_http_client", "build_ssl_context", "transport_config"]
+__all__ = [
+    "TransportConfig",
+    "async_http_client",
+    "build_ssl_context",
+    "describe_network_error",
+    "redact_tokens",
+    "transport_config",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -195,6 +202,11 @@ def _reason(exc: OSError | ssl.SSLError) -> str:
 _JWT = re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]*")
 
 
+def redact_tokens(text: str) -> str:
+    """`text` with anything shaped like a JWT (a token or an API key) replaced."""
+    return _JWT.sub("[redacted]", text)
+
+
 def describe_network_error(exc: BaseException, *, limit: int = 200) -> str:
     """A failed request's type and its most specific cause, on one short, secret-free line.
 
@@ -210,7 +222,7 @@ def describe_network_error(exc: BaseException, *, limit: int = 200) -> str:
         seen.add(id(cause))
         text = str(cause).strip() or text
         cause = cause.__cause__ or cause.__context__
-    text = "".join(c if c.isprintable() else " " for c in _JWT.sub("[redacted]", text))
+    text = "".join(c if c.isprintable() else " " for c in redact_tokens(text))
     text = " ".join(text.split())
     line = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     return line if len(line) <= limit else line[: limit - 1] + "…"
