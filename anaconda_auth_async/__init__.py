@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._apikey import APIKey
     from ._auth import AnacondaAuth
     from ._client import AsyncAuthClient
     from ._config import AnacondaAuthSettings
@@ -31,11 +32,13 @@ if TYPE_CHECKING:
         TokenExpiredError,
         TokenNotFoundError,
     )
+    from ._keys import create_api_key
     from ._login import LoginEvent, is_logged_in, login, logout
     from ._storage import KeyringTokenStore, TokenStore
     from ._token import RepoToken, TokenInfo
 
 __all__ = [
+    "APIKey",
     "APIKeyExchangeError",
     "AnacondaAuth",
     "AnacondaAuthError",
@@ -59,12 +62,15 @@ __all__ = [
     "TokenNotFoundError",
     "TokenStore",
     "__version__",
+    "create_api_key",
     "is_logged_in",
     "login",
     "logout",
 ]
 
 _WHERE = {
+    "APIKey": "._apikey",
+    "create_api_key": "._keys",
     "AnacondaAuth": "._auth",
     "AsyncAuthClient": "._client",
     "AnacondaAuthSettings": "._config",

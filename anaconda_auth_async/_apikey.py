@@ -1,7 +1,8 @@
 """Trade the login's access token for a long-lived Anaconda API key.
 
-``POST https://<api domain>/api/iam/api-keys`` with the access token as Bearer answers
-201 with ``{"api_key": ...}``. Any other answer becomes one `APIKeyExchangeError` with the
+``POST https://<api domain>/api/iam/api-keys`` with the access token as Bearer and
+``{"scopes": [...], "tags": [...]}`` answers 201 with ``{"api_key", "id", "expires_at"}``;
+`APIKey` holds the answer. Any other answer becomes one `APIKeyExchangeError` with the
 status and the server's own message (``error.message``, ``detail``, ``message``, or the
 text of the body), truncated, with anything that looks like a token removed: neither the
 access token nor a key ever reaches an error message or a log.
@@ -12,35 +13,105 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
 
 from ._config import AnacondaAuthSettings
 from ._exceptions import APIKeyExchangeError
+from ._token import jwt_expiry
 from ._transport import describe_network_error, redact_tokens
 from ._version import __version__
 
 __all__ = [
     "API_KEY_PATH",
+    "DEFAULT_SCOPES",
+    "APIKey",
     "api_key_request",
     "exchange_api_key",
+    "mint_api_key",
     "parse_api_key_response",
+    "parse_new_api_key",
     "server_message",
 ]
 
 logger = logging.getLogger(__name__)
 
 API_KEY_PATH = "/api/iam/api-keys"
-SCOPES = ("cloud:read", "cloud:write")
+DEFAULT_SCOPES = ("cloud:read", "cloud:write")
+"""The scopes of the key every login creates, and of ``api-key --new`` by default."""
+CLIENT_TAG = f"anaconda-auth-async/v{__version__}"
 MAX_MESSAGE = 200
 
 _TAG = re.compile(r"<(script|style)\b.*?</\1>|<[^>]*>", re.IGNORECASE | re.DOTALL)
 
 
-def api_key_request(settings: AnacondaAuthSettings) -> tuple[str, dict[str, Any]]:
-    """The URL and JSON body of the key request."""
-    body = {"scopes": list(SCOPES), "tags": [f"anaconda-auth-async/v{__version__}"]}
+@dataclass(frozen=True)
+class APIKey:
+    """A newly created API key and what the API said about it; the key is never in its repr.
+
+    `expires_at` is a UNIX time (from the answer's ``expires_at``, else the key's own
+    ``exp``; None when neither says). `username` is who logged in to create it, if known.
+    """
+
+    api_key: str = field(repr=False)
+    id: str | None = None
+    expires_at: float | None = None
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
+    tags: tuple[str, ...] = ()
+    username: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form printed by ``anaconda-auth api-key --new --json`` (includes the key)."""
+        expires = None
+        if self.expires_at is not None:
+            from datetime import timezone
+
+            when = datetime.fromtimestamp(self.expires_at, tz=timezone.utc)
+            expires = when.isoformat(timespec="seconds")
+        return {
+            "api_key": self.api_key,
+            "id": self.id,
+            "expires_at": expires,
+            "scopes": list(self.scopes),
+            "tags": list(self.tags),
+            "username": self.username,
+        }
+
+
+def _clean(values: Iterable[str] | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    """Split comma lists, strip, drop empties and repeats, keep the order."""
+    if values is None:
+        return default
+    out: list[str] = []
+    for value in values:
+        for part in str(value).split(","):
+            part = part.strip()
+            if part and part not in out:
+                if any(c.isspace() or not c.isprintable() for c in part):
+                    raise ValueError(f"{part!r} is not a valid scope or tag (no spaces allowed)")
+                out.append(part)
+    return tuple(out) or default
+
+
+def api_key_request(
+    settings: AnacondaAuthSettings,
+    *,
+    scopes: Iterable[str] | None = None,
+    tags: Iterable[str] | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """The URL and JSON body of the key request.
+
+    `scopes` default to `DEFAULT_SCOPES`; the tag naming this SDK and its version is
+    always sent first, then `tags`. Comma-separated values are split.
+    """
+    body = {
+        "scopes": list(_clean(scopes, DEFAULT_SCOPES)),
+        "tags": list(_clean([CLIENT_TAG, *(tags or ())], (CLIENT_TAG,))),
+    }
     return f"{settings.api_base_url}{API_KEY_PATH}", body
 
 
@@ -78,17 +149,52 @@ def server_message(body: bytes, content_type: str, *, secrets: tuple[str, ...] =
     return message or "no message"
 
 
-def parse_api_key_response(
-    status: int, body: bytes, content_type: str, *, url: str, access_token: str = ""
-) -> str:
-    """The API key from a 201 answer; raise `APIKeyExchangeError` for anything else."""
+def _timestamp(value: Any) -> float | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when.timestamp() if when.tzinfo is not None else None
+
+
+def _strings(value: Any, default: tuple[str, ...]) -> tuple[str, ...]:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    return default
+
+
+def parse_new_api_key(
+    status: int,
+    body: bytes,
+    content_type: str,
+    *,
+    url: str,
+    access_token: str = "",
+    request: dict[str, Any] | None = None,
+) -> APIKey:
+    """The `APIKey` from a 201 answer; raise `APIKeyExchangeError` for anything else.
+
+    Scopes and tags the answer does not list are taken from the `request` body.
+    """
+    request = request or {}
     if status == 201:
         try:
-            key = json.loads(body).get("api_key")
-        except (ValueError, AttributeError):
-            key = None
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        data = data if isinstance(data, dict) else {}
+        key = data.get("api_key")
         if isinstance(key, str) and key:
-            return key
+            key_id = data.get("id")
+            return APIKey(
+                api_key=key,
+                id=str(key_id) if isinstance(key_id, str | int) else None,
+                expires_at=_timestamp(data.get("expires_at")) or jwt_expiry(key),
+                scopes=_strings(data.get("scopes"), _strings(request.get("scopes"), ())),
+                tags=_strings(data.get("tags"), _strings(request.get("tags"), ())),
+            )
         raise APIKeyExchangeError(
             f"{url} created an API key but its answer had no api_key field; "
             "log in again, and report this if it persists.",
@@ -106,15 +212,27 @@ def parse_api_key_response(
     )
 
 
-async def exchange_api_key(
-    http: httpx.AsyncClient, settings: AnacondaAuthSettings, access_token: str
+def parse_api_key_response(
+    status: int, body: bytes, content_type: str, *, url: str, access_token: str = ""
 ) -> str:
-    """Create an API key with the login's access token; return the key.
+    """The API key from a 201 answer; raise `APIKeyExchangeError` for anything else."""
+    return parse_new_api_key(status, body, content_type, url=url, access_token=access_token).api_key
+
+
+async def mint_api_key(
+    http: httpx.AsyncClient,
+    settings: AnacondaAuthSettings,
+    access_token: str,
+    *,
+    scopes: Iterable[str] | None = None,
+    tags: Iterable[str] | None = None,
+) -> APIKey:
+    """Create an API key with the login's access token; return it with its metadata.
 
     The request carries the ``extra_headers`` setting, as every API request does. Raises
     `APIKeyExchangeError` when the server cannot be reached or does not answer 201.
     """
-    url, body = api_key_request(settings)
+    url, body = api_key_request(settings, scopes=scopes, tags=tags)
     headers = {**settings.extra_headers, "Authorization": f"Bearer {access_token}"}
     try:
         response = await http.post(url, json=body, headers=headers)
@@ -124,10 +242,18 @@ async def exchange_api_key(
             "check your network connection, proxy and ssl_verify settings, then log in again."
         ) from exc
     logger.debug("API key request to %s answered HTTP %s", url, response.status_code)
-    return parse_api_key_response(
+    return parse_new_api_key(
         response.status_code,
         response.content,
         response.headers.get("content-type", ""),
         url=url,
         access_token=access_token,
+        request=body,
     )
+
+
+async def exchange_api_key(
+    http: httpx.AsyncClient, settings: AnacondaAuthSettings, access_token: str
+) -> str:
+    """Create an API key with the default scopes (what a login stores); return the key."""
+    return (await mint_api_key(http, settings, access_token)).api_key

@@ -17,10 +17,11 @@ The user name stored with the key is the ID token's ``preferred_username``, else
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,7 @@ from ._token import TokenInfo
 if TYPE_CHECKING:
     import httpx
 
+    from ._apikey import APIKey
     from ._flows.password import CredentialsCallback
     from ._oidc import FlowResult, ProviderMetadata
     from ._storage import TokenStore
@@ -47,6 +49,7 @@ __all__ = [
     "is_logged_in",
     "login",
     "logout",
+    "obtain_key_in_time",
     "username_from_claims",
 ]
 
@@ -191,9 +194,11 @@ async def _obtain_key(
     on_event: EventSink,
     ask_credentials: CredentialsCallback | None,
     open_browser: Callable[[str], bool] | None,
-) -> tuple[str, str | None]:
-    """Run the network part of a login; return the new API key and the user name."""
-    from ._apikey import exchange_api_key
+    scopes: Iterable[str] | None = None,
+    tags: Iterable[str] | None = None,
+) -> APIKey:
+    """Run the network part of a login; return the new API key, with the user name."""
+    from ._apikey import mint_api_key
     from ._oidc import discover
     from ._transport import async_http_client
 
@@ -212,8 +217,41 @@ async def _obtain_key(
         )
         claims = await _validate(http, metadata, settings, result)
         on_event(LoginEvent(kind="exchanging", message="Creating an API key."))
-        key = await exchange_api_key(http, settings, result.tokens.access_token)
-    return key, username_from_claims(claims)
+        key = await mint_api_key(
+            http, settings, result.tokens.access_token, scopes=scopes, tags=tags
+        )
+    return dataclasses.replace(key, username=username_from_claims(claims))
+
+
+async def obtain_key_in_time(
+    settings: AnacondaAuthSettings,
+    *,
+    timeout: float | None,  # noqa: ASYNC109 - the contract; applied with fail_after
+    on_event: EventSink,
+    ask_credentials: CredentialsCallback | None = None,
+    open_browser: Callable[[str], bool] | None = None,
+    scopes: Iterable[str] | None = None,
+    tags: Iterable[str] | None = None,
+) -> APIKey:
+    """`_obtain_key` under the login's one time limit (`timeout`, else ``login_timeout``)."""
+    limit = settings.login_timeout if timeout is None else timeout
+    try:
+        with anyio.fail_after(limit) as scope:
+            return await _obtain_key(
+                settings,
+                on_event=on_event,
+                ask_credentials=ask_credentials,
+                open_browser=open_browser,
+                scopes=scopes,
+                tags=tags,
+            )
+    except TimeoutError:
+        if not scope.cancelled_caught:
+            raise  # not our time limit
+        raise LoginTimeoutError(
+            f"The login did not complete within {limit:g} seconds; run it again "
+            "(the timeout argument or ANACONDA_AUTH_LOGIN_TIMEOUT sets the limit)."
+        ) from None
 
 
 async def login(
@@ -257,20 +295,15 @@ async def login(
     if existing is not None and not existing.expired and not force:
         logger.debug("An unexpired API key is stored for %s; not logging in", domain)
         return existing
-    limit = settings.login_timeout if timeout is None else timeout
     sink = on_event or _ignore
-    try:
-        with anyio.fail_after(limit) as scope:
-            key, username = await _obtain_key(
-                settings, on_event=sink, ask_credentials=ask_credentials, open_browser=open_browser
-            )
-    except TimeoutError:
-        if not scope.cancelled_caught:
-            raise  # not our time limit
-        raise LoginTimeoutError(
-            f"The login did not complete within {limit:g} seconds; run it again "
-            "(the timeout argument or ANACONDA_AUTH_LOGIN_TIMEOUT sets the limit)."
-        ) from None
+    new = await obtain_key_in_time(
+        settings,
+        timeout=timeout,
+        on_event=sink,
+        ask_credentials=ask_credentials,
+        open_browser=open_browser,
+    )
+    key, username = new.api_key, new.username
     # Keep the repo tokens and unknown fields, as they are now (another process may write).
     current = await _load_repairable(store, domain) or existing
     token = TokenInfo(

@@ -325,12 +325,89 @@ async def _whoami(*, settings: AnacondaAuthSettings, as_json: bool) -> None:
 
 @cli.command("api-key")
 @_domain_option
-def api_key(*, domain: str | None) -> None:
+@click.option(
+    "--new",
+    is_flag=True,
+    help="Log in afresh and create a new key for another machine; store nothing.",
+)
+@click.option(
+    "-s",
+    "--scope",
+    "scopes",
+    multiple=True,
+    metavar="SCOPE",
+    help="With --new: a scope of the new key (repeatable or comma-separated; "
+    "default: cloud:read, cloud:write, as a login's own key).",
+)
+@click.option(
+    "--tag",
+    "tags",
+    multiple=True,
+    metavar="TAG",
+    help="With --new: a tag to put on the new key (repeatable or comma-separated).",
+)
+@click.option("--browser", is_flag=True, help="With --new: log in in a web browser.")
+@click.option("--device", is_flag=True, help="With --new: log in with a device code.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="SECONDS",
+    help="With --new: give up if the login is not completed in time (default 300).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="With --new: print the key, its id, expiry, scopes and tags as JSON.",
+)
+def api_key(
+    *,
+    domain: str | None,
+    new: bool,
+    scopes: tuple[str, ...],
+    tags: tuple[str, ...],
+    browser: bool,
+    device: bool,
+    timeout: float | None,
+    as_json: bool,
+) -> None:
     """Print the API key, and nothing else (for scripts).
 
     The key comes from ANACONDA_AUTH_API_KEY when it is set, else from the store.
+
+    With --new, log in again (in the browser, or with a device code) and create a new
+    key, for a CI system or another machine: it is printed on stdout and stored nowhere,
+    and your own login is left as it was. Keep it secret; it is not shown again.
     """
-    _run(_api_key, settings=_settings(auth_domain=domain))
+    given = [
+        name
+        for name, value in (
+            ("--scope", scopes),
+            ("--tag", tags),
+            ("--browser", browser),
+            ("--device", device),
+            ("--timeout", timeout),
+            ("--json", as_json),
+        )
+        if value
+    ]
+    if not new:
+        if given:
+            raise click.UsageError(f"{given[0]} is only valid with --new.")
+        _run(_api_key, settings=_settings(auth_domain=domain))
+        return
+    if browser and device:
+        raise click.UsageError("Use only one of --browser and --device.")
+    flow: LoginFlow | None = "browser" if browser else "device" if device else None
+    _run(
+        _new_api_key,
+        settings=_settings(auth_domain=domain),
+        scopes=scopes or None,
+        tags=tags or None,
+        flow=flow,
+        timeout=timeout,
+        as_json=as_json,
+    )
 
 
 async def _api_key(*, settings: AnacondaAuthSettings) -> None:
@@ -339,6 +416,50 @@ async def _api_key(*, settings: AnacondaAuthSettings) -> None:
     token, source = await api.current_token(settings)
     _, key = _usable(token, settings, source)
     click.echo(key)
+
+
+async def _new_api_key(
+    *,
+    settings: AnacondaAuthSettings,
+    scopes: tuple[str, ...] | None,
+    tags: tuple[str, ...] | None,
+    flow: LoginFlow | None,
+    timeout: float | None,
+    as_json: bool,
+) -> None:
+    from ._apikey import api_key_request
+    from ._keys import create_api_key
+
+    try:
+        api_key_request(settings, scopes=scopes, tags=tags)  # checks the values before login
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    ui = LoginUI(spinner_enabled=_stderr_is_tty())
+    new = await ui.run(
+        functools.partial(
+            create_api_key,
+            settings=settings,
+            scopes=scopes,
+            tags=tags,
+            flow=flow,
+            on_event=ui.on_event,
+            timeout=timeout,
+        )
+    )
+    if as_json:
+        import json
+
+        click.echo(json.dumps(new.to_dict(), indent=2))
+    else:
+        click.echo(new.api_key)
+    parts = [f"Created API key {new.id}" if new.id else "Created an API key"]
+    if new.username:
+        parts.append(f"for {new.username}")
+    if new.expires_at is not None:
+        parts.append(f"(expires {_date(new.expires_at)}, scopes: {', '.join(new.scopes)})")
+    else:
+        parts.append(f"(scopes: {', '.join(new.scopes)})")
+    click.echo(" ".join(parts) + ". It was not stored: keep it secret.", err=True)
 
 
 @cli.command()

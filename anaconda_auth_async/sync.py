@@ -18,17 +18,20 @@ from typing import TYPE_CHECKING, TypeVar
 
 from anyio.from_thread import start_blocking_portal
 
-from . import _login
+from . import _keys, _login
 from ._client import BaseClient, client_factory
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from ._apikey import APIKey
     from ._config import AnacondaAuthSettings, LoginFlow
     from ._flows import EventSink
     from ._flows.password import CredentialsCallback
     from ._storage import TokenStore
     from ._token import TokenInfo
 
-__all__ = ["BaseClient", "client_factory", "is_logged_in", "login", "logout"]
+__all__ = ["BaseClient", "client_factory", "create_api_key", "is_logged_in", "login", "logout"]
 
 T = TypeVar("T")
 
@@ -99,5 +102,37 @@ def is_logged_in(
     return _run(
         functools.partial(
             _login.is_logged_in, settings=settings, auth_domain=auth_domain, store=store
+        )
+    )
+
+
+def create_api_key(
+    *,
+    scopes: Iterable[str] | None = None,
+    tags: Iterable[str] | None = None,
+    settings: AnacondaAuthSettings | None = None,
+    auth_domain: str | None = None,
+    ssl_verify: bool | str | None = None,
+    flow: LoginFlow | None = None,
+    on_event: EventSink | None = None,
+    open_browser: Callable[[str], bool] | None = None,
+    timeout: float | None = None,
+) -> APIKey:
+    """Log in afresh and create a new API key; store nothing (blocking `create_api_key`).
+
+    Returns the `APIKey` (key, id, expiry, scopes, tags); the stored login is untouched.
+    """
+    return _run(
+        functools.partial(
+            _keys.create_api_key,
+            scopes=scopes,
+            tags=tags,
+            settings=settings,
+            auth_domain=auth_domain,
+            ssl_verify=ssl_verify,
+            flow=flow,
+            on_event=on_event,
+            open_browser=open_browser,
+            timeout=timeout,
         )
     )

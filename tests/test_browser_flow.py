@@ -91,14 +91,14 @@ def test_authorization_url_has_every_parameter() -> None:
         "response_type": "code",
         "client_id": CLIENT_ID,
         "redirect_uri": "http://127.0.0.1:8000/auth/oidc",
-        "scope": "openid email profile offline_access",
+        "scope": "openid email profile",
         "state": "st",
         "nonce": "no",
         "code_challenge": s256("v" * 64),
         "code_challenge_method": "S256",
     }
     assert "v" * 64 not in url  # the verifier itself never leaves this process
-    assert SCOPE == "openid email profile offline_access"
+    assert SCOPE == "openid email profile"
 
 
 def test_authorization_url_keeps_an_existing_query() -> None:
@@ -213,7 +213,7 @@ async def test_browser_flow_end_to_end() -> None:
     sent = query_of(url)
     assert result.nonce == sent["nonce"]
     assert sent["code_challenge_method"] == "S256"
-    assert sent["scope"] == "openid email profile offline_access"
+    assert sent["scope"] == "openid email profile"
     assert sent["client_id"] == CLIENT_ID
     assert urlsplit(sent["redirect_uri"]).port not in (None, 8000)  # ephemeral port
 

@@ -131,7 +131,7 @@ async def test_polls_until_approved_honouring_slow_down(settings: AnacondaAuthSe
     assert paths == ["/device", "/token", "/token", "/token", "/token"]
     assert provider.requests[0][1] == {
         "client_id": ["cli-123"],
-        "scope": ["openid email profile offline_access"],
+        "scope": ["openid email profile"],
     }
     for _, form in provider.requests[1:]:
         assert form == {

@@ -69,7 +69,7 @@ async def test_success_sends_the_password_grant(settings: AnacondaAuthSettings) 
             "username": ["alice"],
             "password": [PASSWORD],
             "client_id": ["cli-123"],
-            "scope": ["openid email profile offline_access"],
+            "scope": ["openid email profile"],
         }
     ]
 

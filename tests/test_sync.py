@@ -82,7 +82,14 @@ def settings() -> AnacondaAuthSettings:
 
 
 def test_exports() -> None:
-    assert sync.__all__ == ["BaseClient", "client_factory", "is_logged_in", "login", "logout"]
+    assert sync.__all__ == [
+        "BaseClient",
+        "client_factory",
+        "create_api_key",
+        "is_logged_in",
+        "login",
+        "logout",
+    ]
     assert sync.BaseClient is BaseClient
     assert sync.client_factory is client_factory
 

@@ -11,7 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["EventSink", "LoginEvent", "LoginEventKind"]
+__all__ = ["SCOPE", "EventSink", "LoginEvent", "LoginEventKind"]
+
+SCOPE = "openid email profile"
+"""The scopes every login asks for: the ID token's claims, and no ``offline_access``.
+
+The access token is used once, to create an API key, so a refresh token would be a
+second long-lived secret nobody uses (see docs/decisions.md).
+"""
 
 LoginEventKind = Literal["browser", "device_code", "waiting", "exchanging", "done"]
 

@@ -24,7 +24,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge  # type: ignore[im
 
 from .._exceptions import LoginTimeoutError
 from .._oidc import FlowResult, ProviderMetadata, post_token_request
-from . import EventSink, LoginEvent
+from . import SCOPE, EventSink, LoginEvent
 from .loopback import Listener, listen_for_callback
 
 if TYPE_CHECKING:
@@ -42,9 +42,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-SCOPE = "openid email profile offline_access"
-"""The scopes every browser login asks for (``offline_access`` yields a refresh token)."""
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ import httpx
 from .._config import AnacondaAuthSettings
 from .._exceptions import LoginDeniedError, LoginError, LoginTimeoutError
 from .._oidc import FlowResult, OAuthTokens, ProviderMetadata, parse_token_response
-from . import EventSink, LoginEvent
+from . import SCOPE, EventSink, LoginEvent
 
 __all__ = [
     "DEVICE_CODE_GRANT",
@@ -42,7 +42,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-SCOPE = "openid email profile offline_access"
 DEFAULT_INTERVAL = 5.0
 SLOW_DOWN_STEP = 5.0
 MAX_TRANSIENT_ERRORS = 3

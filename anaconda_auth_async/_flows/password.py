@@ -21,12 +21,11 @@ import httpx
 from .._config import AnacondaAuthSettings
 from .._exceptions import LoginDeniedError, LoginError
 from .._oidc import FlowResult, ProviderMetadata, parse_token_response
+from . import SCOPE
 
 __all__ = ["CredentialsCallback", "password_flow", "password_token_request"]
 
 logger = logging.getLogger(__name__)
-
-SCOPE = "openid email profile offline_access"
 
 CredentialsCallback = Callable[[], "tuple[str, str] | Awaitable[tuple[str, str]]"]
 """Returns ``(username, password)``, or an awaitable of it; called once per login."""
