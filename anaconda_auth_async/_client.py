@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
 from ._apiversion import MinApiVersion
 from ._auth import AnacondaAuth
-from ._config import AnacondaAuthSettings, parse_ssl_verify
-from ._exceptions import ConfigurationError
+from ._config import AnacondaAuthSettings, resolve_settings
 from ._transport import USER_AGENT, build_ssl_context, transport_config
 
 if TYPE_CHECKING:
@@ -113,7 +111,10 @@ class _Common:
         base_url = base_url or base_uri
         if base_url and domain:
             raise ValueError("Pass either domain or base_url, not both.")
-        settings = _settings(settings, domain=domain, ssl_verify=ssl_verify)
+        # `domain` is the API domain here (anaconda-cloud-auth's meaning on the clients).
+        settings = resolve_settings(
+            settings, api_domain=domain, ssl_verify=ssl_verify, extra_headers=extra_headers
+        )
 
         merged = httpx.Headers(headers)
         if user_agent is not None or "User-Agent" not in merged:
@@ -122,8 +123,7 @@ class _Common:
             version = api_version or self._api_version
             if version:
                 merged["Api-Version"] = version
-        extra = settings.extra_headers if extra_headers is None else _parse_headers(extra_headers)
-        for name, value in extra.items():
+        for name, value in settings.extra_headers.items():
             if name not in merged:
                 merged[name] = value
 
@@ -319,46 +319,6 @@ def client_factory(user_agent: str | None, api_version: str | None = None) -> Ba
     ``_api_version``, as anaconda-cloud-auth's ``client_factory``; ``type(client)()``
     makes more of the same kind."""
     return _factory_class(user_agent, api_version)()
-
-
-def _settings(
-    settings: AnacondaAuthSettings | None, *, domain: str | None, ssl_verify: bool | str | None
-) -> AnacondaAuthSettings:
-    """The client's settings: `settings` (or the environment's) with its arguments applied."""
-    if settings is None:
-        init: dict[str, Any] = {}
-        if domain is not None:
-            init["api_domain"] = domain
-        if ssl_verify is not None:
-            init["ssl_verify"] = ssl_verify
-        return AnacondaAuthSettings(**init)
-    update: dict[str, Any] = {}
-    if domain is not None:
-        update["api_domain"] = domain.strip().rstrip("/")
-    if ssl_verify is not None:
-        try:
-            update["ssl_verify"] = parse_ssl_verify(ssl_verify)
-        except ValueError as exc:
-            raise ConfigurationError(f"Invalid argument ssl_verify=: {exc}.") from None
-    return settings.model_copy(update=update) if update else settings
-
-
-def _parse_headers(value: dict[str, str] | str) -> dict[str, str]:
-    """`extra_headers` as a dict; never echoes the value, which may hold a secret."""
-    parsed: object = value
-    if isinstance(value, str):
-        try:
-            parsed = json.loads(value) if value.strip() else {}
-        except ValueError:
-            parsed = None
-    if not isinstance(parsed, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in parsed.items()
-    ):
-        raise ConfigurationError(
-            "extra_headers is not a JSON object of strings; pass a dict or a JSON object like "
-            '{"X-Header": "value"}.'
-        )
-    return parsed
 
 
 def _account_of(response: httpx.Response) -> dict[str, Any]:

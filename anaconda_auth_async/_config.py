@@ -2,27 +2,40 @@
 
 Each setting reads a new ``ANACONDA_AUTH_*`` variable and, where anaconda-cloud-auth had
 one, its documented ``ANACONDA_CLOUD_*`` name too, so existing environments keep working.
+
+Two things have one owner here: `AnacondaAuthSettings.with_overrides` is the one way to
+apply arguments to settings (validated, like the constructor), and `setting_source` is the
+one answer to "where did this setting come from", found by asking the sources that
+`AnacondaAuthSettings.settings_customise_sources` declares, in their order.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    DotEnvSettingsSource,
+    EnvSettingsSource,
+    InitSettingsSource,
     NoDecode,
     PydanticBaseSettingsSource,
+    SecretsSettingsSource,
     SettingsConfigDict,
     SettingsError,
 )
+from pydantic_settings.sources import PydanticBaseEnvSettingsSource
+from typing_extensions import Self
 
 from ._exceptions import ConfigurationError
 
-__all__ = ["AnacondaAuthSettings"]
+__all__ = ["AnacondaAuthSettings", "SettingSource", "resolve_settings", "setting_source"]
 
 _TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
 _FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
@@ -31,7 +44,7 @@ LoginFlow = Literal["auto", "browser", "device", "password"]
 TokenStorage = Literal["anaconda-keyring", "system"]
 
 
-def _env(*names: str) -> Any:
+def _env(*names: str) -> AliasChoices:
     """The environment names of one setting, the new name first (it wins)."""
     return AliasChoices(*names)
 
@@ -165,13 +178,42 @@ class AnacondaAuthSettings(BaseSettings):
         description="Page the browser is sent to after a failed login.",
     )
 
-    _ENV_NAMES: ClassVar[dict[str, tuple[str, ...]]]
+    # The fields given as arguments (to the constructor or `with_overrides`), for `source_of`.
+    _arguments: frozenset[str] = PrivateAttr(default=frozenset())
 
     def __init__(self, **values: Any) -> None:
         try:
             super().__init__(**values)
         except (ValidationError, SettingsError) as exc:
             raise ConfigurationError(_describe(exc, values)) from None
+        self._arguments = frozenset(_field_of((name,)) for name in values)
+
+    def with_overrides(self, **changes: Any) -> Self:
+        """A copy with `changes` applied and validated as the constructor validates them.
+
+        Keys are field names; a ``None`` value means "keep this setting" (so optional
+        arguments pass straight through). Returns ``self`` when nothing changes. A bad value
+        raises `ConfigurationError` naming the argument, as the constructor does; an unknown
+        name raises `TypeError`.
+        """
+        changes = {name: value for name, value in changes.items() if value is not None}
+        if not changes:
+            return self
+        fields = type(self).model_fields
+        unknown = sorted(set(changes) - set(fields))
+        if unknown:
+            raise TypeError(f"Unknown setting(s): {', '.join(unknown)}.")
+        values = {name: getattr(self, name) for name in fields if name not in changes}
+        # Every field is given, so no source below the arguments can change a value.
+        copy = type(self)(**values, **changes)
+        copy._arguments = self._arguments | frozenset(changes)
+        return copy
+
+    def source_of(self, field: str) -> SettingSource:
+        """Where this object's value of `field` came from (see `setting_source`)."""
+        if field in self._arguments:
+            return SettingSource("argument", f"argument {field}=", getattr(self, field))
+        return setting_source(field, settings_cls=type(self))
 
     @classmethod
     def settings_customise_sources(
@@ -287,32 +329,110 @@ def parse_ssl_verify(value: Any) -> bool | str:
     return str(path)
 
 
-def _names(field: str) -> tuple[str, ...]:
-    alias = AnacondaAuthSettings.model_fields[field].validation_alias
+def resolve_settings(settings: AnacondaAuthSettings | None, **changes: Any) -> AnacondaAuthSettings:
+    """`settings` with `changes` applied (`with_overrides`), or, when `settings` is None,
+    fresh settings from the environment with `changes` as arguments (so they win over a
+    bad environment value). ``None`` values are ignored. Every caller that turns a public
+    function's arguments into settings goes through here."""
+    if settings is None:
+        return AnacondaAuthSettings(**{k: v for k, v in changes.items() if v is not None})
+    return settings.with_overrides(**changes)
+
+
+SourceKind = Literal["argument", "environment", "dotenv", "default", "other"]
+
+
+@dataclass(frozen=True)
+class SettingSource:
+    """Where a setting's value came from: what kind of source, a description, the raw value.
+
+    `description` reads ``argument api_domain=``, ``environment variable
+    ANACONDA_AUTH_API_DOMAIN``, ``ANACONDA_AUTH_API_DOMAIN in /path/.env`` or ``its
+    default``; `value` is what that source gave, before validation (``None`` for the
+    default). ``str()`` is the description.
+    """
+
+    kind: SourceKind
+    description: str
+    value: Any = None
+
+    def __str__(self) -> str:
+        return self.description
+
+
+DEFAULT = SettingSource("default", "its default")
+
+
+def setting_source(
+    field: str,
+    *,
+    init: Mapping[str, Any] | None = None,
+    settings_cls: type[AnacondaAuthSettings] = AnacondaAuthSettings,
+) -> SettingSource:
+    """Where `field` would come from now: the first of the declared sources that has it.
+
+    Asks the sources `settings_cls.settings_customise_sources` returns, in its order, with
+    `init` as the keyword arguments. Environment-like sources are asked through pydantic's
+    own `get_field_value` (so case rules and names match exactly what the settings read);
+    any other source is called, and describes itself by a ``describe(name) -> str`` method
+    if it has one. Never reads the value of a secret for anything but returning it.
+    """
+    info = settings_cls.model_fields[field]
+    init = dict(init or {})
+    sources = settings_cls.settings_customise_sources(
+        settings_cls,
+        init_settings=InitSettingsSource(settings_cls, init_kwargs=init),
+        env_settings=EnvSettingsSource(settings_cls),
+        dotenv_settings=DotEnvSettingsSource(settings_cls),
+        file_secret_settings=SecretsSettingsSource(settings_cls),
+    )
+    names = (field, *_names(field, settings_cls))
+    for source in sources:
+        if isinstance(source, InitSettingsSource):
+            given = next((n for n in names if n in init), None)
+            if given is not None:
+                return SettingSource("argument", f"argument {given}=", init[given])
+        elif isinstance(source, PydanticBaseEnvSettingsSource):
+            value, key, _ = source.get_field_value(info, field)
+            if value is not None:
+                name = _declared(key, names)
+                if isinstance(source, DotEnvSettingsSource):
+                    return SettingSource("dotenv", f"{name} in {_env_file(source)}", value)
+                return SettingSource("environment", f"environment variable {name}", value)
+        else:
+            data = source()
+            given = next((n for n in names if n in data), None)
+            if given is not None:
+                describe = getattr(source, "describe", None)
+                label = describe(given) if callable(describe) else f"{given} ({source!r})"
+                return SettingSource("other", str(label), data[given])
+    return DEFAULT
+
+
+def _declared(key: str, names: tuple[str, ...]) -> str:
+    """The name as the settings declare it (sources may lower-case it)."""
+    return next((n for n in names if n.lower() == key.lower()), key)
+
+
+def _env_file(source: DotEnvSettingsSource) -> str:
+    files = source.env_file
+    paths = [files] if isinstance(files, str | os.PathLike) else list(files or ())
+    existing = [Path(p).resolve() for p in paths if Path(p).is_file()]
+    return str(existing[0]) if len(existing) == 1 else "the .env file"
+
+
+def _names(field: str, settings_cls: type[BaseSettings] = AnacondaAuthSettings) -> tuple[str, ...]:
+    alias = settings_cls.model_fields[field].validation_alias
     if isinstance(alias, AliasChoices):
         return tuple(str(c) for c in alias.choices)
     return ()
 
 
-def _source(field: str, init: dict[str, Any]) -> str:
+def _source(field: str, init: Mapping[str, Any]) -> str:
     """Say where the value of `field` came from, for an error message."""
-    if field in init:
-        return f"argument {field}="
-    environ = {k.upper() for k in os.environ}
-    for name in _names(field):
-        if name in init:
-            return f"argument {name}="
-        if name.upper() in environ:
-            return f"environment variable {name}"
-    env_file = Path(".env")
-    if env_file.is_file():
-        from dotenv import dotenv_values
-
-        keys = {k.upper() for k in dotenv_values(env_file)}
-        for name in _names(field):
-            if name.upper() in keys:
-                return f"{name} in {env_file.resolve()}"
-    return "its default"
+    if field not in AnacondaAuthSettings.model_fields:
+        return f"argument {field}=" if field in init else "its default"
+    return setting_source(field, init=init).description
 
 
 def _field_of(loc: tuple[int | str, ...]) -> str:
@@ -325,7 +445,7 @@ def _field_of(loc: tuple[int | str, ...]) -> str:
     return head
 
 
-def _describe(exc: ValidationError | SettingsError, init: dict[str, Any]) -> str:
+def _describe(exc: ValidationError | SettingsError, init: Mapping[str, Any]) -> str:
     """One line per bad setting, never echoing the value (it may be a secret)."""
     if isinstance(exc, SettingsError):
         field = next(

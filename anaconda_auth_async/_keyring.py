@@ -49,8 +49,6 @@ logger = logging.getLogger(__name__)
 Data = dict[str, dict[str, object]]
 _StatKey = tuple[int, int, int]
 
-_PATH_ENV = "ANACONDA_AUTH_KEYRING_PATH"
-_DEFAULT_PATH = "~/.anaconda/keyring"
 _READ_RETRIES = 3
 # A file version is trusted on its (inode, size, mtime) alone once its mtime is older than
 # this: within the timestamp granularity of the file system (up to 2 s on FAT) a rewrite
@@ -71,22 +69,19 @@ _cache: dict[str, _Version] = {}
 
 
 def default_keyring_path() -> Path:
-    """The keyring file the settings name (``ANACONDA_AUTH_KEYRING_PATH``, ``.env``, default).
+    """The keyring file the ``keyring_path`` setting names, from wherever settings come from.
 
-    Cheap in the common case: the settings are only built when a ``.env`` file exists.
+    Asks only for that one setting (`setting_source`), so a bad value of another setting
+    does not move the file.
     """
-    for name, value in os.environ.items():
-        if name.upper() == _PATH_ENV and value:
-            return Path(value).expanduser()
-    if Path(".env").is_file():
-        from ._config import AnacondaAuthSettings
-        from ._exceptions import ConfigurationError
+    # On use, not at import: keyring imports this module in every program that uses it.
+    from ._config import AnacondaAuthSettings, setting_source
 
-        try:
-            return AnacondaAuthSettings().keyring_path
-        except ConfigurationError:
-            logger.debug("settings could not be read; using the default keyring path")
-    return Path(_DEFAULT_PATH).expanduser()
+    value = setting_source("keyring_path").value
+    if isinstance(value, str | os.PathLike) and os.fspath(value):
+        return Path(value).expanduser()
+    field = AnacondaAuthSettings.model_fields["keyring_path"]
+    return Path(field.get_default(call_default_factory=True)).expanduser()
 
 
 def _nearest_existing(path: Path) -> Path:

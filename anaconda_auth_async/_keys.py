@@ -12,7 +12,8 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from ._login import _ignore, _requested_flow, _settings, obtain_key_in_time
+from ._config import resolve_settings
+from ._login import _ignore, _requested_flow, obtain_key_in_time
 
 if TYPE_CHECKING:
     from ._apikey import APIKey
@@ -45,7 +46,7 @@ async def create_api_key(
     (the key, its id, expiry, scopes and tags). Raises `LoginError` (for instance
     `LoginDeniedError`, `LoginTimeoutError` or `APIKeyExchangeError`) when it fails.
     """
-    settings = _settings(
+    settings = resolve_settings(
         settings,
         auth_domain=auth_domain,
         ssl_verify=ssl_verify,

@@ -22,13 +22,11 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from pydantic import AliasChoices
 
-from ._config import AnacondaAuthSettings, LoginFlow
+from ._config import AnacondaAuthSettings, LoginFlow, resolve_settings
 from ._exceptions import ConfigurationError, CorruptTokenFileError, LoginTimeoutError
 from ._flows import EventSink, LoginEvent
 from ._token import TokenInfo
@@ -61,17 +59,6 @@ _SSH_VARS = ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY")
 
 def _ignore(event: LoginEvent) -> None:
     """The default event sink: the library itself never prints."""
-
-
-def _settings(settings: AnacondaAuthSettings | None, **overrides: Any) -> AnacondaAuthSettings:
-    """The given settings (or fresh ones from the environment) with non-None overrides."""
-    changes = {k: v for k, v in overrides.items() if v is not None}
-    if settings is None:
-        return AnacondaAuthSettings(**changes)
-    if not changes:
-        return settings
-    # Rebuild rather than model_copy(update=...), so the overrides are validated too.
-    return type(settings)(**{**settings.model_dump(), **changes})
 
 
 def _store(settings: AnacondaAuthSettings, store: TokenStore | None) -> TokenStore:
@@ -280,7 +267,7 @@ async def login(
     `LoginTimeoutError` is raised. Any failure raises a `LoginError` and leaves the stored
     key untouched.
     """
-    settings = _settings(
+    settings = resolve_settings(
         settings,
         auth_domain=auth_domain,
         ssl_verify=ssl_verify,
@@ -334,29 +321,10 @@ async def logout(
     store: TokenStore | None = None,
 ) -> bool:
     """Remove the stored API key for the auth domain; return whether there was one."""
-    settings = _settings(settings, auth_domain=auth_domain)
+    settings = resolve_settings(settings, auth_domain=auth_domain)
     removed = await _store(settings, store).adelete(settings.auth_domain)
     logger.debug("Logout from %s: %s", settings.auth_domain, "key removed" if removed else "none")
     return removed
-
-
-def _api_key_source(key: str) -> str:
-    """Where the ``api_key`` setting came from, for `current_token`."""
-    alias = AnacondaAuthSettings.model_fields["api_key"].validation_alias
-    names = [str(n) for n in alias.choices] if isinstance(alias, AliasChoices) else []
-    environ = {name.upper(): value for name, value in os.environ.items()}
-    for name in names:
-        if environ.get(name) == key:
-            return f"environment variable {name}"
-    env_file = Path(".env")
-    if env_file.is_file():
-        from dotenv import dotenv_values
-
-        values = {k.upper(): v for k, v in dotenv_values(env_file).items()}
-        for name in names:
-            if values.get(name) == key:
-                return f"{name} in {env_file.resolve()}"
-    return "argument"
 
 
 async def current_token(
@@ -371,7 +339,10 @@ async def current_token(
     settings = settings or AnacondaAuthSettings()
     if settings.api_key is not None and settings.api_key.get_secret_value():
         key = settings.api_key.get_secret_value()
-        return TokenInfo(domain=settings.auth_domain, api_key=key), _api_key_source(key)
+        source = settings.source_of("api_key")
+        # A value no source gives now (the environment changed) was an argument too.
+        where = str(source) if source.kind in ("environment", "dotenv", "other") else "argument"
+        return TokenInfo(domain=settings.auth_domain, api_key=key), where
     store = _store(settings, store)
     return await store.aload(settings.auth_domain), store.name
 
@@ -388,5 +359,5 @@ async def is_logged_in(
     key clients send; so ``if not await is_logged_in(): await login()`` never starts an
     interactive login where a key is configured. `current_token` says where the key is.
     """
-    token, _ = await current_token(_settings(settings, auth_domain=auth_domain), store=store)
+    token, _ = await current_token(resolve_settings(settings, auth_domain=auth_domain), store=store)
     return token is not None and not token.expired

@@ -102,11 +102,11 @@ def _run(func: Callable[..., Awaitable[T]], /, **kwargs: Any) -> T:
 
 def _settings(**overrides: Any) -> AnacondaAuthSettings:
     """Settings from the environment, with the options given on the command line."""
-    from ._config import AnacondaAuthSettings
+    from ._config import resolve_settings
     from ._exceptions import ConfigurationError
 
     try:
-        return AnacondaAuthSettings(**{k: v for k, v in overrides.items() if v is not None})
+        return resolve_settings(None, **overrides)
     except ConfigurationError as exc:
         message = str(exc)
         for name, option in _OPTION_OF.items():

@@ -14,7 +14,7 @@ from functools import cached_property
 from panel.auth import OAuthLoginHandler
 from panel.config import config
 
-from ._config import AnacondaAuthSettings
+from ._config import resolve_settings
 
 __all__ = ["AnacondaCloudLoginHandler"]
 
@@ -37,7 +37,7 @@ class AnacondaCloudLoginHandler(OAuthLoginHandler):  # type: ignore[misc,unused-
     def _auth_domain(self) -> str:
         extra = config.oauth_extra_params or {}
         domain = extra.get("auth-domain")
-        return str(domain) if domain else AnacondaAuthSettings().auth_domain
+        return resolve_settings(None, auth_domain=str(domain) if domain else None).auth_domain
 
     @property
     def _OAUTH_AUTHORIZE_URL(self) -> str:

@@ -441,3 +441,32 @@ def test_sync_module_reexports() -> None:
     assert sync.client_factory is client_factory
     assert anaconda_auth_async.AsyncAuthClient is AsyncAuthClient
     assert json.loads(json.dumps(anaconda_auth_async.__all__))
+
+
+# --- arguments are applied to given settings exactly as to the environment's ------------
+
+
+@pytest.mark.parametrize("client_class", [BaseClient, AsyncAuthClient])
+def test_domain_argument_is_validated_with_or_without_settings(client_class: type[Any]) -> None:
+    """Regression: with ``settings=`` a URL given as ``domain`` built https://https//..."""
+    settings = AnacondaAuthSettings()
+    for given in ({}, {"settings": settings}):
+        with pytest.raises(ConfigurationError, match="api_domain"):
+            client_class(api_key="k", domain="https://api.example.test/", **given)
+    client = client_class(api_key="k", domain="api.example.test", settings=settings)
+    assert str(client.base_url) == "https://api.example.test"
+    assert client.settings.api_domain == "api.example.test"
+
+
+def test_ssl_verify_and_extra_headers_arguments_go_through_the_settings_validators() -> None:
+    settings = AnacondaAuthSettings()
+    with pytest.raises(ConfigurationError, match="ssl_verify"):
+        BaseClient(api_key="k", settings=settings, ssl_verify="/no/such/bundle.pem")
+    with pytest.raises(ConfigurationError, match="extra_headers"):
+        BaseClient(api_key="k", settings=settings, extra_headers='{"X": 1}')
+    with BaseClient(
+        api_key="k", settings=settings, ssl_verify="no", extra_headers='{"X-A": "1"}'
+    ) as client:
+        assert client.settings.ssl_verify is False
+        assert client.settings.extra_headers == {"X-A": "1"}
+        assert client.headers["X-A"] == "1"

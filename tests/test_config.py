@@ -298,3 +298,74 @@ def test_settings_are_frozen_data() -> None:
 
 def test_keyring_path_expands_the_home(isolated_env: Path) -> None:
     assert AnacondaAuthSettings(keyring_path="~/k").keyring_path == isolated_env / "k"
+
+
+# --- with_overrides: the one validated way to apply arguments ---------------------------
+
+
+def test_with_overrides_validates_like_the_constructor() -> None:
+    settings = AnacondaAuthSettings(api_domain="api.example.test")
+    with pytest.raises(ConfigurationError, match=r"api_domain \(from argument api_domain=\)"):
+        settings.with_overrides(api_domain="https://api.example.test/")
+    with pytest.raises(ConfigurationError, match="extra_headers") as caught:
+        settings.with_overrides(extra_headers='{"X-Token": "s3cret"')
+    assert "s3cret" not in str(caught.value)
+    with pytest.raises(TypeError, match="no_such_setting"):
+        settings.with_overrides(no_such_setting=1)
+
+
+def test_with_overrides_keeps_the_rest_and_ignores_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = AnacondaAuthSettings(api_domain="api.example.test", timeout=5)
+    assert settings.with_overrides(api_domain=None, ssl_verify=None) is settings
+    monkeypatch.setenv("ANACONDA_AUTH_TIMEOUT", "99")  # not read again: the copy keeps 5
+    copy = settings.with_overrides(auth_domain="id.example.test", extra_headers='{"X-A": "1"}')
+    assert (copy.api_domain, copy.auth_domain, copy.timeout) == (
+        "api.example.test",
+        "id.example.test",
+        5,
+    )
+    assert copy.extra_headers == {"X-A": "1"}
+    assert settings.auth_domain == "id.anaconda.cloud"  # the original is untouched
+    assert type(copy) is AnacondaAuthSettings
+
+
+# --- setting_source: where each setting came from --------------------------------------
+
+
+def test_setting_source_asks_the_declared_sources_in_order(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from anaconda_auth_async._config import setting_source
+
+    assert setting_source("api_domain").kind == "default"
+    assert str(setting_source("api_domain")) == "its default"
+    (isolated_env / ".env").write_text("ANACONDA_CLOUD_API_DOMAIN=dotenv.example.test\n")
+    source = setting_source("api_domain")
+    assert (source.kind, source.value) == ("dotenv", "dotenv.example.test")
+    assert str(source) == f"ANACONDA_CLOUD_API_DOMAIN in {(isolated_env / '.env').resolve()}"
+    monkeypatch.setenv("anaconda_cloud_api_domain", "env.example.test")  # any case
+    source = setting_source("api_domain")
+    assert (source.kind, str(source)) == (
+        "environment",
+        "environment variable ANACONDA_CLOUD_API_DOMAIN",
+    )
+    monkeypatch.setenv("ANACONDA_AUTH_API_DOMAIN", "new.example.test")
+    assert setting_source("api_domain").value == "new.example.test"
+    source = setting_source("api_domain", init={"api_domain": "arg.example.test"})
+    assert (source.kind, str(source), source.value) == (
+        "argument",
+        "argument api_domain=",
+        "arg.example.test",
+    )
+
+
+def test_source_of_remembers_arguments_and_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANACONDA_AUTH_AUTH_DOMAIN", "id.env.test")
+    settings = AnacondaAuthSettings(api_domain="api.arg.test")
+    assert str(settings.source_of("api_domain")) == "argument api_domain="
+    assert (
+        str(settings.source_of("auth_domain")) == "environment variable ANACONDA_AUTH_AUTH_DOMAIN"
+    )
+    copy = settings.with_overrides(auth_domain="id.override.test")
+    assert copy.source_of("auth_domain").kind == "argument"
+    assert copy.source_of("timeout").kind == "default"  # given to the copy, but not by a caller
