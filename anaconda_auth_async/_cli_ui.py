@@ -35,6 +35,7 @@ class ExitCode(enum.IntEnum):
     LOGIN_FAILED = 4
     NETWORK = 5
     CONFIGURATION = 6
+    EXPIRES_SOON = 7
     INTERRUPTED = 130
 
 

@@ -18,9 +18,11 @@ The user name stored with the key is the ID token's ``preferred_username``, else
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +46,7 @@ __all__ = [
     "LoginEvent",
     "browser_available",
     "current_token",
+    "expires_within",
     "is_logged_in",
     "login",
     "logout",
@@ -254,10 +257,14 @@ async def login(
     open_browser: Callable[[str], bool] | None = None,
     store: TokenStore | None = None,
     timeout: float | None = None,  # noqa: ASYNC109 - the contract; applied with fail_after
+    renew_within: dt.timedelta | float | None = None,
 ) -> TokenInfo:
     """Log in and store an API key for the auth domain; return the stored `TokenInfo`.
 
-    Does nothing while an unexpired key is stored (returns it) unless ``force=True``.
+    Does nothing while an unexpired key is stored (returns it) unless ``force=True``, or
+    unless it expires within `renew_within` (a `timedelta`, or seconds): then it logs in
+    again, so a scheduled ``login(renew_within=timedelta(days=30))`` renews a key before
+    it runs out and is a no-op otherwise (a key with no known expiry is never renewed).
     `auth_domain`, `ssl_verify` and `flow` override `settings` (default: read from the
     environment); ``basic=True`` is the deprecated password flow. `on_event` receives
     each `LoginEvent` (the URL to open, the device code, ...); `ask_credentials` supplies
@@ -280,8 +287,10 @@ async def login(
     # (the save keeps its bytes aside), so it counts as holding no key.
     existing = await _load_repairable(store, domain)
     if existing is not None and not existing.expired and not force:
-        logger.debug("An unexpired API key is stored for %s; not logging in", domain)
-        return existing
+        if not expires_within(existing, renew_within):
+            logger.debug("An unexpired API key is stored for %s; not logging in", domain)
+            return existing
+        logger.info("The API key stored for %s expires soon; logging in to renew it", domain)
     sink = on_event or _ignore
     new = await obtain_key_in_time(
         settings,
@@ -304,6 +313,14 @@ async def login(
     logger.info("Logged in to %s as %s; API key stored in %s", domain, username, store.name)
     sink(LoginEvent(kind="done", message=f"Logged in to {domain}."))
     return token
+
+
+def expires_within(token: TokenInfo, window: dt.timedelta | float | None) -> bool:
+    """Whether `token`'s key expires within `window` from now (False when either is unknown)."""
+    if window is None or token.expires_at is None:
+        return False
+    seconds = window.total_seconds() if isinstance(window, dt.timedelta) else float(window)
+    return token.expires_at - time.time() <= seconds
 
 
 async def _load_repairable(store: TokenStore, domain: str) -> TokenInfo | None:

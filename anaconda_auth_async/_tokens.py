@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -29,9 +30,14 @@ if TYPE_CHECKING:
     from ._storage import TokenStore
     from ._token import TokenInfo
 
-__all__ = ["Credential", "Source", "TokenProvider"]
+__all__ = ["EXPIRY_WARNING_DAYS", "Credential", "Source", "TokenProvider", "warn_if_expiring"]
 
 logger = logging.getLogger(__name__)
+
+EXPIRY_WARNING_DAYS = 14
+"""A key that expires within this many days is worth one warning per process."""
+_warned = False
+_warned_lock = threading.Lock()
 
 Source = Literal["argument", "setting", "store"]
 
@@ -51,6 +57,30 @@ class Credential:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "header", f"Bearer {self.key}")
+
+
+def warn_if_expiring(credential: Credential, domain: str | None) -> None:
+    """Log one warning per process when the key in use expires within 14 days.
+
+    Runs when a key is loaded (not per request); an expired key is not warned about here,
+    since it is refused before any request with `TokenExpiredError`.
+    """
+    global _warned
+    left = credential.expires_at - time.time()
+    if _warned or not 0 < left <= EXPIRY_WARNING_DAYS * 86400:
+        return
+    with _warned_lock:
+        if _warned:
+            return
+        _warned = True
+    when = time.strftime("%Y-%m-%d", time.gmtime(credential.expires_at))
+    if credential.source == "store":
+        fix = "run `anaconda-auth login --renew-within 30d` to renew it"
+    else:
+        fix = "replace it with a new one (`anaconda-auth api-key --new` makes one)"
+    days = int(left // 86400)
+    key = f"The API key for {domain}" if domain else "The API key in use"
+    logger.warning("%s expires on %s (in %d days); %s.", key, when, days, fix)
 
 
 class TokenProvider:
@@ -171,6 +201,9 @@ class TokenProvider:
         expiry = jwt_expiry(key)
         self.current = Credential(key, source, math.inf if expiry is None else expiry)
         self.ready = True
+        # No settings are read for this: a key given directly may never need them.
+        known = self._domain or (self._settings.auth_domain if self._settings else None)
+        warn_if_expiring(self.current, known)
 
     def _set(self, token: TokenInfo | None) -> None:
         if token is None or not token.api_key:
@@ -182,4 +215,5 @@ class TokenProvider:
                 token.api_key, "store", math.inf if expiry is None else expiry
             )
             logger.debug("loaded the stored API key for %s", self.domain)
+            warn_if_expiring(self.current, self.domain)
         self.ready = True

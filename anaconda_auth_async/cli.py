@@ -46,6 +46,7 @@ Exit codes:
   4    the login failed or was denied
   5    network or TLS error
   6    configuration error (a bad setting)
+  7    status --min-days: the API key expires within that many days
   130  interrupted (Ctrl-C)
 
 \b
@@ -185,6 +186,12 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     metavar="SECONDS",
     help="Give up if the login is not completed in time (default 300).",
 )
+@click.option(
+    "--renew-within",
+    metavar="DURATION",
+    callback=lambda _ctx, _param, value: _duration(value),
+    help="Log in again only if the stored key expires within DURATION (30d, 12h, 2w).",
+)
 def login(
     *,
     force: bool,
@@ -195,15 +202,20 @@ def login(
     ssl_verify: bool | None,
     ca_bundle: str | None,
     timeout: float | None,
+    renew_within: float | None,
 ) -> None:
     """Log in and store an API key.
 
     Shows the address to open (and the code to enter, with --device), waits for the
     login to complete, and says who is logged in. With a valid key already stored it
-    says so and stops, asking whether to log in again only in a terminal.
+    says so and stops, asking whether to log in again only in a terminal. With
+    --renew-within (for cron) it logs in again only when that key expires within the
+    given time, and never asks.
     """
     if browser + device + basic > 1:
         raise click.UsageError("Use only one of --browser, --device and --basic.")
+    if force and renew_within is not None:
+        raise click.UsageError("--force and --renew-within contradict each other.")
     if ca_bundle is not None and ssl_verify is False:
         raise click.UsageError("--ca-bundle and --no-ssl-verify contradict each other.")
     if basic and not _stdin_is_tty():
@@ -220,7 +232,23 @@ def login(
         flow=flow,
         basic=basic,
         timeout=timeout,
+        renew_within=renew_within,
     )
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def _duration(value: str | None) -> float | None:
+    """Seconds in ``30d``, ``12h``, ``90m``, ``2w`` or ``45s`` (a bare number is days)."""
+    if value is None:
+        return None
+    import re
+
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", value.lower())
+    if match is None:
+        raise click.BadParameter(f"{value!r} is not a duration like 30d, 12h, 2w or 90m.")
+    return float(match[1]) * _UNITS[match[2] or "d"]
 
 
 async def _login(
@@ -230,6 +258,7 @@ async def _login(
     flow: LoginFlow | None,
     basic: bool,
     timeout: float | None,
+    renew_within: float | None = None,
 ) -> None:
     from . import _login as api
     from ._storage import default_store
@@ -240,9 +269,20 @@ async def _login(
         stored = await store.aload(domain)
         if stored is not None and stored.api_key and not stored.expired:
             who = f" as {stored.username}" if stored.username else ""
-            click.echo(f"You are already logged in to {domain}{who}.")
-            if not _stdin_is_tty() or not await confirm("Log in again?"):
-                return
+            if api.expires_within(stored, renew_within) and stored.expires_at is not None:
+                click.echo(
+                    f"Your API key for {domain}{who} expires on {_date(stored.expires_at)}; "
+                    "logging in again to renew it.",
+                    err=True,
+                )
+            elif renew_within is not None:
+                until = f", until {_date(stored.expires_at)}" if stored.expires_at else ""
+                click.echo(f"You are already logged in to {domain}{who}{until}.")
+                return  # a scheduled renewal never prompts
+            else:
+                click.echo(f"You are already logged in to {domain}{who}.")
+                if not _stdin_is_tty() or not await confirm("Log in again?"):
+                    return
         elif stored is not None and stored.api_key:
             click.echo(f"Your API key for {domain} has expired; logging in again.", err=True)
     ui = LoginUI(spinner_enabled=_stderr_is_tty())
@@ -465,15 +505,24 @@ async def _new_api_key(
 @cli.command()
 @_domain_option
 @click.option("--json", "as_json", is_flag=True, help="Print the status as a JSON object.")
-def status(*, domain: str | None, as_json: bool) -> None:
+@click.option(
+    "--min-days",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Exit 7 when the key expires within N days (for cron and CI).",
+)
+def status(*, domain: str | None, as_json: bool, min_days: int | None) -> None:
     """Show where the API key comes from and when it expires (offline).
 
-    Exits 0 when a usable key is found, 3 otherwise. Never prints the key.
+    Exits 0 when a usable key is found, 3 otherwise, and 7 with --min-days N when the
+    key expires within N days. Never prints the key.
     """
-    _run(_status, settings=_settings(auth_domain=domain), as_json=as_json)
+    _run(_status, settings=_settings(auth_domain=domain), as_json=as_json, min_days=min_days)
 
 
-async def _status(*, settings: AnacondaAuthSettings, as_json: bool) -> None:
+async def _status(
+    *, settings: AnacondaAuthSettings, as_json: bool, min_days: int | None = None
+) -> None:
     from . import _login as api
 
     token, source = await api.current_token(settings)
@@ -498,6 +547,27 @@ async def _status(*, settings: AnacondaAuthSettings, as_json: bool) -> None:
         _print_status(report, has_key=has_key)
     if not report["logged_in"]:
         _usable(token if has_key else None, settings, source)
+    if min_days is not None and expires_at is not None:
+        _check_min_days(expires_at, min_days, settings, source)
+
+
+def _check_min_days(
+    expires_at: float, min_days: int, settings: AnacondaAuthSettings, source: str
+) -> None:
+    """The `EXPIRES_SOON` failure when the key expires within `min_days` days from now."""
+    import time
+
+    if expires_at - time.time() > min_days * 86400:
+        return
+    if settings.api_key is not None:
+        fix = "replace it with a new key ('anaconda-auth api-key --new' makes one)"
+    else:
+        fix = f"run '{_LOGIN_CMD} --renew-within {max(min_days, 1)}d' to renew it"
+    raise Failure(
+        ExitCode.EXPIRES_SOON,
+        f"The API key for {settings.auth_domain} from {source} expires on "
+        f"{_date(expires_at)}, within {min_days} days; {fix}.",
+    )
 
 
 def _iso(timestamp: float) -> str:

@@ -22,6 +22,7 @@ from . import _keys, _login
 from ._client import BaseClient, client_factory
 
 if TYPE_CHECKING:
+    import datetime as dt
     from collections.abc import Iterable
 
     from ._apikey import APIKey
@@ -55,10 +56,12 @@ def login(
     open_browser: Callable[[str], bool] | None = None,
     store: TokenStore | None = None,
     timeout: float | None = None,
+    renew_within: dt.timedelta | float | None = None,
 ) -> TokenInfo:
     """Log in and store an API key; blocking face of `anaconda_auth_async.login`.
 
-    Does nothing while an unexpired key is stored unless ``force=True``; ``basic=True``
+    Does nothing while an unexpired key is stored unless ``force=True``, or unless it
+    expires within `renew_within` (a `timedelta` or seconds); ``basic=True``
     is the deprecated password flow. Returns the stored `TokenInfo`; raises `LoginError`
     (and leaves the stored key untouched) when the login fails.
     """
@@ -76,6 +79,7 @@ def login(
             open_browser=open_browser,
             store=store,
             timeout=timeout,
+            renew_within=renew_within,
         )
     )
 

@@ -1,4 +1,5 @@
-"""The life of a key: minting one for a machine (``api-key --new``, `create_api_key`).
+"""The life of a key: minting one for a machine (``api-key --new``, `create_api_key`),
+seeing its expiry coming (``status --min-days``, the client warning, ``--renew-within``).
 
 The network part of a login (`_login._obtain_key`) is replaced by a fake; the e2e suite
 runs the real one (tests/e2e/test_e2e_keys.py).
@@ -6,7 +7,9 @@ runs the real one (tests/e2e/test_e2e_keys.py).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,16 +21,20 @@ from anaconda_auth_async import (
     AnacondaAuthSettings,
     APIKey,
     APIKeyExchangeError,
+    AsyncAuthClient,
     LoginDeniedError,
     LoginEvent,
     TokenInfo,
     __version__,
     create_api_key,
+    login,
     sync,
 )
 from anaconda_auth_async import _login as login_module
+from anaconda_auth_async import _tokens as tokens_module
 from anaconda_auth_async._apikey import api_key_request, mint_api_key
 from anaconda_auth_async.cli import cli
+from anaconda_auth_async.sync import BaseClient
 from anaconda_auth_async.testing import MemoryTokenStore, make_api_key, use_store
 
 DOMAIN = "id.anaconda.cloud"
@@ -226,3 +233,156 @@ def test_cli_new_bad_scope_is_a_usage_error(store: MemoryTokenStore, obtain: Fak
     result = run("api-key", "--new", "--scope", "cloud read")
     assert result.exit_code == 2
     assert obtain.calls == []
+
+
+# --- seeing expiry coming ----------------------------------------------------------------
+
+DAY = dt.timedelta(days=1)
+HOUR = dt.timedelta(hours=1)
+
+
+def store_key(store: MemoryTokenStore, expires_in: dt.timedelta) -> str:
+    key = make_api_key(exp=expires_in)
+    store.save(TokenInfo(domain=DOMAIN, api_key=key, username="alice"))
+    return key
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "code"),
+    [(30 * DAY + HOUR, 0), (30 * DAY - HOUR, 7), (DAY, 7)],
+    ids=["just-outside", "just-inside", "tomorrow"],
+)
+def test_status_min_days_both_sides_of_the_boundary(
+    store: MemoryTokenStore, expires_in: dt.timedelta, code: int
+) -> None:
+    store_key(store, expires_in)
+    result = run("status", "--min-days", "30")
+    assert result.exit_code == code, result.stderr
+    assert "Logged in:" in result.stdout  # the report is printed either way
+    if code == 7:
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith("Error: The API key for id.anaconda.cloud from memory token store")
+        assert "within 30 days" in line
+        assert "anaconda-auth login --renew-within 30d" in line
+    else:
+        assert result.stderr == ""
+
+
+def test_status_min_days_json_and_environment_key(
+    store: MemoryTokenStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANACONDA_AUTH_API_KEY", make_api_key(exp=5 * DAY))
+    result = run("status", "--json", "--min-days", "7")
+    assert result.exit_code == 7
+    assert json.loads(result.stdout)["days_left"] == 4
+    assert "environment variable ANACONDA_AUTH_API_KEY" in result.stderr
+    assert "api-key --new" in result.stderr
+    assert run("status", "--min-days", "3").exit_code == 0
+
+
+def test_status_min_days_without_a_known_expiry_passes(store: MemoryTokenStore) -> None:
+    store.save(TokenInfo(domain=DOMAIN, api_key=make_api_key(exp=None)))
+    assert run("status", "--min-days", "3650").exit_code == 0
+
+
+def test_status_min_days_expired_or_missing_is_still_3(store: MemoryTokenStore) -> None:
+    assert run("status", "--min-days", "5").exit_code == 3
+    store_key(store, -HOUR)
+    assert run("status", "--min-days", "5").exit_code == 3
+
+
+@pytest.fixture
+def fresh_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tokens_module, "_warned", False)
+
+
+def expiry_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "anaconda_auth_async._tokens" and r.levelno == logging.WARNING
+    ]
+
+
+@pytest.mark.anyio
+async def test_clients_warn_once_per_process_when_the_key_expires_within_14_days(
+    store: MemoryTokenStore, fresh_warning: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = store_key(store, 10 * DAY)
+    caplog.set_level(logging.WARNING)
+    api = httpx.MockTransport(lambda request: httpx.Response(200, json={}))
+    for _ in range(3):
+        async with AsyncAuthClient(transport=api) as client:
+            await client.get("/api/account")
+    with BaseClient(transport=api) as sync_client:
+        sync_client.get("/api/account")
+    (warning,) = expiry_warnings(caplog)
+    assert warning.startswith("The API key for id.anaconda.cloud expires on ")
+    assert "(in 9 days)" in warning
+    assert "anaconda-auth login --renew-within" in warning
+    assert key not in caplog.text
+
+
+def test_no_warning_for_a_key_with_more_than_14_days(
+    store: MemoryTokenStore, fresh_warning: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    store_key(store, 15 * DAY)
+    api = httpx.MockTransport(lambda request: httpx.Response(200, json={}))
+    with BaseClient(transport=api) as client:
+        client.get("/api/account")
+    assert expiry_warnings(caplog) == []
+    with BaseClient(transport=api, api_key=make_api_key(exp=2 * DAY)) as client:
+        client.get("/api/account")
+    (warning,) = expiry_warnings(caplog)
+    assert "replace it with a new one" in warning
+
+
+@pytest.mark.anyio
+async def test_login_renew_within_is_a_no_op_for_a_key_that_lasts(
+    store: MemoryTokenStore, obtain: FakeObtain
+) -> None:
+    key = store_key(store, 40 * DAY)
+    token = await login(renew_within=dt.timedelta(days=30))
+    assert token.api_key == key
+    assert obtain.calls == []
+    assert await login(renew_within=None) == token
+
+
+@pytest.mark.anyio
+async def test_login_renew_within_renews_a_key_that_expires_inside_the_window(
+    store: MemoryTokenStore, obtain: FakeObtain
+) -> None:
+    old = store_key(store, 20 * DAY)
+    token = await login(renew_within=30 * 86400.0)
+    assert len(obtain.calls) == 1
+    assert token.api_key != old
+    assert store.load(DOMAIN) == token
+
+
+def test_cli_login_renew_within_no_op_and_renewal(
+    store: MemoryTokenStore, obtain: FakeObtain
+) -> None:
+    key = store_key(store, 40 * DAY)
+    quiet = run("login", "--renew-within", "30d")
+    assert quiet.exit_code == 0, quiet.stderr
+    assert quiet.stdout.startswith("You are already logged in to id.anaconda.cloud as alice, until")
+    assert obtain.calls == []
+    assert store.load(DOMAIN).api_key == key  # type: ignore[union-attr]
+
+    renewed = run("login", "--renew-within", "6w")
+    assert renewed.exit_code == 0, renewed.stderr
+    assert "logging in again to renew it" in renewed.stderr
+    assert len(obtain.calls) == 1
+    assert store.load(DOMAIN).api_key != key  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("value", ["soon", "30x", "-3d", ""])
+def test_cli_renew_within_bad_duration(store: MemoryTokenStore, value: str) -> None:
+    result = run("login", "--renew-within", value)
+    assert result.exit_code == 2
+    assert "not a duration" in result.stderr
+
+
+def test_cli_renew_within_and_force_contradict(store: MemoryTokenStore) -> None:
+    assert run("login", "--renew-within", "3d", "--force").exit_code == 2
