@@ -1,4 +1,4 @@
-"""Developer sessions: `nox -s tests e2e` is what CI runs (see README.md)."""
+"""Developer sessions: `nox -s tests e2e docs` is what CI runs (see README.md)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import shutil
 
 import nox
 
-nox.options.sessions = ["lint", "typecheck", "tests", "e2e"]
+nox.options.sessions = ["lint", "typecheck", "tests", "e2e", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 PACKAGE = "anaconda_auth_async"
@@ -45,6 +45,24 @@ def e2e(session: nox.Session) -> None:
     with session.chdir("tests/e2e/provider"):
         session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
     session.run("pytest", "-m", "e2e", "tests/e2e", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with mkdocs --strict into build/site.
+
+    Fails on a broken link or reference, and (docs/_hooks/check_reference.py) when a
+    public name or an ``anaconda-auth`` command or option has no reference entry.
+    """
+    _install(session, "docs")
+    session.run(
+        "mkdocs",
+        "build",
+        "--strict",
+        "--site-dir",
+        "build/site",
+        env={"NO_MKDOCS_2_WARNING": "1"},
+    )
 
 
 @nox.session
