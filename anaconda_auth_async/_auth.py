@@ -7,8 +7,14 @@ the store's async face under an `anyio.Lock`, `sync_auth_flow` with its sync fac
 `threading.Lock`. The drivers also read the body of 401 and 403 responses, and only
 those, so a streamed response stays streamed.
 
-Per request the hot path is: two attribute reads for the cached key, one float
-comparison for its expiry, one header set.
+A key is sent only to the origins it is bound to (`Credential.origins`: the API origin
+it is for, over https, or http on a loopback host, plus any ``allowed_origins``). A
+request to another origin goes out without it and its answer is returned untouched; a
+request to the client's own API origin with a key bound elsewhere raises
+`ConfigurationError` naming both, rather than sending it or failing with a bare 401.
+
+Per request the hot path is: two attribute reads for the cached key, one origin tuple
+and a set lookup, one float comparison for its expiry, one header set.
 """
 
 from __future__ import annotations
@@ -20,10 +26,13 @@ from typing import TYPE_CHECKING, cast
 
 import httpx
 
-from ._exceptions import LoginRequiredError, TokenExpiredError
+from ._exceptions import ConfigurationError, LoginRequiredError, TokenExpiredError
+from ._origin import Origin, describe, is_loopback, origin_of, parse_origins
 from ._tokens import Credential, Source, TokenProvider
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from ._config import AnacondaAuthSettings
     from ._storage import TokenStore
 
@@ -56,7 +65,16 @@ class AnacondaAuth(httpx.Auth):
     first request and cached. A request that already has an ``Authorization`` header is
     sent, and its response returned, untouched.
 
-    Raises `TokenExpiredError` before sending with an expired key, and
+    The key goes only to the API origin it is for: a stored key to the API domain it was
+    created at (recorded with it; the ``api_domain`` setting for older entries), a key
+    from the settings to the ``api_domain`` setting, an `api_key` argument to `base_url`
+    (else the ``api_domain`` setting); over https, or http to a loopback host. Requests
+    to any other origin are sent without it. `allowed_origins` (https origins such as
+    ``"https://repo.example.com"``) lets it go to more origins, deliberately.
+
+    Raises `ConfigurationError` for a request to `base_url` (else the configured API
+    origin) when the key is bound to another origin, naming both. Raises
+    `TokenExpiredError` before sending with an expired key, and
     `LoginRequiredError` on a 401/403 sent without a key, or whose body says
     ``auth_required`` (the key is invalid or revoked). In that case the stored key is
     re-read once, and the request retried once if another process stored a new key.
@@ -72,9 +90,16 @@ class AnacondaAuth(httpx.Auth):
         domain: str | None = None,
         settings: AnacondaAuthSettings | None = None,
         store: TokenStore | None = None,
+        base_url: str | None = None,
+        allowed_origins: Iterable[str] = (),
     ) -> None:
         self._provider = TokenProvider(
-            api_key=api_key, domain=domain, settings=settings, store=store
+            api_key=api_key,
+            domain=domain,
+            settings=settings,
+            store=store,
+            base_url=base_url,
+            allowed_origins=parse_origins(allowed_origins),
         )
 
     def __repr__(self) -> str:
@@ -148,8 +173,17 @@ class AnacondaAuth(httpx.Auth):
         if "Authorization" in request.headers:
             yield request
             return
+        origin = origin_of(request.url)
+        if credential is None or origin not in credential.origins:
+            if origin not in self._provider.home:
+                yield request  # not this API: no key, and the answer is not ours to map
+                return
+            if credential is not None:
+                raise ConfigurationError(self._elsewhere_message(credential, origin))
         if credential is not None and time.time() >= credential.expires_at:
             credential = yield from self._renew_expired(credential)
+            if credential is not None and origin not in credential.origins:
+                raise ConfigurationError(self._elsewhere_message(credential, origin))
         if credential is None:
             response = cast(httpx.Response, (yield request))
             if response.status_code == 401 or response.status_code == 403:
@@ -199,6 +233,21 @@ class AnacondaAuth(httpx.Auth):
             raise LoginRequiredError(
                 self._rejected_message(response, fresh.source), request=request, response=response
             )
+
+    def _elsewhere_message(self, credential: Credential, origin: Origin) -> str:
+        what, _ = _advice(credential.source, self.domain)
+        there = describe(origin)
+        if origin[0] == "http" and not is_loopback(origin[1]):
+            return (
+                f"Not sending {what} to {there}: a key goes only over https (plain http "
+                "only to a loopback host); use an https base_url."
+            )
+        return (
+            f"Not sending {what} to {there}: the key is for {credential.bound_to}. Point "
+            f"the client at {credential.bound_to} (the api_domain setting or base_url), "
+            f"or get a key for {there} by logging in with that api_domain, or pass "
+            f'allowed_origins=["{there}"] to send this key there deliberately.'
+        )
 
     def _no_key_message(self, response: httpx.Response) -> str:
         return (

@@ -26,7 +26,7 @@ from ._transport import USER_AGENT, build_ssl_context, transport_config
 
 if TYPE_CHECKING:
     import ssl
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
     from httpx._types import (
         AuthTypes,
@@ -103,6 +103,7 @@ class _Common:
         settings: AnacondaAuthSettings | None,
         store: TokenStore | None,
         headers: HeaderTypes | None,
+        allowed_origins: Iterable[str],
         options: dict[str, Any],
     ) -> dict[str, Any]:
         """Set the settings and API version; return the httpx keyword arguments."""
@@ -134,7 +135,13 @@ class _Common:
             kwargs["verify"] = build_ssl_context(settings.ssl_verify)
         kwargs["base_url"] = base_url or settings.api_base_url
         kwargs["headers"] = merged
-        kwargs["auth"] = AnacondaAuth(api_key=api_key, settings=settings, store=store)
+        kwargs["auth"] = AnacondaAuth(
+            api_key=api_key,
+            settings=settings,
+            store=store,
+            base_url=kwargs["base_url"],
+            allowed_origins=allowed_origins,
+        )
         kwargs.update(options)
         self.settings = settings
         self.api_version = merged.get("Api-Version")
@@ -164,8 +171,9 @@ class AsyncAuthClient(_Common, httpx.AsyncClient):
     ``Api-Version``) default to the class's ``_user_agent`` and ``_api_version``;
     `extra_headers` (a dict or a JSON object) never replaces a header set otherwise;
     `ssl_verify` is a bool, ``"truststore"`` or a CA bundle path. `settings` and `store`
-    replace the defaults. Any other keyword is an httpx option and wins over ours (the
-    default timeout is ``settings.timeout``). Warns once with a `DeprecationWarning` when
+    replace the defaults. The key is sent only to its own API origin (see `AnacondaAuth`);
+    `allowed_origins` adds https origins it may go to. Any other keyword is an httpx
+    option and wins over ours (the default timeout is ``settings.timeout``). Warns once with a `DeprecationWarning` when
     the server's ``Min-Api-Version`` is newer than `api_version`.
     """
 
@@ -183,6 +191,7 @@ class AsyncAuthClient(_Common, httpx.AsyncClient):
         headers: HeaderTypes | None = None,
         settings: AnacondaAuthSettings | None = None,
         store: TokenStore | None = None,
+        allowed_origins: Iterable[str] = (),
         **options: Unpack[AsyncClientOptions],
     ) -> None:
         kwargs = self._prepare(
@@ -197,6 +206,7 @@ class AsyncAuthClient(_Common, httpx.AsyncClient):
             settings=settings,
             store=store,
             headers=headers,
+            allowed_origins=allowed_origins,
             options=dict(options),
         )
         if self._api_check is not None:
@@ -259,6 +269,7 @@ class BaseClient(_Common, httpx.Client):
         headers: HeaderTypes | None = None,
         settings: AnacondaAuthSettings | None = None,
         store: TokenStore | None = None,
+        allowed_origins: Iterable[str] = (),
         **options: Unpack[ClientOptions],
     ) -> None:
         kwargs = self._prepare(
@@ -273,6 +284,7 @@ class BaseClient(_Common, httpx.Client):
             settings=settings,
             store=store,
             headers=headers,
+            allowed_origins=allowed_origins,
             options=dict(options),
         )
         if self._api_check is not None:

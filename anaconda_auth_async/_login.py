@@ -302,12 +302,14 @@ async def login(
     key, username = new.api_key, new.username
     # Keep the repo tokens and unknown fields, as they are now (another process may write).
     current = await _load_repairable(store, domain) or existing
+    extra = dict(current.extra) if current else {}
+    extra["api_domain"] = settings.api_domain  # the key is sent only there
     token = TokenInfo(
         domain=domain,
         api_key=key,
         username=username,
         repo_tokens=current.repo_tokens if current else (),
-        extra=dict(current.extra) if current else {},
+        extra=extra,
     )
     await store.asave(token)
     logger.info("Logged in to %s as %s; API key stored in %s", domain, username, store.name)

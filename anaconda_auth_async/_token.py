@@ -1,7 +1,9 @@
 """The stored token: `TokenInfo`, in anaconda-cloud-auth's format (pure, no I/O).
 
 An entry is the JSON object ``{"api_key", "username", "repo_tokens", "domain"}``; any
-other field found in a stored entry is kept and written back unchanged.
+other field found in a stored entry is kept and written back unchanged. This SDK adds
+one such field, ``api_domain``: the API domain the key was created at, the only place
+it is sent to.
 
 The key's expiry comes from its JWT ``exp`` claim, decoded once without verifying the
 signature (the server verifies the key; we only need the date) and kept as a number. A
@@ -88,6 +90,16 @@ class TokenInfo:
     def __post_init__(self) -> None:
         expiry = jwt_expiry(self.api_key) if self.api_key else None
         object.__setattr__(self, "expires_at", expiry)
+
+    @property
+    def api_domain(self) -> str | None:
+        """The API domain the key was created at (the ``api_domain`` field), if recorded.
+
+        The key is sent only there. Entries written by anaconda-cloud-auth (or before
+        this field existed) have none; other tools ignore the field and keep it.
+        """
+        value = self.extra.get("api_domain")
+        return value if isinstance(value, str) and value else None
 
     @property
     def expired(self) -> bool:

@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 import anyio
+import httpx
 import sniffio
 
+from ._origin import Origin, describe, key_origins, origin_of
 from ._token import jwt_expiry
 
 if TYPE_CHECKING:
@@ -44,7 +46,8 @@ Source = Literal["argument", "setting", "store"]
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Credential:
-    """One API key as sent: its source and its expiry (``math.inf`` when unknown).
+    """One API key as sent: its source, its expiry (``math.inf`` when unknown), and the
+    origins it may be sent to (`bound_to` names them for a message).
 
     Compared by identity: every load makes a new one, so a request can tell whether the
     key it sent has been re-read since.
@@ -53,6 +56,8 @@ class Credential:
     key: str = field(repr=False)
     source: Source
     expires_at: float = math.inf
+    origins: frozenset[Origin] = frozenset()
+    bound_to: str = ""
     header: str = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -97,10 +102,15 @@ class TokenProvider:
         domain: str | None = None,
         settings: AnacondaAuthSettings | None = None,
         store: TokenStore | None = None,
+        base_url: str | None = None,
+        allowed_origins: frozenset[Origin] = frozenset(),
     ) -> None:
         self._settings = settings
         self._domain = domain
         self._store = store
+        self._base_url = base_url
+        self._allowed = allowed_origins
+        self._home: frozenset[Origin] | None = None
         self._sync_lock = threading.Lock()
         self._async_lock: anyio.Lock | None = None
         self._async_library: str | None = None
@@ -126,6 +136,16 @@ class TokenProvider:
         if self._domain is None:
             self._domain = self._get_settings().auth_domain
         return self._domain
+
+    @property
+    def home(self) -> frozenset[Origin]:
+        """The origins of the API this provider's client talks to (its base URL, else the
+        ``api_domain`` setting): a request there with a key bound elsewhere is an error,
+        not a silent request without the key."""
+        if self._home is None:
+            url = self._base_url or self._get_settings().api_base_url
+            self._home = key_origins(url) | {origin_of(httpx.URL(url))}
+        return self._home
 
     @property
     def store(self) -> TokenStore:
@@ -198,21 +218,35 @@ class TokenProvider:
         return self._settings
 
     def _use(self, key: str, source: Source) -> None:
-        expiry = jwt_expiry(key)
-        self.current = Credential(key, source, math.inf if expiry is None else expiry)
+        # A key given directly is for the client's API; a key from the settings is for the
+        # configured API domain.
+        if source == "argument" and self._base_url:
+            url = self._base_url
+        else:
+            url = self._get_settings().api_base_url
+        self.current = self._credential(key, source, jwt_expiry(key), url)
         self.ready = True
         # No settings are read for this: a key given directly may never need them.
         known = self._domain or (self._settings.auth_domain if self._settings else None)
         warn_if_expiring(self.current, known)
+
+    def _credential(self, key: str, source: Source, expiry: float | None, url: str) -> Credential:
+        origins = key_origins(url)
+        bound = describe(max(origins)) if origins else url  # max: https before http
+        return Credential(
+            key, source, math.inf if expiry is None else expiry, origins | self._allowed, bound
+        )
 
     def _set(self, token: TokenInfo | None) -> None:
         if token is None or not token.api_key:
             self.current = None
             logger.debug("no API key stored for %s", self.domain)
         else:
-            expiry = token.expires_at
-            self.current = Credential(
-                token.api_key, "store", math.inf if expiry is None else expiry
+            # The API domain the key was created at; an entry written before it was
+            # recorded (or by another tool) is taken to be for the configured one.
+            api_domain = token.api_domain or self._get_settings().api_domain
+            self.current = self._credential(
+                token.api_key, "store", token.expires_at, f"https://{api_domain}"
             )
             logger.debug("loaded the stored API key for %s", self.domain)
             warn_if_expiring(self.current, self.domain)

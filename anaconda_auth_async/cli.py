@@ -341,9 +341,11 @@ async def _whoami(*, settings: AnacondaAuthSettings, as_json: bool) -> None:
     from ._exceptions import AuthenticationError, TokenExpiredError
 
     token, source = await api.current_token(settings)
-    _, key = _usable(token, settings, source)
+    _usable(token, settings, source)
     try:
-        async with AsyncAuthClient(settings=settings, api_key=key) as client:
+        # No api_key argument: the client finds the same key and sends it only where it
+        # belongs (a stored key to the API domain it was created at).
+        async with AsyncAuthClient(settings=settings) as client:
             account = await client.account()
     except (AuthenticationError, TokenExpiredError):
         raise Failure(

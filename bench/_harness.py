@@ -180,16 +180,29 @@ def make_api_key(*, lifetime: float = 7 * 86400) -> str:
     return f"{header}.{payload}.{signature}"
 
 
-def entry_value(key: str, domain: str = AUTH_DOMAIN) -> str:
-    """The keyring value anaconda-cloud-auth stores: base64 of the JSON token."""
-    token = {"api_key": key, "username": "bench-user", "repo_tokens": [], "domain": domain}
+def entry_value(key: str, domain: str = AUTH_DOMAIN, api_domain: str | None = None) -> str:
+    """The keyring value anaconda-cloud-auth stores: base64 of the JSON token.
+
+    `api_domain` records where the key was created, as a login does: the SDK sends the
+    key only there (anaconda-cloud-auth ignores the field).
+    """
+    token: dict[str, object] = {
+        "api_key": key,
+        "username": "bench-user",
+        "repo_tokens": [],
+        "domain": domain,
+    }
+    if api_domain is not None:
+        token["api_domain"] = api_domain
     return base64.b64encode(json.dumps(token).encode()).decode()
 
 
-def write_keyring(path: Path, key: str, domain: str = AUTH_DOMAIN) -> None:
+def write_keyring(
+    path: Path, key: str, domain: str = AUTH_DOMAIN, *, api_domain: str | None = None
+) -> None:
     """Write a file keyring holding `key`, in anaconda-cloud-auth's on-disk format."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    data = {KEYRING_SERVICE: {domain: entry_value(key, domain)}}
+    data = {KEYRING_SERVICE: {domain: entry_value(key, domain, api_domain)}}
     path.write_text(json.dumps(data))
     path.chmod(0o600)
 

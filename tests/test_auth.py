@@ -22,11 +22,13 @@ from anaconda_auth_async import (
 )
 from anaconda_auth_async._auth import AnacondaAuth, _Reload
 from anaconda_auth_async._client import AsyncAuthClient, BaseClient
+from anaconda_auth_async._origin import key_origins
 from anaconda_auth_async._tokens import Credential
 from anaconda_auth_async.testing import MemoryTokenStore, make_api_key
 
 DOMAIN = "id.anaconda.cloud"
-BASE = "https://api.test"
+BASE = "https://anaconda.cloud"  # the default API origin: where a key may be sent
+ORIGINS = key_origins(BASE)
 KINDS = ["AsyncAuthClient", "BaseClient", "httpx.AsyncClient", "httpx.Client"]
 AUTH_REQUIRED = {"error": {"code": "auth_required", "message": "Authentication required"}}
 
@@ -376,9 +378,9 @@ async def test_expired_stored_key_is_renewed_from_store() -> None:
     auth = AnacondaAuth(store=store)
     async with httpx.AsyncClient(transport=httpx.MockTransport(recorder), auth=auth) as client:
         with pytest.raises(TokenExpiredError):
-            await client.get("https://api.test/")
+            await client.get(f"{BASE}/")
         store.save(TokenInfo(domain=DOMAIN, api_key=fresh))  # logged in elsewhere
-        await client.get("https://api.test/")
+        await client.get(f"{BASE}/")
     assert recorder.auth_headers == [f"Bearer {fresh}"]
 
 
@@ -480,7 +482,7 @@ def test_one_auth_serves_successive_event_loops_on_both_backends() -> None:
     async def call() -> None:
         async with httpx.AsyncClient(transport=httpx.MockTransport(recorder), auth=auth) as c:
             with pytest.raises(LoginRequiredError):
-                await c.get("https://api.test/")
+                await c.get(f"{BASE}/")
 
     for backend in ["asyncio", "trio", "asyncio"]:
         anyio.run(call, backend=backend)
@@ -541,12 +543,12 @@ async def test_streamed_refusal_is_still_mapped() -> None:
 
 
 def request() -> httpx.Request:
-    return httpx.Request("GET", "https://api.test/api/thing")
+    return httpx.Request("GET", f"{BASE}/api/thing")
 
 
 def test_pure_flow_sets_header_and_returns_on_success() -> None:
     auth = AnacondaAuth(api_key="k")
-    flow = auth._flow(request(), Credential("k", "argument"))
+    flow = auth._flow(request(), Credential("k", "argument", origins=ORIGINS))
     sent = next(flow)
     assert isinstance(sent, httpx.Request)
     assert sent.headers["Authorization"] == "Bearer k"
@@ -556,14 +558,14 @@ def test_pure_flow_sets_header_and_returns_on_success() -> None:
 
 def test_pure_flow_asks_for_reread_then_retries_with_new_key() -> None:
     auth = AnacondaAuth(store=untouchable_store())
-    old = Credential("old", "store")
+    old = Credential("old", "store", origins=ORIGINS)
     flow = auth._flow(request(), old)
     sent = next(flow)
     assert isinstance(sent, httpx.Request)
     ask = flow.send(httpx.Response(401, json=AUTH_REQUIRED, request=sent))
     assert isinstance(ask, _Reload)
     assert ask.stale is old
-    retried = flow.send(Credential("new", "store"))
+    retried = flow.send(Credential("new", "store", origins=ORIGINS))
     assert isinstance(retried, httpx.Request)
     assert retried.headers["Authorization"] == "Bearer new"
     with pytest.raises(StopIteration):
@@ -572,12 +574,12 @@ def test_pure_flow_asks_for_reread_then_retries_with_new_key() -> None:
 
 def test_pure_flow_with_expired_key_asks_for_reread_before_sending() -> None:
     auth = AnacondaAuth(store=untouchable_store())
-    expired = Credential("old", "store", expires_at=1.0)
+    expired = Credential("old", "store", expires_at=1.0, origins=ORIGINS)
     flow = auth._flow(request(), expired)
     ask = next(flow)
     assert isinstance(ask, _Reload)
     with pytest.raises(TokenExpiredError, match="1970-01-01"):
-        flow.send(Credential("old", "store", expires_at=1.0))
+        flow.send(Credential("old", "store", expires_at=1.0, origins=ORIGINS))
 
 
 def test_httpx_protocol_auth_flow_uses_loaded_key_without_io() -> None:
@@ -597,7 +599,7 @@ def test_reprs_never_contain_the_key() -> None:
     auth = AnacondaAuth(api_key=key)
     assert key not in repr(auth)
     assert "argument" in repr(auth)
-    assert key not in repr(Credential(key, "argument"))
+    assert key not in repr(Credential(key, "argument", origins=ORIGINS))
     assert key not in repr(auth._provider)
     with BaseClient(api_key=key) as client:
         assert key not in repr(client)

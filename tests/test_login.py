@@ -316,7 +316,7 @@ async def test_force_replaces_the_key_keeping_repo_tokens_and_unknown_fields(
     assert stored.api_key == platform.new_key != OLD_KEY
     assert stored.username == "alice"
     assert stored.repo_tokens == OLD.repo_tokens
-    assert stored.extra == {"added_by_a_newer_version": [1, 2]}
+    assert stored.extra == {"added_by_a_newer_version": [1, 2], "api_domain": settings.api_domain}
     assert stored == token
     assert store_for(settings).load("id.other.test") == OTHER_DOMAIN
 
