@@ -173,8 +173,9 @@ class AsyncAuthClient(_Common, httpx.AsyncClient):
     `ssl_verify` is a bool, ``"truststore"`` or a CA bundle path. `settings` and `store`
     replace the defaults. The key is sent only to its own API origin (see `AnacondaAuth`);
     `allowed_origins` adds https origins it may go to. Any other keyword is an httpx
-    option and wins over ours (the default timeout is ``settings.timeout``). Warns once with a `DeprecationWarning` when
-    the server's ``Min-Api-Version`` is newer than `api_version`.
+    option and wins over ours (the default timeout is ``settings.timeout``). Warns once
+    with a `DeprecationWarning` when the server's ``Min-Api-Version`` is newer than
+    `api_version`.
     """
 
     def __init__(
