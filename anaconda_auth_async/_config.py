@@ -98,6 +98,12 @@ class AnacondaAuthSettings(BaseSettings):
         validation_alias=_env("ANACONDA_AUTH_API_KEY", "ANACONDA_CLOUD_API_KEY"),
         description="API key to send instead of the stored one.",
     )
+    api_key_file: Path | None = Field(
+        None,
+        validation_alias=_env("ANACONDA_AUTH_API_KEY_FILE", "ANACONDA_CLOUD_API_KEY_FILE"),
+        description="File holding the API key to send (Docker/Kubernetes secrets); "
+        "read once, when first needed.",
+    )
     extra_headers: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict,
         repr=False,

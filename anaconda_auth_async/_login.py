@@ -351,17 +351,19 @@ async def current_token(
 ) -> tuple[TokenInfo | None, str]:
     """The key requests would use, and where it comes from (for ``anaconda-auth status``).
 
-    The ``api_key`` setting wins: its source is ``"argument"``, ``"environment variable
-    ANACONDA_AUTH_API_KEY"`` (or the name that was set), or the ``.env`` file. Otherwise
-    the stored entry (``None`` when there is none; it may be expired) and the store's name.
+    A key the settings configure wins (``ANACONDA_AUTH_API_KEY`` or the file named by
+    ``ANACONDA_AUTH_API_KEY_FILE``): its source is ``"argument"``, ``"environment variable
+    ANACONDA_AUTH_API_KEY"`` (or the name that was set), the ``.env`` file, or ``"file
+    <path> (from ...)"``. Otherwise the stored entry (``None`` when there is none; it may
+    be expired) and the store's name.
     """
+    from ._keyfile import configured_key
+
     settings = settings or AnacondaAuthSettings()
-    if settings.api_key is not None and settings.api_key.get_secret_value():
-        key = settings.api_key.get_secret_value()
-        source = settings.source_of("api_key")
-        # A value no source gives now (the environment changed) was an argument too.
-        where = str(source) if source.kind in ("environment", "dotenv", "other") else "argument"
-        return TokenInfo(domain=settings.auth_domain, api_key=key), where
+    configured = configured_key(settings)
+    if configured is not None:
+        token = TokenInfo(domain=settings.auth_domain, api_key=configured.key)
+        return token, configured.source
     store = _store(settings, store)
     return await store.aload(settings.auth_domain), store.name
 

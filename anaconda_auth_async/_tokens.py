@@ -1,7 +1,8 @@
 """The token provider: which API key a request carries, loaded once and cached.
 
 Sources, in order: a key given to the client, the ``api_key`` setting (the
-``ANACONDA_AUTH_API_KEY`` / ``ANACONDA_CLOUD_API_KEY`` variables), then the token store
+``ANACONDA_AUTH_API_KEY`` / ``ANACONDA_CLOUD_API_KEY`` variables) or the key file the
+``api_key_file`` setting names (`_keyfile`), then the token store
 for the auth domain. The first two cost nothing and never touch the store; the store is
 read on the first request and cached as a `Credential` whose expiry is a plain number.
 
@@ -119,9 +120,11 @@ class TokenProvider:
         if api_key:
             self._use(api_key, "argument")
             return
-        secret = self._get_settings().api_key
-        if secret is not None and secret.get_secret_value():
-            self._use(secret.get_secret_value(), "setting")
+        from ._keyfile import configured_key
+
+        configured = configured_key(self._get_settings())
+        if configured is not None:
+            self._use(configured.key, "setting")
 
     def __repr__(self) -> str:
         if self.current is None:

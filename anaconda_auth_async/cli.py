@@ -125,13 +125,23 @@ def _days_left(timestamp: float) -> int:
     return int((timestamp - time.time()) // 86400)
 
 
+def _configured_name(settings: AnacondaAuthSettings) -> str | None:
+    """The variable that configures a key instead of the store, if one does."""
+    if settings.api_key is not None:
+        return "ANACONDA_AUTH_API_KEY"
+    if settings.api_key_file is not None:
+        return "ANACONDA_AUTH_API_KEY_FILE"
+    return None
+
+
 def _usable(
     token: TokenInfo | None, settings: AnacondaAuthSettings, source: str
 ) -> tuple[TokenInfo, str]:
     """The token and its key if it can be sent, else the not-logged-in failure."""
     domain = settings.auth_domain
-    if settings.api_key is not None:
-        hint = "set a valid key in ANACONDA_AUTH_API_KEY, or unset it and run " + _LOGIN_CMD
+    configured = _configured_name(settings)
+    if configured is not None:
+        hint = f"set a valid key in {configured}, or unset it and run {_LOGIN_CMD}"
     else:
         hint = f"run '{_LOGIN_CMD}'"
     if token is None or not token.api_key:
@@ -301,11 +311,9 @@ async def _login(
     )
     who = f" as {token.username}" if token.username else ""
     click.echo(f"Logged in to {token.domain or domain}{who}.")
-    if settings.api_key is not None:
-        click.echo(
-            "Note: ANACONDA_AUTH_API_KEY is set, so tools use that key, not the new one.",
-            err=True,
-        )
+    configured = _configured_name(settings)
+    if configured is not None:
+        click.echo(f"Note: {configured} is set, so tools use that key, not the new one.", err=True)
 
 
 @cli.command()
@@ -323,8 +331,9 @@ async def _logout(*, settings: AnacondaAuthSettings) -> None:
         click.echo(f"Logged out of {domain}: the stored API key was removed.")
     else:
         click.echo(f"You were not logged in to {domain}; there was no stored API key.")
-    if settings.api_key is not None:
-        click.echo("Note: ANACONDA_AUTH_API_KEY is still set; unset it to stop using it.", err=True)
+    configured = _configured_name(settings)
+    if configured is not None:
+        click.echo(f"Note: {configured} is still set; unset it to stop using it.", err=True)
 
 
 @cli.command()
@@ -415,7 +424,8 @@ def api_key(
 ) -> None:
     """Print the API key, and nothing else (for scripts).
 
-    The key comes from ANACONDA_AUTH_API_KEY when it is set, else from the store.
+    The key comes from ANACONDA_AUTH_API_KEY (or the file ANACONDA_AUTH_API_KEY_FILE
+    names) when it is set, else from the store.
 
     With --new, log in again (in the browser, or with a device code) and create a new
     key, for a CI system or another machine: it is printed on stdout and stored nowhere,
@@ -561,7 +571,7 @@ def _check_min_days(
 
     if expires_at - time.time() > min_days * 86400:
         return
-    if settings.api_key is not None:
+    if _configured_name(settings) is not None:
         fix = "replace it with a new key ('anaconda-auth api-key --new' makes one)"
     else:
         fix = f"run '{_LOGIN_CMD} --renew-within {max(min_days, 1)}d' to renew it"

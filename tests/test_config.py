@@ -42,6 +42,11 @@ NAMES: dict[str, tuple[tuple[str, ...], str, Any]] = {
         "custom/openid",
     ),
     "api_key": (("ANACONDA_AUTH_API_KEY", "ANACONDA_CLOUD_API_KEY"), SECRET, SECRET),
+    "api_key_file": (
+        ("ANACONDA_AUTH_API_KEY_FILE", "ANACONDA_CLOUD_API_KEY_FILE"),
+        "/run/secrets/key",
+        Path("/run/secrets/key"),
+    ),
     "extra_headers": (
         ("ANACONDA_AUTH_EXTRA_HEADERS", "ANACONDA_CLOUD_API_EXTRA_HEADERS"),
         '{"X-Team": "blue"}',
