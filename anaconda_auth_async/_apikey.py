@@ -22,8 +22,9 @@ import httpx
 
 from ._config import AnacondaAuthSettings
 from ._exceptions import APIKeyExchangeError
+from ._text import MAX_LENGTH, json_object, safe_line
 from ._token import jwt_expiry
-from ._transport import describe_network_error, redact_tokens
+from ._transport import describe_network_error
 from ._version import __version__
 
 __all__ = [
@@ -44,7 +45,7 @@ API_KEY_PATH = "/api/iam/api-keys"
 DEFAULT_SCOPES = ("cloud:read", "cloud:write")
 """The scopes of the key every login creates, and of ``api-key --new`` by default."""
 CLIENT_TAG = f"anaconda-auth-async/v{__version__}"
-MAX_MESSAGE = 200
+MAX_MESSAGE = MAX_LENGTH
 
 _TAG = re.compile(r"<(script|style)\b.*?</\1>|<[^>]*>", re.IGNORECASE | re.DOTALL)
 
@@ -132,21 +133,19 @@ def _from_json(data: Any) -> str | None:
 
 def server_message(body: bytes, content_type: str, *, secrets: tuple[str, ...] = ()) -> str:
     """The server's explanation in one short line, without tokens or the given secrets."""
-    try:
-        message = _from_json(json.loads(body))
-        if message is None:  # a JSON body with no message may hold anything: do not echo it
-            return "no message"
-    except ValueError:
+    data = json_object(body)
+    message: str | None
+    if data is not None:
+        message = _from_json(data)
+    else:
         message = body.decode("utf-8", errors="replace")
         if "html" in content_type or message.lstrip().startswith("<"):
             message = _TAG.sub(" ", message)
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, "[redacted]")
-    message = " ".join(redact_tokens(message).split())
-    if len(message) > MAX_MESSAGE:
-        message = message[: MAX_MESSAGE - 1] + "…"
-    return message or "no message"
+        elif message.lstrip()[:1] in ("[", '"', "{"):
+            message = None
+    if message is None:  # a JSON body with no message may hold anything: do not echo it
+        return "no message"
+    return safe_line(message, secrets=secrets, limit=MAX_MESSAGE) or "no message"
 
 
 def _timestamp(value: Any) -> float | None:
@@ -180,11 +179,7 @@ def parse_new_api_key(
     """
     request = request or {}
     if status == 201:
-        try:
-            data = json.loads(body)
-        except ValueError:
-            data = None
-        data = data if isinstance(data, dict) else {}
+        data = json_object(body) or {}
         key = data.get("api_key")
         if isinstance(key, str) and key:
             key_id = data.get("id")

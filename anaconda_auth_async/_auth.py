@@ -28,6 +28,7 @@ import httpx
 
 from ._exceptions import ConfigurationError, LoginRequiredError, TokenExpiredError
 from ._origin import Origin, describe, is_loopback, origin_of, parse_origins
+from ._text import json_object
 from ._tokens import Credential, Source, TokenProvider
 
 if TYPE_CHECKING:
@@ -282,10 +283,10 @@ def _advice(source: Source, domain: str) -> tuple[str, str]:
 def _auth_required(response: httpx.Response) -> bool:
     """True when the body is ``{"error": {"code": "auth_required"}}``; False for any other."""
     try:
-        body = response.json()
-    except (ValueError, httpx.ResponseNotRead):
+        body = json_object(response.content)
+    except httpx.ResponseNotRead:
         return False
-    error = body.get("error") if isinstance(body, dict) else None
+    error = body.get("error") if body is not None else None
     return isinstance(error, dict) and error.get("code") == "auth_required"
 
 

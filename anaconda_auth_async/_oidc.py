@@ -24,6 +24,7 @@ import anyio
 import httpx
 
 from ._exceptions import DiscoveryError, InvalidIDTokenError, LoginDeniedError, LoginError
+from ._text import json_object, safe_line
 from ._transport import describe_network_error
 
 if TYPE_CHECKING:
@@ -233,12 +234,7 @@ def parse_token_response(status: int, body: bytes | Mapping[str, Any]) -> OAuthT
     `LoginDeniedError` with the provider's code and description; any other error, a
     non-JSON body or a missing ``access_token`` raises `LoginError` naming the status.
     """
-    data: object = body
-    if isinstance(body, (bytes, bytearray)):
-        try:
-            data = json.loads(body)
-        except ValueError:
-            data = None
+    data = json_object(body) if isinstance(body, (bytes, bytearray)) else body
     if not isinstance(data, Mapping):
         raise LoginError(
             f"The token endpoint answered HTTP {status} with a response that is not JSON; "
@@ -389,9 +385,9 @@ def _invalid(check: str, *, advice: str | None = None) -> InvalidIDTokenError:
 
 
 def _token_error(status: int, error: str, description: object) -> LoginError:
-    detail = _clean(error)
+    detail = safe_line(error)
     if isinstance(description, str) and description.strip():
-        detail = f"{detail}: {_clean(description)}"
+        detail = f"{detail}: {safe_line(description)}"
     if error in _DENIED:
         return LoginDeniedError(
             f"The provider refused the login ({detail}); run the login again.",
@@ -404,17 +400,17 @@ def _token_error(status: int, error: str, description: object) -> LoginError:
     )
 
 
-async def _get_json(http: httpx.AsyncClient, url: str, *, what: str) -> object:
+async def _get_json(http: httpx.AsyncClient, url: str, *, what: str) -> dict[str, Any]:
     try:
         response = await http.get(url, headers={"Accept": "application/json"})
     except httpx.HTTPError as exc:
         raise _discovery_error(url, describe_network_error(exc), what=what) from None
     if response.status_code != 200:
         raise _discovery_error(url, f"HTTP {response.status_code}", what=what)
-    try:
-        return json.loads(response.content)
-    except ValueError:
-        raise _discovery_error(url, "the response is not JSON", what=what) from None
+    document = json_object(response.content)
+    if document is None:
+        raise _discovery_error(url, "the response is not a JSON object", what=what)
+    return document
 
 
 def _discovery_error(
@@ -424,12 +420,6 @@ def _discovery_error(
         f"Could not load the {what} from {url} ({reason}); check the network connection, "
         "the proxy and SSL settings, and ANACONDA_AUTH_AUTH_DOMAIN."
     )
-
-
-def _clean(text: str, limit: int = 200) -> str:
-    """Provider-supplied text made safe to show on one line."""
-    text = "".join(c if c.isprintable() else " " for c in text).strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _is_https_url(value: object) -> bool:

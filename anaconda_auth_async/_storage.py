@@ -23,6 +23,7 @@ import anyio.to_thread
 
 from ._exceptions import AnacondaAuthError, CorruptTokenFileError, StorageError
 from ._keyring import AnacondaKeyring
+from ._text import safe_line
 from ._token import TokenInfo
 
 if TYPE_CHECKING:
@@ -200,7 +201,7 @@ class KeyringTokenStore(TokenStore):
     def _error(self, exc: Exception, action: str) -> Exception:
         if isinstance(exc, AnacondaAuthError):
             return exc  # already says what happened and what to do
-        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        detail = safe_line(str(exc).strip().splitlines()[0]) if str(exc).strip() else ""
         reason = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
         return StorageError(
             f"The {self._label()} could not {action} ({reason}); check that the keyring is "

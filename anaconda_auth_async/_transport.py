@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import ssl
 import threading
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ._exceptions import ConfigurationError
+from ._text import MAX_LENGTH, safe_line
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -30,7 +30,6 @@ __all__ = [
     "async_http_client",
     "build_ssl_context",
     "describe_network_error",
-    "redact_tokens",
     "transport_config",
 ]
 
@@ -199,15 +198,7 @@ def _reason(exc: OSError | ssl.SSLError) -> str:
     return str(getattr(exc, "reason", None) or exc.strerror or type(exc).__name__)
 
 
-_JWT = re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]*")
-
-
-def redact_tokens(text: str) -> str:
-    """`text` with anything shaped like a JWT (a token or an API key) replaced."""
-    return _JWT.sub("[redacted]", text)
-
-
-def describe_network_error(exc: BaseException, *, limit: int = 200) -> str:
+def describe_network_error(exc: BaseException, *, limit: int = MAX_LENGTH) -> str:
     """A failed request's type and its most specific cause, on one short, secret-free line.
 
     httpx often wraps the useful part (an SSL verification failure, a refused connection)
@@ -222,7 +213,5 @@ def describe_network_error(exc: BaseException, *, limit: int = 200) -> str:
         seen.add(id(cause))
         text = str(cause).strip() or text
         cause = cause.__cause__ or cause.__context__
-    text = "".join(c if c.isprintable() else " " for c in redact_tokens(text))
-    text = " ".join(text.split())
-    line = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    line = f"{type(exc).__name__}: {text}" if text.strip() else type(exc).__name__
+    return safe_line(line, limit=limit)

@@ -266,7 +266,10 @@ async def test_unreachable_device_endpoint(settings: AnacondaAuthSettings) -> No
         raise httpx.ConnectError("connection refused")
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-        with pytest.raises(LoginError, match=r"Could not reach the device-code endpoint"):
+        with pytest.raises(
+            LoginError,
+            match=r"Could not reach the device-code endpoint .*ConnectError: connection refused",
+        ):
             await device_flow(http, metadata(), settings, on_event=ignore, sleep=Sleeps())
 
 

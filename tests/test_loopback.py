@@ -90,6 +90,19 @@ def test_parse_error_carries_the_provider_code() -> None:
     assert "access_denied: User said no" in str(outcome)
 
 
+def test_parse_error_description_is_cleaned_and_redacted() -> None:
+    outcome = parse_callback(
+        f"/cb?error=invalid_request&error_description=bad+code%3DSECRET%1b%5B2J%0Anext&state={STATE}",
+        path="/cb",
+        state=STATE,
+    )
+    assert isinstance(outcome, LoginDeniedError)
+    assert "SECRET" not in str(outcome)
+    assert "\x1b" not in str(outcome)
+    assert "\n" not in str(outcome)
+    assert "invalid_request: bad code=[redacted] next" in str(outcome)
+
+
 def test_parse_error_without_state_is_still_a_refusal() -> None:
     outcome = parse_callback("/cb?error=server_error", path="/cb", state=STATE)
     assert isinstance(outcome, LoginDeniedError)

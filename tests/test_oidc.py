@@ -415,7 +415,7 @@ async def test_discovery_of_another_domain_is_fetched() -> None:
     ("response", "fragment"),
     [
         (httpx.Response(500, text="oops"), "HTTP 500"),
-        (httpx.Response(200, text="<html>not json</html>"), "not JSON"),
+        (httpx.Response(200, text="<html>not json</html>"), "not a JSON object"),
         (httpx.Response(200, json=document(jwks_uri=None)), "jwks_uri is missing"),
     ],
 )

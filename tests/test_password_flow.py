@@ -170,3 +170,4 @@ async def test_unreachable_token_endpoint(settings: AnacondaAuthSettings) -> Non
                 http, METADATA, settings, ask_credentials=lambda: ("alice", PASSWORD)
             )
     assert PASSWORD not in str(caught.value)
+    assert "ConnectError: connection refused" in str(caught.value)  # the cause, not only a type

@@ -15,7 +15,6 @@ limit, whichever is shorter. The device code is a credential: it is never logged
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,6 +26,8 @@ import httpx
 from .._config import AnacondaAuthSettings
 from .._exceptions import LoginDeniedError, LoginError, LoginTimeoutError
 from .._oidc import FlowResult, OAuthTokens, ProviderMetadata, parse_token_response
+from .._text import json_object, safe_line
+from .._transport import describe_network_error
 from . import SCOPE, EventSink, LoginEvent
 
 __all__ = [
@@ -69,14 +70,6 @@ class DeviceAuthorization:
         return self.verification_uri_complete or self.verification_uri
 
 
-def _json_object(body: bytes) -> dict[str, Any] | None:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def _number(data: Mapping[str, Any], name: str, default: float) -> float:
     value = data.get(name)
     if value is None:
@@ -93,19 +86,19 @@ def _error_detail(data: Mapping[str, Any]) -> str:
     error, description = data.get("error"), data.get("error_description")
     if not isinstance(error, str):
         return ""
-    return f"{error}: {description}" if isinstance(description, str) else error
+    return safe_line(f"{error}: {description}" if isinstance(description, str) else error)
 
 
 def parse_device_authorization(
     status: int, body: bytes, *, endpoint: str, default_expires_in: float
 ) -> DeviceAuthorization:
     """Read the device authorization response; raise `LoginError` on an error or bad body."""
-    data = _json_object(body)
+    data = json_object(body)
     if status != 200 or data is None:
         detail = _error_detail(data or {})
         raise LoginError(
             f"The provider refused the device-code login request ({endpoint} answered "
-            f"HTTP {status}{', ' + detail[:200] if detail else ''}); "
+            f"HTTP {status}{', ' + detail if detail else ''}); "
             "check the client_id setting, or log in with the browser flow instead."
         )
     try:
@@ -150,7 +143,7 @@ def parse_poll_response(status: int, body: bytes) -> OAuthTokens | PollOutcome:
     """
     if status >= 500:
         return "retry"
-    data = _json_object(body) if status != 200 else None
+    data = json_object(body) if status != 200 else None
     error = data.get("error") if data else None
     if error == "authorization_pending":
         return "pending"
@@ -178,9 +171,9 @@ async def _request_code(
         response = await http.post(endpoint, data={"client_id": settings.client_id, "scope": SCOPE})
     except httpx.HTTPError as exc:
         raise LoginError(
-            f"Could not reach the device-code endpoint {endpoint} ({type(exc).__name__}); "
+            f"Could not reach the device-code endpoint {endpoint} ({describe_network_error(exc)}); "
             "check your network connection, proxy and ssl_verify settings, then try again."
-        ) from exc
+        ) from None
     return parse_device_authorization(
         response.status_code,
         response.content,
@@ -195,7 +188,7 @@ async def _poll(
     try:
         response = await http.post(endpoint, data=form)
     except httpx.HTTPError as exc:
-        logger.warning("Polling %s failed (%s); will retry", endpoint, type(exc).__name__)
+        logger.warning("Polling %s failed (%s); will retry", endpoint, describe_network_error(exc))
         return "retry"
     return parse_poll_response(response.status_code, response.content)
 

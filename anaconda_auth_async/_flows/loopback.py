@@ -26,6 +26,7 @@ import h11
 from anyio.abc import SocketAttribute, SocketListener, SocketStream, TaskGroup
 
 from .._exceptions import LoginDeniedError, LoginError
+from .._text import safe_line
 
 __all__ = ["Listener", "listen_for_callback", "parse_callback"]
 
@@ -66,7 +67,7 @@ def parse_callback(target: str, *, path: str, state: str) -> str | LoginError | 
         )
     if error is not None:
         description = query.get("error_description", [None])[0]
-        detail = _printable(error) + (f": {_printable(description)}" if description else "")
+        detail = safe_line(error) + (f": {safe_line(description)}" if description else "")
         return LoginDeniedError(
             f"The provider refused the login ({detail}); log in again and allow access.",
             error=error,
@@ -288,9 +289,3 @@ def _bind_error(address: str, port: int, exc: OSError) -> LoginError:
     else:
         reason = f"listening on {address} port {port} failed ({exc.strerror or exc})"
     return LoginError(f"Cannot receive the login redirect: {reason}; {_SETTING_HINT}.")
-
-
-def _printable(text: str, limit: int = 200) -> str:
-    """Provider-supplied text made safe to show on one line."""
-    text = "".join(c if c.isprintable() else " " for c in text).strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -9,7 +9,6 @@ is sent once, to the token endpoint, and is never logged or put in an error mess
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
@@ -21,6 +20,8 @@ import httpx
 from .._config import AnacondaAuthSettings
 from .._exceptions import LoginDeniedError, LoginError
 from .._oidc import FlowResult, ProviderMetadata, parse_token_response
+from .._text import json_object
+from .._transport import describe_network_error
 from . import SCOPE
 
 __all__ = ["CredentialsCallback", "password_flow", "password_token_request"]
@@ -64,11 +65,7 @@ async def _ask(ask_credentials: CredentialsCallback) -> tuple[str, str]:
 
 
 def _error_code(body: bytes) -> str | None:
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return None
-    error = data.get("error") if isinstance(data, dict) else None
+    error = (json_object(body) or {}).get("error")
     return error if isinstance(error, str) else None
 
 
@@ -103,9 +100,9 @@ async def password_flow(
         )
     except httpx.HTTPError as exc:
         raise LoginError(
-            f"Could not reach the token endpoint {endpoint} ({type(exc).__name__}); "
+            f"Could not reach the token endpoint {endpoint} ({describe_network_error(exc)}); "
             "check your network connection, proxy and ssl_verify settings, then try again."
-        ) from exc
+        ) from None
     status, error = response.status_code, _error_code(response.content)
     # invalid_grant is RFC 6749's answer to bad credentials; a bare 401 means the same.
     if error == "invalid_grant" or (status == 401 and error is None):
