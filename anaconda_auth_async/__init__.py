@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         ConfigurationError,
         CorruptTokenFileError,
         DiscoveryError,
+        InvalidAPIKeyError,
         InvalidIDTokenError,
         LoginDeniedError,
         LoginError,
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
         TokenExpiredError,
         TokenNotFoundError,
     )
-    from ._keys import create_api_key
+    from ._keys import create_api_key, store_api_key
     from ._login import LoginEvent, is_logged_in, login, logout
     from ._storage import KeyringTokenStore, TokenStore
     from ._token import RepoToken, TokenInfo
@@ -48,6 +49,7 @@ __all__ = [
     "ConfigurationError",
     "CorruptTokenFileError",
     "DiscoveryError",
+    "InvalidAPIKeyError",
     "InvalidIDTokenError",
     "KeyringTokenStore",
     "LoginDeniedError",
@@ -66,11 +68,13 @@ __all__ = [
     "is_logged_in",
     "login",
     "logout",
+    "store_api_key",
 ]
 
 _WHERE = {
     "APIKey": "._apikey",
     "create_api_key": "._keys",
+    "store_api_key": "._keys",
     "AnacondaAuth": "._auth",
     "AsyncAuthClient": "._client",
     "AnacondaAuthSettings": "._config",

@@ -17,7 +17,8 @@ and finds `.request` and `.response` on them::
         ├── LoginDeniedError        the provider or the user refused the login
         ├── LoginTimeoutError       the login was not completed in time
         ├── InvalidIDTokenError     the ID token failed validation
-        └── APIKeyExchangeError     the access token could not be exchanged for a key
+        ├── APIKeyExchangeError     the access token could not be exchanged for a key
+        └── InvalidAPIKeyError      a key given to store is malformed, expired or rejected
 
 Messages say what happened and what to do next; they never contain a secret.
 """
@@ -33,6 +34,7 @@ __all__ = [
     "ConfigurationError",
     "CorruptTokenFileError",
     "DiscoveryError",
+    "InvalidAPIKeyError",
     "InvalidIDTokenError",
     "LoginDeniedError",
     "LoginError",
@@ -110,3 +112,7 @@ class APIKeyExchangeError(LoginError):
     def __init__(self, message: str, *, status_code: int | None = None):
         super().__init__(message)
         self.status_code = status_code
+
+
+class InvalidAPIKeyError(LoginError):
+    """A key given to store (``login --with-token``) is malformed, expired or rejected."""

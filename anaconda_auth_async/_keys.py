@@ -4,23 +4,38 @@
 the API for a new key with the scopes and tags given, and **stores nothing**: the person's
 own stored login stays exactly as it was. The new key goes to the caller (the CLI prints it
 on stdout), typically to be put in a CI secret or a Kubernetes secret file.
+
+`store_api_key` is the other direction (``anaconda-auth login --with-token``): a key made
+elsewhere is checked offline (`check_api_key`: a JWT, not expired, and issued for this API
+or auth domain when it names its issuer), then online when the API can be reached
+(`account_of_key`: ``GET /api/account`` must accept it), and stored as a login stores one.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import logging
+import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from ._config import resolve_settings
-from ._login import _ignore, _requested_flow, obtain_key_in_time
+from ._exceptions import InvalidAPIKeyError
+from ._login import _ignore, _requested_flow, _store, obtain_key_in_time, save_key
 
 if TYPE_CHECKING:
     from ._apikey import APIKey
     from ._config import AnacondaAuthSettings, LoginFlow
     from ._flows import EventSink
+    from ._storage import TokenStore
+    from ._token import TokenInfo
 
-__all__ = ["create_api_key"]
+__all__ = ["account_of_key", "check_api_key", "create_api_key", "store_api_key"]
+
+MAX_KEY_LENGTH = 16 * 1024
 
 logger = logging.getLogger(__name__)
 
@@ -59,3 +74,112 @@ async def create_api_key(
         "Created API key %s for %s (not stored)", key.id or "(no id)", key.username or "unknown"
     )
     return key
+
+
+def _segment(part: str) -> Any:
+    try:
+        return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (ValueError, binascii.Error, RecursionError):
+        return None
+
+
+def check_api_key(api_key: str, settings: AnacondaAuthSettings) -> str:
+    """The key, stripped, if it is a well-formed, unexpired key for these settings' domains.
+
+    Offline checks only: a JWT (three base64url parts whose first two are JSON objects),
+    an ``exp`` not in the past, and, when it names its issuer (``iss``) as a URL, an
+    issuer on the API or auth domain. Raises `InvalidAPIKeyError` saying which check
+    failed; the message never contains the key.
+    """
+    key = api_key.strip()
+    api, auth = settings.api_domain, settings.auth_domain
+    if not key:
+        raise InvalidAPIKeyError("No API key was given.")
+    problem = None
+    parts = key.split(".")
+    if len(key) > MAX_KEY_LENGTH or any(c.isspace() or not c.isprintable() for c in key):
+        problem = "it is not a single word of text"
+    elif len(parts) != 3 or not all(parts):
+        problem = "an Anaconda API key is a JWT (three parts separated by dots)"
+    else:
+        header, claims = _segment(parts[0]), _segment(parts[1])
+        if not isinstance(header, dict) or not isinstance(claims, dict):
+            problem = "its parts are not base64url-encoded JSON objects"
+        else:
+            problem = _claims_problem(claims, api, auth)
+    if problem is not None:
+        raise InvalidAPIKeyError(
+            f"The text given is not a valid API key for {api}: {problem}. Give the key "
+            "itself (as printed by 'anaconda-auth api-key --new')."
+        )
+    return key
+
+
+def _claims_problem(claims: dict[str, Any], api: str, auth: str) -> str | None:
+    exp = claims.get("exp")
+    if isinstance(exp, int | float) and not isinstance(exp, bool) and exp <= time.time():
+        day = time.strftime("%Y-%m-%d", time.gmtime(exp))
+        return f"it expired on {day}; make a new one with 'anaconda-auth api-key --new'"
+    issuer = claims.get("iss")
+    if isinstance(issuer, str) and "://" in issuer:
+        host = urlsplit(issuer).netloc.lower()
+        if host not in (api.lower(), auth.lower()):
+            return f"it was issued by {host}, not by {api} or {auth} (check --domain)"
+    return None
+
+
+async def account_of_key(api_key: str, settings: AnacondaAuthSettings) -> dict[str, Any] | None:
+    """The account the API says `api_key` belongs to; None when the API cannot be reached.
+
+    Raises `InvalidAPIKeyError` when the API rejects the key (401/403).
+    """
+    import httpx
+
+    from ._client import AsyncAuthClient
+    from ._exceptions import AuthenticationError
+
+    try:
+        async with AsyncAuthClient(settings=settings, api_key=api_key) as client:
+            return await client.account()
+    except AuthenticationError:
+        raise InvalidAPIKeyError(
+            f"{settings.api_domain} rejected the API key (it may have been revoked, or be "
+            "for another site); check it, or make a new one with 'anaconda-auth api-key --new'."
+        ) from None
+    except httpx.TransportError as exc:
+        logger.warning(
+            "Could not reach %s to check the API key (%s); storing it unchecked",
+            settings.api_domain,
+            type(exc).__name__,
+        )
+        return None
+
+
+def username_of_account(account: dict[str, Any] | None) -> str | None:
+    """The account's email (what a login stores as the user name), if the API said it."""
+    user = account.get("user") if account else None
+    email = user.get("email") if isinstance(user, dict) else None
+    return email if isinstance(email, str) and email else None
+
+
+async def store_api_key(
+    api_key: str,
+    *,
+    settings: AnacondaAuthSettings | None = None,
+    auth_domain: str | None = None,
+    ssl_verify: bool | str | None = None,
+    verify: bool = True,
+    store: TokenStore | None = None,
+) -> TokenInfo:
+    """Check an API key you already have and store it as a login would; return it stored.
+
+    The key must be well-formed for this domain (`check_api_key`); with `verify` (the
+    default) the API must also accept it, unless it cannot be reached, in which case the
+    key is stored unchecked and a warning is logged. The stored entry keeps its repo
+    tokens, and the user name is the account's email when the API said it. Raises
+    `InvalidAPIKeyError` (nothing stored) for a malformed, expired or rejected key.
+    """
+    settings = resolve_settings(settings, auth_domain=auth_domain, ssl_verify=ssl_verify)
+    key = check_api_key(api_key, settings)
+    account = await account_of_key(key, settings) if verify else None
+    return await save_key(_store(settings, store), settings, key, username_of_account(account))

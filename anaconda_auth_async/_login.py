@@ -51,6 +51,7 @@ __all__ = [
     "login",
     "logout",
     "obtain_key_in_time",
+    "save_key",
     "username_from_claims",
 ]
 
@@ -299,9 +300,26 @@ async def login(
         ask_credentials=ask_credentials,
         open_browser=open_browser,
     )
-    key, username = new.api_key, new.username
-    # Keep the repo tokens and unknown fields, as they are now (another process may write).
-    current = await _load_repairable(store, domain) or existing
+    token = await save_key(store, settings, new.api_key, new.username, fallback=existing)
+    sink(LoginEvent(kind="done", message=f"Logged in to {domain}."))
+    return token
+
+
+async def save_key(
+    store: TokenStore,
+    settings: AnacondaAuthSettings,
+    key: str,
+    username: str | None,
+    *,
+    fallback: TokenInfo | None = None,
+) -> TokenInfo:
+    """Store `key` for the auth domain as a login does; return the stored `TokenInfo`.
+
+    The entry's repo tokens and unknown fields are kept as they are now (another process
+    may have written since `fallback` was read); the API domain is recorded with the key.
+    """
+    domain = settings.auth_domain
+    current = await _load_repairable(store, domain) or fallback
     extra = dict(current.extra) if current else {}
     extra["api_domain"] = settings.api_domain  # the key is sent only there
     token = TokenInfo(
@@ -313,7 +331,6 @@ async def login(
     )
     await store.asave(token)
     logger.info("Logged in to %s as %s; API key stored in %s", domain, username, store.name)
-    sink(LoginEvent(kind="done", message=f"Logged in to {domain}."))
     return token
 
 

@@ -202,8 +202,14 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     callback=lambda _ctx, _param, value: _duration(value),
     help="Log in again only if the stored key expires within DURATION (30d, 12h, 2w).",
 )
+@click.option(
+    "--with-token",
+    is_flag=True,
+    help="Store an API key read from stdin (checked first) instead of logging in.",
+)
 def login(
     *,
+    with_token: bool,
     force: bool,
     domain: str | None,
     browser: bool,
@@ -221,20 +227,42 @@ def login(
     says so and stops, asking whether to log in again only in a terminal. With
     --renew-within (for cron) it logs in again only when that key expires within the
     given time, and never asks.
+
+    With --with-token it reads an API key from stdin (anaconda-auth login --with-token
+    < key.txt), checks that it is a key for this domain and, when the API can be
+    reached, that the API accepts it, and stores it as a login would.
     """
+    if ca_bundle is not None and ssl_verify is False:
+        raise click.UsageError("--ca-bundle and --no-ssl-verify contradict each other.")
+    verify = ca_bundle if ca_bundle is not None else ssl_verify
+    if with_token:
+        clash = [
+            name
+            for name, value in (
+                ("--browser", browser),
+                ("--device", device),
+                ("--basic", basic),
+                ("--force", force),
+                ("--renew-within", renew_within),
+                ("--timeout", timeout),
+            )
+            if value
+        ]
+        if clash:
+            raise click.UsageError(f"--with-token reads the key from stdin; drop {clash[0]}.")
+        settings = _settings(auth_domain=domain, ssl_verify=verify)
+        _run(_login_with_token, settings=settings, key=_read_token())
+        return
     if browser + device + basic > 1:
         raise click.UsageError("Use only one of --browser, --device and --basic.")
     if force and renew_within is not None:
         raise click.UsageError("--force and --renew-within contradict each other.")
-    if ca_bundle is not None and ssl_verify is False:
-        raise click.UsageError("--ca-bundle and --no-ssl-verify contradict each other.")
     if basic and not _stdin_is_tty():
         raise click.UsageError(
             "--basic asks for your email and password and needs a terminal; "
             "run it in a terminal, or use --device."
         )
     flow: LoginFlow | None = "browser" if browser else "device" if device else None
-    verify = ca_bundle if ca_bundle is not None else ssl_verify
     _run(
         _login,
         settings=_settings(auth_domain=domain, ssl_verify=verify),
@@ -244,6 +272,42 @@ def login(
         timeout=timeout,
         renew_within=renew_within,
     )
+
+
+def _read_token() -> str:
+    """The key on stdin: all of it when piped, or typed (hidden) at a terminal."""
+    if _stdin_is_tty():
+        return click.prompt("Paste your API key", hide_input=True, err=True)
+    key = sys.stdin.read() if sys.stdin is not None else ""
+    if not key.strip():
+        raise click.UsageError(
+            "--with-token reads the API key from stdin, and it was empty; "
+            "pipe the key in: anaconda-auth login --with-token < key.txt"
+        )
+    return key
+
+
+async def _login_with_token(*, settings: AnacondaAuthSettings, key: str) -> None:
+    from . import _keys
+    from ._login import save_key
+    from ._storage import default_store
+
+    checked = _keys.check_api_key(key, settings)
+    account = await _keys.account_of_key(checked, settings)
+    if account is None:
+        click.echo(
+            f"Note: {settings.api_domain} could not be reached, so the key was stored "
+            "without asking the API whether it accepts it.",
+            err=True,
+        )
+    username = _keys.username_of_account(account)
+    token = await save_key(default_store(settings), settings, checked, username)
+    who = f" as {username}" if username else ""
+    until = f" (the key expires on {_date(token.expires_at)})" if token.expires_at else ""
+    click.echo(f"Logged in to {settings.auth_domain}{who} with the given API key{until}.")
+    configured = _configured_name(settings)
+    if configured is not None:
+        click.echo(f"Note: {configured} is set, so tools use that key, not this one.", err=True)
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}

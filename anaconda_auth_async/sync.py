@@ -32,7 +32,15 @@ if TYPE_CHECKING:
     from ._storage import TokenStore
     from ._token import TokenInfo
 
-__all__ = ["BaseClient", "client_factory", "create_api_key", "is_logged_in", "login", "logout"]
+__all__ = [
+    "BaseClient",
+    "client_factory",
+    "create_api_key",
+    "is_logged_in",
+    "login",
+    "logout",
+    "store_api_key",
+]
 
 T = TypeVar("T")
 
@@ -138,5 +146,31 @@ def create_api_key(
             on_event=on_event,
             open_browser=open_browser,
             timeout=timeout,
+        )
+    )
+
+
+def store_api_key(
+    api_key: str,
+    *,
+    settings: AnacondaAuthSettings | None = None,
+    auth_domain: str | None = None,
+    ssl_verify: bool | str | None = None,
+    verify: bool = True,
+    store: TokenStore | None = None,
+) -> TokenInfo:
+    """Check an API key you already have and store it as a login would (blocking face).
+
+    Raises `InvalidAPIKeyError`, storing nothing, for a malformed, expired or rejected key.
+    """
+    return _run(
+        functools.partial(
+            _keys.store_api_key,
+            api_key,
+            settings=settings,
+            auth_domain=auth_domain,
+            ssl_verify=ssl_verify,
+            verify=verify,
+            store=store,
         )
     )

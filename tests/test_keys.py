@@ -1,5 +1,6 @@
 """The life of a key: minting one for a machine (``api-key --new``, `create_api_key`),
-seeing its expiry coming (``status --min-days``, the client warning, ``--renew-within``).
+seeing its expiry coming (``status --min-days``, the client warning, ``--renew-within``),
+storing a key you already have (``login --with-token``, `store_api_key`).
 
 The network part of a login (`_login._obtain_key`) is replaced by a fake; the e2e suite
 runs the real one (tests/e2e/test_e2e_keys.py).
@@ -15,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+import respx
 from click.testing import CliRunner, Result
 
 from anaconda_auth_async import (
@@ -22,12 +24,15 @@ from anaconda_auth_async import (
     APIKey,
     APIKeyExchangeError,
     AsyncAuthClient,
+    InvalidAPIKeyError,
     LoginDeniedError,
     LoginEvent,
+    RepoToken,
     TokenInfo,
     __version__,
     create_api_key,
     login,
+    store_api_key,
     sync,
 )
 from anaconda_auth_async import _login as login_module
@@ -386,3 +391,120 @@ def test_cli_renew_within_bad_duration(store: MemoryTokenStore, value: str) -> N
 
 def test_cli_renew_within_and_force_contradict(store: MemoryTokenStore) -> None:
     assert run("login", "--renew-within", "3d", "--force").exit_code == 2
+
+
+# --- storing a key you already have: login --with-token, store_api_key --------------------
+
+ACCOUNT = {"user": {"email": "ada@example.com", "first_name": "Ada"}}
+
+
+@pytest.fixture
+def account_api() -> Iterator[respx.Route]:
+    with respx.mock(assert_all_called=False) as mock:
+        yield mock.get("https://anaconda.cloud/api/account").respond(200, json=ACCOUNT)
+
+
+def test_with_token_checks_the_key_with_the_api_and_stores_it(
+    store: MemoryTokenStore, account_api: respx.Route
+) -> None:
+    repo = RepoToken(token="repo-secret", org_name="acme")
+    store.save(TokenInfo(domain=DOMAIN, api_key=make_api_key(sub="old"), repo_tokens=(repo,)))
+    key = make_api_key(exp=40 * DAY)
+    result = run("login", "--with-token", input=f"  {key}\n\n")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith(
+        "Logged in to id.anaconda.cloud as ada@example.com with the given API key (the key "
+        "expires on "
+    )
+    assert key not in result.stdout + result.stderr
+    assert account_api.calls.last.request.headers["Authorization"] == f"Bearer {key}"
+    stored = store.load(DOMAIN)
+    assert stored is not None
+    assert stored.api_key == key
+    assert stored.username == "ada@example.com"
+    assert stored.repo_tokens == (repo,)  # kept, as a login keeps them
+    assert stored.api_domain == "anaconda.cloud"
+
+
+def test_with_token_rejected_by_the_api_stores_nothing(
+    store: MemoryTokenStore, account_api: respx.Route
+) -> None:
+    account_api.respond(401, json={"error": {"code": "auth_required", "message": "revoked"}})
+    result = run("login", "--with-token", input=make_api_key())
+    assert result.exit_code == 4
+    assert result.stdout == ""
+    assert "anaconda.cloud rejected the API key" in result.stderr
+    assert store.domains == []
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("not-a-key", "is a JWT"),
+        ("a.b.c", "not base64url-encoded JSON objects"),
+        ("two words", "not a single word"),
+        (make_api_key(exp=-HOUR), "it expired on"),
+        (make_api_key(claims={"iss": "https://api.elsewhere.example"}), "api.elsewhere.example"),
+    ],
+    ids=["no-jwt", "not-json", "spaces", "expired", "other-issuer"],
+)
+def test_with_token_refuses_a_malformed_key_before_any_request(
+    store: MemoryTokenStore, account_api: respx.Route, text: str, reason: str
+) -> None:
+    result = run("login", "--with-token", input=text)
+    assert result.exit_code == 4
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("Error: The text given is not a valid API key for anaconda.cloud")
+    assert reason in line
+    assert text not in line or (text == "not-a-key" and "not-a-key" not in line)
+    assert not account_api.called
+    assert store.domains == []
+
+
+def test_with_token_accepts_a_key_issued_by_this_api(
+    store: MemoryTokenStore, account_api: respx.Route
+) -> None:
+    key = make_api_key(claims={"iss": "https://anaconda.cloud"})
+    assert run("login", "--with-token", input=key).exit_code == 0
+    assert store.load(DOMAIN).api_key == key  # type: ignore[union-attr]
+
+
+def test_with_token_offline_stores_the_key_unchecked(
+    store: MemoryTokenStore, account_api: respx.Route
+) -> None:
+    account_api.side_effect = httpx.ConnectError("[Errno 101] Network is unreachable")
+    key = make_api_key()
+    result = run("login", "--with-token", input=key)
+    assert result.exit_code == 0, result.stderr
+    assert "could not be reached, so the key was stored without asking" in result.stderr
+    assert result.stdout.startswith("Logged in to id.anaconda.cloud with the given API key")
+    assert store.load(DOMAIN).api_key == key  # type: ignore[union-attr]
+
+
+def test_with_token_empty_stdin_and_clashing_options(store: MemoryTokenStore) -> None:
+    empty = run("login", "--with-token", input="  \n")
+    assert empty.exit_code == 2
+    assert "was empty" in empty.stderr
+    clash = run("login", "--with-token", "--device", input=make_api_key())
+    assert clash.exit_code == 2
+    assert "drop --device" in clash.stderr
+    assert store.domains == []
+
+
+@pytest.mark.anyio
+async def test_store_api_key_python(store: MemoryTokenStore, account_api: respx.Route) -> None:
+    key = make_api_key()
+    token = await store_api_key(key, verify=False)
+    assert not account_api.called
+    assert token.api_key == key
+    assert token.username is None
+    with pytest.raises(InvalidAPIKeyError, match="expired"):
+        await store_api_key(make_api_key(exp=-HOUR))
+    assert store.load(DOMAIN) == token
+
+
+def test_store_api_key_sync(store: MemoryTokenStore, account_api: respx.Route) -> None:
+    key = make_api_key(sub="sync")
+    token = sync.store_api_key(f"{key}\n")
+    assert token.username == "ada@example.com"
+    assert store.load(DOMAIN).api_key == key  # type: ignore[union-attr]

@@ -89,6 +89,7 @@ def test_exports() -> None:
         "is_logged_in",
         "login",
         "logout",
+        "store_api_key",
     ]
     assert sync.BaseClient is BaseClient
     assert sync.client_factory is client_factory

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 
 import pytest
-from conftest import E2E
+from conftest import E2E, STEP_TIMEOUT
 
 pytestmark = pytest.mark.e2e
 
@@ -76,3 +77,40 @@ def test_api_key_new_denied_prints_nothing_on_stdout(e2e: E2E) -> None:
     assert len(errors) == 1
     assert "access_denied" in errors[0]
     assert e2e.stored() is None
+
+
+def run_with_stdin(e2e: E2E, text: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*e2e.cli_command(), *args],
+        env=e2e.subprocess_env(),
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=STEP_TIMEOUT,
+        check=False,
+    )
+
+
+def test_login_with_token_stores_a_key_the_api_accepts_and_refuses_a_revoked_one(
+    e2e: E2E,
+) -> None:
+    key = e2e.server.mint_key(sub="grace")["api_key"]
+    result = run_with_stdin(e2e, f"{key}\n", "login", "--with-token")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(
+        f"Logged in to {e2e.server.auth_domain} as grace@example.com with the given API key"
+    )
+    stored = e2e.stored()
+    assert stored is not None
+    assert stored.api_key == key
+    whoami = e2e.run_cli("whoami")
+    assert whoami.returncode == 0, whoami.stderr
+    assert "grace@example.com" in whoami.stdout
+    assert e2e.browser_records() == []  # no login ran
+
+    revoked = e2e.server.mint_key(sub="ada")["api_key"]
+    e2e.server.revoke(revoked)
+    refused = run_with_stdin(e2e, revoked, "login", "--with-token")
+    assert refused.returncode == 4, refused.stderr
+    assert "rejected the API key" in refused.stderr
+    assert e2e.stored() == stored
