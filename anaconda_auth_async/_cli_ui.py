@@ -291,6 +291,8 @@ class LoginUI:
             code = click.style(str(event.user_code), bold=True)
             self.say(f"To log in, visit {event.url} and enter the code {code}")
             self._wait("Waiting for you to enter the code")
+        elif kind == "no_browser":
+            self.say("No browser could be opened; open the address above to log in.")
         elif kind == "waiting":
             self._wait(_phrase(event.message) or "Waiting for the login to complete")
         elif kind == "exchanging":

@@ -154,9 +154,11 @@ async def discover(http: httpx.AsyncClient, settings: AnacondaAuthSettings) -> P
     if cached is not None:
         return cached
     try:
-        with anyio.fail_after(settings.timeout):
+        with anyio.fail_after(settings.timeout) as scope:
             document = await _get_json(http, url, what="OpenID configuration")
     except TimeoutError:
+        if not scope.cancelled_caught:
+            raise  # a library's own TimeoutError, not this time limit
         reason = f"no answer within {settings.timeout:g} seconds"
         raise _discovery_error(url, reason) from None
     metadata = ProviderMetadata.from_document(url, document, issuer=expected_issuer(url))

@@ -95,10 +95,21 @@ def _stderr_is_tty() -> bool:
 
 
 def _run(func: Callable[..., Awaitable[T]], /, **kwargs: Any) -> T:
-    """Run one command's coroutine on an event loop."""
+    """Run one command's coroutine on an event loop; Ctrl-C raises KeyboardInterrupt.
+
+    Python 3.11's asyncio runner turns the cancellation that Ctrl-C causes back into
+    `KeyboardInterrupt`; on 3.10 (anyio's runner backport, tasks without ``uncancel``) the
+    `asyncio.CancelledError` itself escapes. Nothing else cancels the main task from
+    outside, so one escaping the event loop is the interruption.
+    """
+    import asyncio
+
     import anyio
 
-    return anyio.run(functools.partial(func, **kwargs))
+    try:
+        return anyio.run(functools.partial(func, **kwargs))
+    except asyncio.CancelledError:
+        raise KeyboardInterrupt from None
 
 
 def _settings(**overrides: Any) -> AnacondaAuthSettings:

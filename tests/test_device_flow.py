@@ -207,13 +207,37 @@ async def test_gives_up_when_the_code_lifetime_is_used_up(settings: AnacondaAuth
 
 
 @pytest.mark.anyio
-async def test_login_timeout_shorter_than_code_lifetime() -> None:
+async def test_the_login_time_limit_is_not_applied_again_by_the_flow() -> None:
+    # login() owns that limit; the flow waits as long as the code lives (15 s > 9 s here).
     settings = AnacondaAuthSettings(auth_domain="id.example.test", login_timeout=9)
-    provider = FakeProvider([error("authorization_pending")] * 10)
+    provider = FakeProvider([error("authorization_pending")] * 3 + [TOKENS])
     sleeps = Sleeps()
-    with pytest.raises(LoginTimeoutError, match=r"login time limit \(9 s\)"):
-        await run(provider, settings, sleeps=sleeps)
-    assert sleeps.intervals == [5]
+    assert (await run(provider, settings, sleeps=sleeps)).access_token == "access-1"
+    assert sleeps.intervals == [5, 5, 5]
+
+
+@pytest.mark.anyio
+async def test_without_expires_in_the_code_lives_as_long_as_the_login() -> None:
+    settings = AnacondaAuthSettings(auth_domain="id.example.test", login_timeout=1)
+    answer = {k: v for k, v in FakeProvider([]).device_answer.items() if k != "expires_in"}
+    provider = FakeProvider([error("authorization_pending")] * 30 + [TOKENS], answer)
+    events: list[LoginEvent] = []
+    assert (await run(provider, settings, events=events)).access_token == "access-1"
+    assert events[0].kind == "device_code"
+    assert events[0].expires_in is None
+
+
+@pytest.mark.anyio
+async def test_a_library_time_out_is_not_taken_for_the_code_expiring(
+    settings: AnacondaAuthSettings,
+) -> None:
+    async def broken_sleep(seconds: float) -> None:
+        raise TimeoutError("a library's own")
+
+    provider = FakeProvider([error("authorization_pending")] * 3)
+    with pytest.raises(TimeoutError, match="a library's own"):
+        async with provider.client() as http:
+            await device_flow(http, metadata(), settings, on_event=ignore, sleep=broken_sleep)
 
 
 @pytest.mark.anyio

@@ -450,6 +450,39 @@ async def test_the_real_browser_flow_and_its_nonce(
 
 
 @pytest.mark.anyio
+async def test_the_timeout_argument_is_the_only_limit(platform: Platform) -> None:
+    # login_timeout (0.05 s) is smaller than the time the user takes (0.3 s), which is
+    # smaller than timeout=: the flow must not apply the setting again below it.
+    settings = AnacondaAuthSettings(
+        auth_domain=AUTH, api_domain=API, ephemeral_port=True, login_timeout=0.05
+    )
+    log_in = fake_browser(platform)
+
+    def slow_user(url: str) -> bool:
+        time.sleep(0.3)
+        return log_in(url)
+
+    token = await anaconda_auth_async.login(
+        settings=settings, flow="browser", open_browser=slow_user, timeout=30
+    )
+    assert token.api_key == platform.new_key
+
+
+@pytest.mark.anyio
+async def test_without_timeout_the_setting_is_the_limit(platform: Platform) -> None:
+    settings = AnacondaAuthSettings(
+        auth_domain=AUTH, api_domain=API, ephemeral_port=True, login_timeout=0.05
+    )
+    with pytest.raises(LoginTimeoutError, match=r"within 0.05 seconds.*LOGIN_TIMEOUT"):
+        await anaconda_auth_async.login(settings=settings, flow="browser", open_browser=never)
+
+
+def never(url: str) -> bool:
+    """An opener whose user never logs in."""
+    return True
+
+
+@pytest.mark.anyio
 async def test_the_real_browser_flow_rejects_a_replayed_id_token(
     settings: AnacondaAuthSettings, platform: Platform, keyring_file: Path
 ) -> None:

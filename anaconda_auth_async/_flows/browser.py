@@ -22,7 +22,6 @@ from authlib.oauth2.rfc6749.parameters import (  # type: ignore[import-untyped]
 )
 from authlib.oauth2.rfc7636 import create_s256_code_challenge  # type: ignore[import-untyped]
 
-from .._exceptions import LoginTimeoutError
 from .._oidc import FlowResult, ProviderMetadata, post_token_request
 from . import SCOPE, EventSink, LoginEvent
 from .loopback import Listener, listen_for_callback
@@ -118,9 +117,10 @@ async def browser_flow(
 
     The listener is bound before the browser is opened (`open_browser`, run in a worker
     thread; `default_open_browser` when None). Reports ``browser`` (with the URL to show
-    in case no browser opens), ``waiting`` and ``exchanging``. Raises `LoginTimeoutError`
-    after ``settings.login_timeout`` seconds, `LoginDeniedError` when the provider or the
-    user refuses, `LoginError` for anything else that stops the login.
+    in case no browser opens), ``waiting`` and ``exchanging``. It waits for the user as
+    long as it takes: the caller's time limit (`login`'s) bounds it. Raises
+    `LoginDeniedError` when the provider or the user refuses, `LoginError` for anything
+    else that stops the login.
     """
     opener = open_browser or default_open_browser
     secrets = AuthorizationSecrets.generate()
@@ -140,7 +140,7 @@ async def browser_flow(
         )
         on_event(LoginEvent(kind="browser", url=url))
         on_event(LoginEvent(kind="waiting", message="Waiting for the login in the browser."))
-        code = await _open_and_wait(listener, url, opener, on_event, settings.login_timeout)
+        code = await _open_and_wait(listener, url, opener, on_event)
     on_event(LoginEvent(kind="exchanging", message="Exchanging the authorization code."))
     form = code_exchange_form(
         code=code,
@@ -157,35 +157,27 @@ async def _open_and_wait(
     url: str,
     opener: Callable[[str], bool],
     on_event: EventSink,
-    limit: float,
 ) -> str:
     """Open the browser while serving the listener, so a blocking opener blocks nothing."""
     failures: list[Exception] = []
     code = ""
-    try:
-        with anyio.fail_after(limit):
-            async with anyio.create_task_group() as task_group:
+    async with anyio.create_task_group() as task_group:
 
-                async def guarded(step: Callable[[], Awaitable[object]]) -> None:
-                    # Failures leave the task group as themselves, not an ExceptionGroup.
-                    try:
-                        await step()
-                    except Exception as exc:
-                        failures.append(exc)
-                        task_group.cancel_scope.cancel()
+        async def guarded(step: Callable[[], Awaitable[object]]) -> None:
+            # Failures leave the task group as themselves, not an ExceptionGroup.
+            try:
+                await step()
+            except Exception as exc:
+                failures.append(exc)
+                task_group.cancel_scope.cancel()
 
-                async def wait() -> None:
-                    nonlocal code
-                    code = await listener.wait()
-                    task_group.cancel_scope.cancel()
+        async def wait() -> None:
+            nonlocal code
+            code = await listener.wait()
+            task_group.cancel_scope.cancel()
 
-                task_group.start_soon(guarded, lambda: _open(opener, url, on_event))
-                await guarded(wait)
-    except TimeoutError:
-        raise LoginTimeoutError(
-            f"The login was not completed within {limit:g} seconds; log in again "
-            "(ANACONDA_AUTH_LOGIN_TIMEOUT sets the limit)."
-        ) from None
+        task_group.start_soon(guarded, lambda: _open(opener, url, on_event))
+        await guarded(wait)
     if failures:
         raise failures[0]
     return code
@@ -201,7 +193,8 @@ async def _open(opener: Callable[[str], bool], url: str, on_event: EventSink) ->
         logger.info("No browser was opened for the login")
         on_event(
             LoginEvent(
-                kind="waiting",
-                message="No browser could be opened; open the URL shown above to log in.",
+                kind="no_browser",
+                url=url,
+                message="No browser could be opened; open this URL to log in.",
             )
         )

@@ -9,13 +9,15 @@ the server's answer decides: ``authorization_pending`` keeps polling, ``slow_dow
 five seconds to the interval for the rest of the login, ``access_denied`` and
 ``expired_token`` end it. A short run of network errors or 5xx answers is tolerated (the
 user is typing the code on another device and should not have to start over because of
-one dropped request). The whole flow is limited to the code's lifetime or the login time
-limit, whichever is shorter. The device code is a credential: it is never logged or shown.
+one dropped request). The flow ends when the code expires (its ``expires_in``); the login's
+own time limit belongs to the caller (`login`), which applies it once around the whole
+login. The device code is a credential: it is never logged or shown.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -178,7 +180,7 @@ async def _request_code(
         response.status_code,
         response.content,
         endpoint=endpoint,
-        default_expires_in=settings.login_timeout,
+        default_expires_in=math.inf,  # RFC 8628 requires it; without it only login's limit
     )
 
 
@@ -205,8 +207,8 @@ async def device_flow(
 
     Reports ``device_code`` (URL, user code, lifetime), then ``waiting``. Raises
     `LoginError` when the provider has no device endpoint or the login fails,
-    `LoginDeniedError` when the user refuses, `LoginTimeoutError` when the code expires or
-    the login time limit passes. `sleep` waits between polls.
+    `LoginDeniedError` when the user refuses, `LoginTimeoutError` when the code expires.
+    `sleep` waits between polls.
     """
     endpoint = metadata.device_authorization_endpoint
     if not endpoint:
@@ -215,17 +217,22 @@ async def device_flow(
             "log in with the browser instead (login_flow='browser')."
         )
     auth = await _request_code(http, endpoint, settings)
-    limit = min(auth.expires_in, settings.login_timeout)
     on_event(
         LoginEvent(
-            kind="device_code", url=auth.url, user_code=auth.user_code, expires_in=auth.expires_in
+            kind="device_code",
+            url=auth.url,
+            user_code=auth.user_code,
+            expires_in=auth.expires_in if math.isfinite(auth.expires_in) else None,
         )
     )
     on_event(LoginEvent(kind="waiting", message="Waiting for the code to be entered."))
     form = device_token_request(settings, auth.device_code)
     interval, slept, transient = auth.interval, 0.0, 0
+    expired = LoginTimeoutError(
+        "The device code expired before it was entered; run the login again to get a new code."
+    )
     try:
-        with anyio.fail_after(limit):
+        with anyio.fail_after(auth.expires_in) as scope:
             while True:
                 outcome = await _poll(http, metadata.token_endpoint, form)
                 if isinstance(outcome, OAuthTokens):
@@ -241,16 +248,11 @@ async def device_flow(
                         "connection and run the login again."
                     )
                 # Counting the waits, not only the clock, ends the flow even with a fake sleep.
-                if slept + interval > limit:
-                    raise TimeoutError
+                if slept + interval > auth.expires_in:
+                    raise expired
                 await sleep(interval)
                 slept += interval
     except TimeoutError:
-        if limit < auth.expires_in:
-            raise LoginTimeoutError(
-                f"The code was not entered within the login time limit ({limit:g} s); "
-                "run the login again (ANACONDA_AUTH_LOGIN_TIMEOUT sets the limit)."
-            ) from None
-        raise LoginTimeoutError(
-            "The device code expired before it was entered; run the login again to get a new code."
-        ) from None
+        if not scope.cancelled_caught:
+            raise  # not the code's lifetime: a library's own time-out
+        raise expired from None
