@@ -13,7 +13,12 @@ import httpx
 import pytest
 
 from anaconda_auth_async._exceptions import LoginDeniedError, LoginError
-from anaconda_auth_async._flows.loopback import Listener, listen_for_callback, parse_callback
+from anaconda_auth_async._flows.loopback import (
+    Listener,
+    Rejected,
+    listen_for_callback,
+    parse_callback,
+)
 
 STATE = "state-abc"
 SUCCESS = "https://anaconda.example.test/local-login-success"
@@ -103,10 +108,9 @@ def test_parse_error_description_is_cleaned_and_redacted() -> None:
     assert "invalid_request: bad code=[redacted] next" in str(outcome)
 
 
-def test_parse_error_without_state_is_still_a_refusal() -> None:
+def test_parse_error_without_state_is_not_the_providers_answer() -> None:
     outcome = parse_callback("/cb?error=server_error", path="/cb", state=STATE)
-    assert isinstance(outcome, LoginDeniedError)
-    assert outcome.error == "server_error"
+    assert isinstance(outcome, Rejected)
 
 
 @pytest.mark.parametrize(
@@ -115,10 +119,21 @@ def test_parse_error_without_state_is_still_a_refusal() -> None:
         ("code=c&state=wrong", "state"),
         ("code=c", "state"),
         ("error=access_denied&state=wrong", "state"),
-        (f"state={STATE}", "no authorization code"),
-        (f"code=&state={STATE}", "no authorization code"),
         (f"code=a&code=b&state={STATE}", "repeated"),
         (f"code=a&state={STATE}&state={STATE}", "repeated"),
+    ],
+)
+def test_parse_rejects_what_is_not_this_logins_answer(query: str, fragment: str) -> None:
+    outcome = parse_callback(f"/cb?{query}", path="/cb", state=STATE)
+    assert isinstance(outcome, Rejected)
+    assert fragment in outcome.reason
+
+
+@pytest.mark.parametrize(
+    ("query", "fragment"),
+    [
+        (f"state={STATE}", "no authorization code"),
+        (f"code=&state={STATE}", "no authorization code"),
     ],
 )
 def test_parse_failures(query: str, fragment: str) -> None:
@@ -179,23 +194,23 @@ async def test_junk_and_other_paths_get_404_and_it_keeps_listening() -> None:
 
 
 @pytest.mark.anyio
-async def test_wrong_state_shows_the_error_page_and_fails() -> None:
+async def test_wrong_state_gets_400_and_the_login_keeps_waiting() -> None:
     async with listening() as listener:
         responses: list[httpx.Response] = []
 
         async def visit() -> None:
             async with client() as http:
-                responses.append(
-                    await http.get(
-                        listener.redirect_uri, params={"code": "c0de", "state": "forged"}
+                for state in ("forged", STATE):
+                    responses.append(
+                        await http.get(
+                            listener.redirect_uri, params={"code": "c0de", "state": state}
+                        )
                     )
-                )
 
         outcome = await wait_while(listener, visit)
-    assert isinstance(outcome, LoginError)
-    assert "state" in str(outcome)
-    assert "c0de" not in str(outcome)
-    assert responses[0].headers["location"] == ERROR
+    assert outcome == "c0de"
+    assert [r.status_code for r in responses] == [400, 302]
+    assert responses[1].headers["location"] == SUCCESS
 
 
 @pytest.mark.anyio

@@ -130,6 +130,9 @@ async def browser_flow(
         success_url=settings.success_url,
         error_url=settings.error_url,
         ephemeral=settings.ephemeral_port,
+        issuer=metadata.issuer,
+        # RFC 9207: a provider that promises ``iss`` in its redirects must send it.
+        require_issuer=metadata.raw.get("authorization_response_iss_parameter_supported") is True,
     ) as listener:
         redirect_uri = listener.redirect_uri
         url = authorization_url(

@@ -4,12 +4,17 @@
 right away; `Listener.wait` then serves every connection, each in its own task with its
 own read time limit, until the redirect with this login's ``state`` arrives:
 
-- the redirect path with the right ``state`` and a ``code``: 302 to the success page;
-- with ``error=``, or a ``state`` that does not match: 302 to the error page, login fails;
+- the redirect path with the right ``state`` (and, when the provider sends it, RFC 9207's
+  ``iss``) and a ``code``: 302 to the success page;
+- the same with ``error=``: 302 to the error page, the login fails with the provider's code;
+- the redirect path without this login's ``state`` (wrong, missing, repeated, or the
+  wrong ``iss``): 400, and it keeps listening, since any local process can send that;
 - any other request: 404, and it keeps listening; malformed HTTP: connection dropped.
 
-Time limits for the whole wait and cancellation belong to the caller (anyio scopes);
-leaving the context closes the socket.
+A ``localhost`` redirect URI is bound on every loopback address a browser may try for
+that name (127.0.0.1 and ::1), so no other user can take one of them. Time limits for
+the whole wait and cancellation belong to the caller (anyio scopes); leaving the context
+closes the sockets.
 """
 
 from __future__ import annotations
@@ -24,16 +29,19 @@ from urllib.parse import parse_qs, urlsplit, urlunsplit
 import anyio
 import h11
 from anyio.abc import SocketAttribute, SocketListener, SocketStream, TaskGroup
+from anyio.streams.stapled import MultiListener
 
 from .._exceptions import LoginDeniedError, LoginError
 from .._text import safe_line
 
-__all__ = ["Listener", "listen_for_callback", "parse_callback"]
+__all__ = ["Listener", "Rejected", "listen_for_callback", "parse_callback"]
 
 logger = logging.getLogger(__name__)
 
-# Host names a redirect URI may use, and the address the listener binds for each.
-_LOOPBACK = {"127.0.0.1": "127.0.0.1", "localhost": "127.0.0.1", "::1": "::1"}
+# Host names a redirect URI may use, and the addresses the listener binds for each: a
+# browser may resolve ``localhost`` to either, so both are held.
+_LOOPBACK = {"127.0.0.1": ("127.0.0.1",), "localhost": ("127.0.0.1", "::1"), "::1": ("::1",)}
+_EPHEMERAL_TRIES = 5
 _MAX_REQUEST_HEAD = 16 * 1024
 _SETTING_HINT = (
     "set ANACONDA_AUTH_REDIRECT_URI to a loopback URI with a free port that the provider "
@@ -41,30 +49,48 @@ _SETTING_HINT = (
 )
 
 
-def parse_callback(target: str, *, path: str, state: str) -> str | LoginError | None:
-    """Read one request target (pure): the code, the error ending the login, or None (404).
+class Rejected:
+    """A request on the redirect path that is not this login's answer (answered 400)."""
 
-    None when `target` is not on the redirect `path`. A ``state`` other than `state` is
-    rejected even when the request also carries an ``error``; an ``error`` without any
-    ``state`` is accepted as the provider's refusal, since it ends the login either way.
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Rejected({self.reason!r})"
+
+
+def parse_callback(
+    target: str,
+    *,
+    path: str,
+    state: str,
+    issuer: str | None = None,
+    require_issuer: bool = False,
+) -> str | LoginError | Rejected | None:
+    """Read one request target (pure): the code, the error ending the login, `Rejected`
+    (not this login's answer: keep waiting), or None (not the redirect path: 404).
+
+    Only a redirect carrying this login's ``state`` can end the login, with its code or
+    its ``error``. A repeated parameter, or an ``iss`` other than `issuer` (RFC 9207; a
+    missing one too when `require_issuer`, because the provider advertises it) is rejected.
     """
     parts = urlsplit(target)
     if parts.path != path:
         return None
     query = parse_qs(parts.query, keep_blank_values=True)
-    if any(len(query.get(name, ())) > 1 for name in ("state", "code", "error")):
-        return LoginError(
-            "The login redirect repeated a parameter, so it was rejected; log in again."
-        )
+    if any(len(query.get(name, ())) > 1 for name in ("state", "code", "error", "iss")):
+        return Rejected("a parameter is repeated")
     received = query.get("state", [None])[0]
+    if received is None or not hmac.compare_digest(received.encode(), state.encode()):
+        return Rejected("it does not carry this login's state")
+    iss = query.get("iss", [None])[0]
+    if iss is None and require_issuer:
+        return Rejected("it does not name the issuer (iss) the provider promises")
+    if iss is not None and issuer is not None and iss.rstrip("/") != issuer.rstrip("/"):
+        return Rejected("its issuer (iss) is not the provider this login was sent to")
     error = query.get("error", [None])[0]
-    if (received is None and error is None) or (
-        received is not None and not hmac.compare_digest(received.encode(), state.encode())
-    ):
-        return LoginError(
-            "The login redirect did not carry the state this login sent (it may come from an "
-            "older login in another browser tab), so it was rejected; log in again."
-        )
     if error is not None:
         description = query.get("error_description", [None])[0]
         detail = safe_line(error) + (f": {safe_line(description)}" if description else "")
@@ -95,8 +121,12 @@ class Listener:
         success_url: str,
         error_url: str,
         read_timeout: float,
+        issuer: str | None = None,
+        require_issuer: bool = False,
     ) -> None:
         self.redirect_uri = redirect_uri
+        self._issuer = issuer
+        self._require_issuer = require_issuer
         self._sockets = sockets
         self._path = path
         self._state = state
@@ -113,7 +143,9 @@ class Listener:
         """Serve requests until the redirect arrives; return the authorization code.
 
         Raises `LoginDeniedError` when the provider sent an error, `LoginError` for a
-        redirect with the wrong ``state`` or no code. Bound it with an anyio time limit.
+        redirect with this login's ``state`` but no code. Requests without this login's
+        ``state`` are answered 400 and do not end the wait. Bound it with an anyio time
+        limit.
         """
         if self._outcome is None:
             async with anyio.create_task_group() as task_group:
@@ -159,10 +191,25 @@ class Listener:
         target = request.target.decode("ascii", "replace")
         outcome = None
         if request.method == b"GET":
-            outcome = parse_callback(target, path=self._path, state=self._state)
+            outcome = parse_callback(
+                target,
+                path=self._path,
+                state=self._state,
+                issuer=self._issuer,
+                require_issuer=self._require_issuer,
+            )
         if outcome is None:
             logger.debug("Answered %s %s with 404", request.method.decode(), urlsplit(target).path)
             await self._send(stream, _response(connection, 404, b"Not found.\n"))
+            return
+        if isinstance(outcome, Rejected):
+            logger.warning(
+                "Ignored a request to the login redirect path: %s (still waiting for the "
+                "provider's redirect)",
+                outcome.reason,
+            )
+            body = b"This is not the answer this login is waiting for.\n"
+            await self._send(stream, _response(connection, 400, body))
             return
         try:
             location = self._error_url if isinstance(outcome, LoginError) else self._success_url
@@ -193,35 +240,74 @@ async def listen_for_callback(
     error_url: str,
     ephemeral: bool = False,
     read_timeout: float = 10.0,
+    issuer: str | None = None,
+    require_issuer: bool = False,
 ) -> AsyncIterator[Listener]:
-    """Listen on the loopback address of `redirect_uri` until the context ends.
+    """Listen on the loopback address(es) of `redirect_uri` until the context ends.
 
     With `ephemeral` the port is chosen by the system and `Listener.redirect_uri` names
     it. `read_timeout` bounds how long one connection may take to send its request.
-    Raises `LoginError` when the URI is not a loopback ``http`` URI or the port is taken.
+    `issuer` is checked against an ``iss`` in the redirect (RFC 9207), which must be there
+    when `require_issuer`. Raises `LoginError` when the URI is not a loopback ``http``
+    URI, names port 0 without `ephemeral`, or a port is taken on any of its addresses.
     """
-    host, port, path = _parse_redirect_uri(redirect_uri)
-    address = _LOOPBACK[host]
+    host, port, path = _parse_redirect_uri(redirect_uri, ephemeral=ephemeral)
+    listeners = await _bind(_LOOPBACK[host], 0 if ephemeral else port)
     try:
-        listener = await anyio.create_tcp_listener(
-            local_host=address, local_port=0 if ephemeral else port
-        )
-    except OSError as exc:
-        raise _bind_error(address, port, exc) from None
-    async with listener:
+        sockets: list[SocketListener] = []
+        for listener in listeners:
+            sockets += [s for s in listener.listeners if isinstance(s, SocketListener)]
         if ephemeral:
-            port = listener.extra(SocketAttribute.local_port)  # noqa: S610 (not Django)
+            port = sockets[0].extra(SocketAttribute.local_port)  # noqa: S610 (not Django)
             redirect_uri = _with_port(redirect_uri, host, port)
         logger.debug("Listening for the login redirect on %s", redirect_uri)
         yield Listener(
-            [socket for socket in listener.listeners if isinstance(socket, SocketListener)],
+            sockets,
             redirect_uri=redirect_uri,
             path=path,
             state=state,
             success_url=success_url,
             error_url=error_url,
             read_timeout=read_timeout,
+            issuer=issuer,
+            require_issuer=require_issuer,
         )
+    finally:
+        for listener in listeners:
+            with anyio.CancelScope(shield=True):
+                await listener.aclose()
+
+
+async def _bind(addresses: tuple[str, ...], port: int) -> list[MultiListener[SocketStream]]:
+    """Listen on every address on one port (an ephemeral one: the same for all)."""
+    for attempt in range(_EPHEMERAL_TRIES if port == 0 else 1):
+        bound: list[MultiListener[SocketStream]] = []
+        chosen = port
+        try:
+            for address in addresses:
+                try:
+                    listener = await anyio.create_tcp_listener(
+                        local_host=address, local_port=chosen
+                    )
+                except OSError as exc:
+                    if address == "::1" and len(addresses) > 1 and _no_ipv6(exc):
+                        continue  # no IPv6 here: nobody can take [::1] either
+                    raise
+                bound.append(listener)
+                if chosen == 0:
+                    chosen = listener.extra(SocketAttribute.local_port)  # noqa: S610
+        except OSError as exc:
+            for listener in bound:
+                await listener.aclose()
+            if port == 0 and exc.errno == errno.EADDRINUSE and attempt + 1 < _EPHEMERAL_TRIES:
+                continue  # the free port on 127.0.0.1 was taken on ::1: try another one
+            raise _bind_error(address, chosen, exc) from None
+        return bound
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _no_ipv6(exc: OSError) -> bool:
+    return exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT)
 
 
 async def _read_request(stream: SocketStream, connection: h11.Connection) -> h11.Request | None:
@@ -261,16 +347,22 @@ def _redirect(connection: h11.Connection, location: str) -> bytes:
     return _response(connection, 302, b"Redirecting.\n", Location=location)
 
 
-def _parse_redirect_uri(redirect_uri: str) -> tuple[str, int, str]:
+def _parse_redirect_uri(redirect_uri: str, *, ephemeral: bool = False) -> tuple[str, int, str]:
     parts = urlsplit(redirect_uri)
     try:
-        port = parts.port or 80
+        port = 80 if parts.port is None else parts.port
     except ValueError:
         port = -1
     if parts.scheme != "http" or parts.hostname not in _LOOPBACK or port < 0:
         raise LoginError(
             f"The redirect URI {redirect_uri!r} is not a loopback http URI like "
             "http://127.0.0.1:8000/auth/oidc; fix ANACONDA_AUTH_REDIRECT_URI."
+        )
+    if port == 0 and not ephemeral:
+        raise LoginError(
+            f"The redirect URI {redirect_uri!r} names port 0, which the provider cannot "
+            "send the browser back to; name a fixed port, or set "
+            "ANACONDA_AUTH_EPHEMERAL_PORT=true to use any free port."
         )
     return parts.hostname, port, parts.path or "/"
 
