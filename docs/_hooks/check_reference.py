@@ -1,9 +1,9 @@
 """mkdocs hook: fail the build unless the reference covers every public name and option.
 
-After the site is built, every name in the ``__all__`` of `anaconda_auth_async`,
-`anaconda_auth_async.sync`, `anaconda_auth_async.testing` and `anaconda_auth_async.panel`
-must have an entry in the site's ``objects.inv`` (an API reference section), and every
-``anaconda-auth`` command and option must appear on the command line reference page.
+After the site is built, every name in the ``__all__`` of each module in
+`PUBLIC_MODULES` must have an entry in the site's ``objects.inv`` (an API reference
+section), and every ``anaconda-auth`` command and option must appear on the command line
+reference page.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ PUBLIC_MODULES = (
     "anaconda_auth_async.sync",
     "anaconda_auth_async.testing",
     "anaconda_auth_async.panel",
+    "anaconda_auth_async.cli",
 )
 CLI_PAGE = Path("reference", "cli", "index.html")
 

@@ -14,6 +14,7 @@ An HTML comment on the line before a block changes how it runs (it is not render
 - ``<!-- example: skip: REASON -->`` does not run it (counted and printed as skipped);
 - ``<!-- example: notebook -->`` runs it as a notebook cell: top-level ``await`` allowed,
   inside a running asyncio event loop, as in Jupyter;
+- ``<!-- example: pytest -->`` runs it as a test file with ``python -m pytest``;
 - ``<!-- example: exit N -->`` expects a shell block to exit with status N.
 
 ``<!-- examples: logged out -->`` anywhere in a page starts that page logged out, and
@@ -203,7 +204,8 @@ def test_example(
         pytest.skip(f"marked not to run: {reason}")
     root = tmp_path_factory.getbasetemp() / "examples"
     home = page_home(e2e, homes, block.page, root)
-    script = home / f"example_{block.line}.{'py' if block.kind == 'python' else 'sh'}"
+    prefix = "test_example" if block.marker == "pytest" else "example"
+    script = home / f"{prefix}_{block.line}.{'py' if block.kind == 'python' else 'sh'}"
     script.write_text(localise(block.code, e2e), encoding="utf-8")
     bin_dir = str(Path(sys.executable).parent)
     env = e2e.subprocess_env(
@@ -214,6 +216,8 @@ def test_example(
     )
     if block.kind == "python" and block.marker == "notebook":
         command = [sys.executable, "-c", NOTEBOOK_DRIVER, str(script)]
+    elif block.kind == "python" and block.marker == "pytest":
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(script)]
     elif block.kind == "python":
         command = [sys.executable, str(script)]
     else:
@@ -228,6 +232,8 @@ def test_example(
         stdin=subprocess.DEVNULL,
         check=False,
     )
+    sys.stdout.write(result.stdout)  # shown by pytest -rP, and with a failure
+    sys.stderr.write(result.stderr)
     expected = int(block.marker_arg) if block.marker == "exit" else 0
     assert result.returncode == expected, (
         f"{block.page}:{block.line} exited {result.returncode} (expected {expected})\n"

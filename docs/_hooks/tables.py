@@ -1,9 +1,9 @@
-"""mkdocs hook: the settings table, generated from `AnacondaAuthSettings` itself.
+"""mkdocs hook: tables generated from the code, so no copy of them is kept by hand.
 
-A page that contains the line ``<!-- settings-table -->`` gets, in its place, one row per
-field of the settings model: its name, the environment variables it reads (in order,
-the first wins), its default and its description. The model is the one source of truth;
-no copy of these names is kept by hand.
+``<!-- settings-table -->`` becomes one row per field of `AnacondaAuthSettings`: its name,
+the environment variables it reads (in order, the first wins), its default and its
+description. ``<!-- exit-codes -->`` becomes the exit code table that ``anaconda-auth
+--help`` prints.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 MARKER = "<!-- settings-table -->"
+EXIT_CODES_MARKER = "<!-- exit-codes -->"
 
 
 def settings_rows() -> list[tuple[str, list[str], str, str]]:
@@ -70,11 +71,34 @@ def settings_table() -> str:
     return "\n".join(lines)
 
 
+def exit_codes_table() -> str:
+    """The exit codes listed at the end of ``anaconda-auth --help``, as a Markdown table."""
+    from anaconda_auth_async.cli import cli
+
+    lines = ["| code | meaning |", "| --- | --- |"]
+    listing = False
+    for line in (cli.epilog or "").splitlines():
+        if line.strip() == "Exit codes:":
+            listing = True
+            continue
+        if listing and not line.strip():
+            break
+        if listing:
+            code, meaning = line.split(maxsplit=1)
+            meaning = meaning.replace("|", "\\|")
+            lines.append(f"| `{code}` | {meaning} |")
+    if len(lines) == 2:
+        raise ValueError("anaconda-auth --help lists no exit codes")
+    return "\n".join(lines)
+
+
 def on_page_markdown(markdown: str, **_: Any) -> str:
-    """Replace the marker line with the generated table."""
-    if MARKER not in markdown:
-        return markdown
-    return markdown.replace(MARKER, settings_table())
+    """Replace the marker lines with the generated tables."""
+    if MARKER in markdown:
+        markdown = markdown.replace(MARKER, settings_table())
+    if EXIT_CODES_MARKER in markdown:
+        markdown = markdown.replace(EXIT_CODES_MARKER, exit_codes_table())
+    return markdown
 
 
 if __name__ == "__main__":
