@@ -1,13 +1,14 @@
-"""Developer sessions: `nox -s tests e2e docs` is what CI runs (see README.md)."""
+"""Developer sessions: `nox -s tests e2e interop docs` is what CI runs (see README.md)."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 
 import nox
 
-nox.options.sessions = ["lint", "typecheck", "tests", "e2e", "docs"]
+nox.options.sessions = ["lint", "typecheck", "tests", "e2e", "interop", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 PACKAGE = "anaconda_auth_async"
@@ -59,6 +60,41 @@ def e2e(session: nox.Session) -> None:
     with session.chdir("tests/e2e/provider"):
         session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
     session.run("pytest", "-m", "e2e", "tests/e2e", *session.posargs)
+
+
+INTEROP_PACKAGES = {
+    "INTEROP_PYTHON_ANACONDA_AUTH": "anaconda-auth==0.15.3",
+    "INTEROP_PYTHON_ANACONDA_CLOUD_AUTH": "anaconda-cloud-auth==0.6.0",
+}
+
+
+@nox.session
+def interop(session: nox.Session) -> None:
+    """One login shared with the real anaconda-auth 0.15.3 and anaconda-cloud-auth 0.6.0.
+
+    Each is installed from PyPI into its own venv (anaconda-auth ships an
+    anaconda_cloud_auth shim, so they cannot share one); tests/interop runs every storage
+    scenario of docs/storage.md across the process boundary, in a throwaway HOME.
+    """
+    _install(session, "test")
+    env = {}
+    for variable, requirement in INTEROP_PACKAGES.items():
+        name = requirement.split("==")[0]
+        venv = os.path.abspath(os.path.join(session.create_tmp(), f"venv-{name}"))
+        session.run(sys.executable, "-m", "venv", "--clear", venv, external=True)
+        python = os.path.join(venv, "bin", "python")
+        session.run(
+            python,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            requirement,
+            external=True,
+        )
+        env[variable] = python
+    session.run("pytest", "tests/interop", "-p", "no:cacheprovider", *session.posargs, env=env)
 
 
 @nox.session

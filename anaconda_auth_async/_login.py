@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import os
 import sys
@@ -31,6 +32,7 @@ import anyio
 from ._config import AnacondaAuthSettings, LoginFlow, resolve_settings
 from ._exceptions import ConfigurationError, CorruptTokenFileError, LoginTimeoutError
 from ._flows import EventSink, LoginEvent
+from ._sharing import EntryNames, entry_names
 from ._token import TokenInfo
 
 if TYPE_CHECKING:
@@ -282,11 +284,12 @@ async def login(
         login_flow=_requested_flow(flow, basic),
     )
     store = _store(settings, store)
+    names = entry_names(settings.auth_domain, settings.api_domain)
     domain = settings.auth_domain
     # Read the store first: a broken store fails now, not after the user has logged in.
     # A damaged keyring file is the exception: logging in again is how it gets repaired
     # (the save keeps its bytes aside), so it counts as holding no key.
-    existing = await _load_repairable(store, domain)
+    existing = await _load_repairable(store, names)
     if existing is not None and not existing.expired and not force:
         if not expires_within(existing, renew_within):
             logger.debug("An unexpired API key is stored for %s; not logging in", domain)
@@ -300,7 +303,7 @@ async def login(
         ask_credentials=ask_credentials,
         open_browser=open_browser,
     )
-    token = await save_key(store, settings, new.api_key, new.username, fallback=existing)
+    token = await save_key(store, settings, new.api_key, new.username)
     sink(LoginEvent(kind="done", message=f"Logged in to {domain}."))
     return token
 
@@ -310,27 +313,19 @@ async def save_key(
     settings: AnacondaAuthSettings,
     key: str,
     username: str | None,
-    *,
-    fallback: TokenInfo | None = None,
 ) -> TokenInfo:
-    """Store `key` for the auth domain as a login does; return the stored `TokenInfo`.
+    """Store `key` for the site as a login does; return the primary name's `TokenInfo`.
 
-    The entry's repo tokens and unknown fields are kept as they are now (another process
-    may have written since `fallback` was read); the API domain is recorded with the key.
+    It is stored under every name other Anaconda tools read (``docs/storage.md``); each
+    keeps its repo tokens and unknown fields as they are now (another process may have
+    written meanwhile), and records the API domain the key was made at: it is sent only
+    there.
     """
-    domain = settings.auth_domain
-    current = await _load_repairable(store, domain) or fallback
-    extra = dict(current.extra) if current else {}
-    extra["api_domain"] = settings.api_domain  # the key is sent only there
-    token = TokenInfo(
-        domain=domain,
-        api_key=key,
-        username=username,
-        repo_tokens=current.repo_tokens if current else (),
-        extra=extra,
+    names = entry_names(settings.auth_domain, settings.api_domain)
+    token = await _save_repairable(
+        store, names, api_key=key, username=username, api_domain=settings.api_domain
     )
-    await store.asave(token)
-    logger.info("Logged in to %s as %s; API key stored in %s", domain, username, store.name)
+    logger.info("Logged in to %s as %s; API key stored in %s", names.primary, username, store.name)
     return token
 
 
@@ -342,12 +337,26 @@ def expires_within(token: TokenInfo, window: dt.timedelta | float | None) -> boo
     return token.expires_at - time.time() <= seconds
 
 
-async def _load_repairable(store: TokenStore, domain: str) -> TokenInfo | None:
+async def _load_repairable(store: TokenStore, names: EntryNames) -> TokenInfo | None:
     try:
-        return await store.aload(domain)
+        return await store.aload_site(names)
     except CorruptTokenFileError as exc:
         logger.warning("%s; logging in will keep a copy of it and write a fresh one", exc)
         return None
+
+
+async def _save_repairable(
+    store: TokenStore, names: EntryNames, *, api_key: str, username: str | None, api_domain: str
+) -> TokenInfo:
+    save = functools.partial(
+        store.asave_login, names, api_key=api_key, username=username, api_domain=api_domain
+    )
+    try:
+        return await save()
+    except CorruptTokenFileError:
+        # Unreadable, so nothing to keep: a write sets the damaged file aside first.
+        await store.asave(TokenInfo(domain=names.primary, api_key=api_key, username=username))
+        return await save()
 
 
 async def logout(
@@ -356,9 +365,14 @@ async def logout(
     auth_domain: str | None = None,
     store: TokenStore | None = None,
 ) -> bool:
-    """Remove the stored API key for the auth domain; return whether there was one."""
+    """Remove the stored API key of the site under every name it is stored under.
+
+    Returns whether there was one. The names include anaconda-auth's and
+    anaconda-cloud-auth's (see ``docs/storage.md``), so the user is logged out of every tool.
+    """
     settings = resolve_settings(settings, auth_domain=auth_domain)
-    removed = await _store(settings, store).adelete(settings.auth_domain)
+    names = entry_names(settings.auth_domain, settings.api_domain)
+    removed = await _store(settings, store).adelete_site(names)
     logger.debug("Logout from %s: %s", settings.auth_domain, "key removed" if removed else "none")
     return removed
 
@@ -382,7 +396,8 @@ async def current_token(
         token = TokenInfo(domain=settings.auth_domain, api_key=configured.key)
         return token, configured.source
     store = _store(settings, store)
-    return await store.aload(settings.auth_domain), store.name
+    names = entry_names(settings.auth_domain, settings.api_domain)
+    return await store.aload_site(names), store.name
 
 
 async def is_logged_in(

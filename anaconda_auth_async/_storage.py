@@ -6,6 +6,10 @@ sync face (``load``/``save``/``delete``) and an async one (``aload``/``asave``/`
 that runs the sync call in a worker thread under a time limit, so a slow or locked
 keyring never blocks the event loop.
 
+A site's key may be stored under several names (anaconda-auth's and anaconda-cloud-auth's,
+see `_sharing`): `load_site`, `save_login` and `delete_site` apply those rules on top of
+the one-name methods, so every store, including a test store, follows them.
+
 `default_store` is the store the SDK uses; ``anaconda_auth_async.testing.use_store``
 replaces it in tests.
 """
@@ -13,6 +17,7 @@ replaces it in tests.
 from __future__ import annotations
 
 import abc
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -23,6 +28,7 @@ import anyio.to_thread
 
 from ._exceptions import AnacondaAuthError, CorruptTokenFileError, StorageError
 from ._keyring import AnacondaKeyring
+from ._sharing import EntryNames, login_entries, newest
 from ._text import safe_line
 from ._token import TokenInfo
 
@@ -68,6 +74,62 @@ class TokenStore(abc.ABC):
     @abc.abstractmethod
     def delete(self, domain: str) -> bool:
         """Remove the token of `domain`; True when there was one."""
+
+    def load_site(self, names: EntryNames) -> TokenInfo | None:
+        """The entry to use among `names.read`: the newest key (see `_sharing.newest`)."""
+        return newest([t for t in map(self.load, names.read) if t is not None])
+
+    def save_login(
+        self,
+        names: EntryNames,
+        *,
+        api_key: str,
+        username: str | None,
+        api_domain: str | None = None,
+    ) -> TokenInfo:
+        """Store a new key under every name of the site; return the primary name's entry.
+
+        Each name keeps its repo tokens and unknown fields (`_sharing.login_entries`);
+        `api_domain` records the API the key was made at.
+        """
+        found = {n: t for n in names.read if (t := self.load(n)) is not None}
+        entries = login_entries(
+            names, found, api_key=api_key, username=username, api_domain=api_domain
+        )
+        for entry in entries:
+            self.save(entry)
+        return entries[0]
+
+    def delete_site(self, names: EntryNames) -> bool:
+        """Delete the site's key under every name it may be stored under; True if any was."""
+        removed = [self.delete(name) for name in names.read]  # every one, no short cut
+        return any(removed)
+
+    async def aload_site(self, names: EntryNames) -> TokenInfo | None:
+        """`load_site` in a worker thread, limited to `timeout` seconds."""
+        return await self._in_thread(
+            self.load_site, names, action=f"read the token for {names.primary}"
+        )
+
+    async def asave_login(
+        self,
+        names: EntryNames,
+        *,
+        api_key: str,
+        username: str | None,
+        api_domain: str | None = None,
+    ) -> TokenInfo:
+        """`save_login` in a worker thread, limited to `timeout` seconds."""
+        save = functools.partial(
+            self.save_login, api_key=api_key, username=username, api_domain=api_domain
+        )
+        return await self._in_thread(save, names, action=f"store the token for {names.primary}")
+
+    async def adelete_site(self, names: EntryNames) -> bool:
+        """`delete_site` in a worker thread, limited to `timeout` seconds."""
+        return await self._in_thread(
+            self.delete_site, names, action=f"delete the token for {names.primary}"
+        )
 
     async def aload(self, domain: str) -> TokenInfo | None:
         """`load` in a worker thread, limited to `timeout` seconds."""

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RepoToken", "TokenInfo", "jwt_expiry"]
+__all__ = ["RepoToken", "TokenInfo", "jwt_expiry", "jwt_issued_at"]
 
 _KNOWN = ("api_key", "username", "repo_tokens", "domain")
 
@@ -55,6 +55,15 @@ def jwt_expiry(key: str) -> float | None:
 
     Never raises: anything that is not a JWT with a finite numeric ``exp`` gives None.
     """
+    return _time_claim(key, "exp")
+
+
+def jwt_issued_at(key: str) -> float | None:
+    """The ``iat`` claim of a JWT as a UNIX time, or None (same rules as `jwt_expiry`)."""
+    return _time_claim(key, "iat")
+
+
+def _time_claim(key: str, name: str) -> float | None:
     parts = key.split(".")
     if len(parts) != 3:
         return None
@@ -63,21 +72,22 @@ def jwt_expiry(key: str) -> float | None:
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (ValueError, binascii.Error, RecursionError):
         return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
-    if isinstance(exp, bool) or not isinstance(exp, int | float):
+    value = claims.get(name) if isinstance(claims, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     try:
-        expiry = float(exp)
+        number = float(value)
     except OverflowError:  # an int too large for a float
         return None
-    return expiry if math.isfinite(expiry) else None
+    return number if math.isfinite(number) else None
 
 
 @dataclass(frozen=True)
 class TokenInfo:
     """The API key stored for one auth domain, with its user name and repo tokens.
 
-    `expires_at` is decoded once from the key; `expired` only compares numbers.
+    `expires_at` and `issued_at` are decoded once from the key; `expired` only compares
+    numbers.
     """
 
     domain: str
@@ -86,10 +96,12 @@ class TokenInfo:
     repo_tokens: tuple[RepoToken, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     expires_at: float | None = field(init=False, compare=False)
+    issued_at: float | None = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        expiry = jwt_expiry(self.api_key) if self.api_key else None
-        object.__setattr__(self, "expires_at", expiry)
+        key = self.api_key
+        object.__setattr__(self, "expires_at", jwt_expiry(key) if key else None)
+        object.__setattr__(self, "issued_at", jwt_issued_at(key) if key else None)
 
     @property
     def api_domain(self) -> str | None:

@@ -2,8 +2,9 @@
 
 Sources, in order: a key given to the client, the ``api_key`` setting (the
 ``ANACONDA_AUTH_API_KEY`` / ``ANACONDA_CLOUD_API_KEY`` variables) or the key file the
-``api_key_file`` setting names (`_keyfile`), then the token store
-for the auth domain. The first two cost nothing and never touch the store; the store is
+``api_key_file`` setting names (`_keyfile`), then the token store for the auth domain,
+under every name the site's key may be stored under (``_sharing``). The first two cost
+nothing and never touch the store; the store is
 read on the first request and cached as a `Credential` whose expiry is a plain number.
 
 Loading and re-reading are single-flight: concurrent requests wait on one lock per
@@ -26,6 +27,7 @@ import httpx
 import sniffio
 
 from ._origin import Origin, describe, key_origins, origin_of
+from ._sharing import EntryNames, entry_names, same_api
 from ._token import jwt_expiry
 
 if TYPE_CHECKING:
@@ -108,6 +110,7 @@ class TokenProvider:
     ) -> None:
         self._settings = settings
         self._domain = domain
+        self._names: EntryNames | None = None
         self._store = store
         self._base_url = base_url
         self._allowed = allowed_origins
@@ -151,6 +154,13 @@ class TokenProvider:
         return self._home
 
     @property
+    def names(self) -> EntryNames:
+        """The store names the key is read from: the auth domain's, and other tools'."""
+        if self._names is None:
+            self._names = entry_names(self.domain, self._get_settings().api_domain)
+        return self._names
+
+    @property
     def store(self) -> TokenStore:
         """The token store, made on first use (a key given directly never needs one)."""
         if self._store is None:
@@ -165,7 +175,7 @@ class TokenProvider:
             async with self._lock():
                 if not self.ready:
                     store = await self._astore()
-                    self._set(await store.aload(self.domain))
+                    self._set(await store.aload_site(self.names))
         return self.current
 
     def get(self) -> Credential | None:
@@ -173,7 +183,7 @@ class TokenProvider:
         if not self.ready:
             with self._sync_lock:
                 if not self.ready:
-                    self._set(self.store.load(self.domain))
+                    self._set(self.store.load_site(self.names))
         return self.current
 
     async def areload(self, stale: Credential) -> Credential | None:
@@ -186,7 +196,7 @@ class TokenProvider:
             return stale
         async with self._lock():
             if self.current is stale:
-                self._set(await self.store.aload(self.domain))
+                self._set(await self.store.aload_site(self.names))
         return self.current
 
     def reload(self, stale: Credential) -> Credential | None:
@@ -195,7 +205,7 @@ class TokenProvider:
             return stale
         with self._sync_lock:
             if self.current is stale:
-                self._set(self.store.load(self.domain))
+                self._set(self.store.load_site(self.names))
         return self.current
 
     async def _astore(self) -> TokenStore:
@@ -246,8 +256,11 @@ class TokenProvider:
             logger.debug("no API key stored for %s", self.domain)
         else:
             # The API domain the key was created at; an entry written before it was
-            # recorded (or by another tool) is taken to be for the configured one.
-            api_domain = token.api_domain or self._get_settings().api_domain
+            # recorded (or by another tool) is taken to be for the configured one, and so
+            # is a key of Anaconda's family of domains when the configured one is too.
+            configured = self._get_settings().api_domain
+            recorded = token.api_domain
+            api_domain = recorded if recorded and not same_api(recorded, configured) else configured
             self.current = self._credential(
                 token.api_key, "store", token.expires_at, f"https://{api_domain}"
             )

@@ -346,12 +346,13 @@ async def _login(
     renew_within: float | None = None,
 ) -> None:
     from . import _login as api
+    from ._sharing import entry_names
     from ._storage import default_store
 
     domain = settings.auth_domain
     store = default_store(settings)
     if not force:
-        stored = await store.aload(domain)
+        stored = await store.aload_site(entry_names(domain, settings.api_domain))
         if stored is not None and stored.api_key and not stored.expired:
             who = f" as {stored.username}" if stored.username else ""
             if api.expires_within(stored, renew_within) and stored.expires_at is not None:

@@ -316,7 +316,11 @@ async def test_force_replaces_the_key_keeping_repo_tokens_and_unknown_fields(
     assert stored.api_key == platform.new_key != OLD_KEY
     assert stored.username == "alice"
     assert stored.repo_tokens == OLD.repo_tokens
-    assert stored.extra == {"added_by_a_newer_version": [1, 2], "api_domain": settings.api_domain}
+    assert stored.extra == {
+        "added_by_a_newer_version": [1, 2],
+        "api_domain": settings.api_domain,
+        "version": 2,
+    }
     assert stored == token
     assert store_for(settings).load("id.other.test") == OTHER_DOMAIN
 
@@ -543,7 +547,10 @@ async def test_arguments_override_settings(
     assert flows.opener is opener
     assert token.domain == AUTH
     with pytest.raises(DiscoveryError, match=r"id\.elsewhere\.test"):
-        await anaconda_auth_async.login(settings=settings, auth_domain="id.elsewhere.test")
+        # force: the key stored for api.example.test would otherwise count (docs/storage.md)
+        await anaconda_auth_async.login(
+            settings=settings, auth_domain="id.elsewhere.test", force=True
+        )
 
 
 @pytest.mark.anyio

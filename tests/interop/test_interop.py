@@ -1,0 +1,283 @@
+"""One login for every Anaconda tool, checked against the real packages (nox -s interop).
+
+Each test gets a throwaway HOME and runs three programs against it, each in its own
+process and virtual environment, with default settings everywhere (no ANACONDA_*
+variable, no config file): this package (the session's own venv), anaconda-auth 0.15.3
+and anaconda-cloud-auth 0.6.0. Logins skip only the network: each package's own login
+code runs, with the step that asks the server for an API key replaced by a fixed key.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from anaconda_auth_async.testing import make_api_key
+
+ANACONDA_AUTH = os.environ.get("INTEROP_PYTHON_ANACONDA_AUTH", "")
+CLOUD_AUTH = os.environ.get("INTEROP_PYTHON_ANACONDA_CLOUD_AUTH", "")
+
+OUR_LOGIN = """
+import sys
+from anaconda_auth_async import _login
+from anaconda_auth_async._apikey import APIKey
+from anaconda_auth_async.sync import login
+
+async def obtain_key(settings, **_):
+    return APIKey(api_key=sys.argv[1], username="alice")
+
+_login._obtain_key = obtain_key  # the network part; the storage part is the real one
+print(login(force=True).api_key == sys.argv[1])
+"""
+
+THEIR_LOGIN = """
+import sys
+import anaconda_auth.actions as actions
+
+actions._do_device_flow = lambda config: "access-token"  # the network part
+actions.get_api_key = lambda access_token, config=None: sys.argv[1]
+actions.login(force=True)
+"""
+
+THEIR_KEY = """
+from anaconda_auth.exceptions import TokenNotFoundError
+from anaconda_auth.token import TokenInfo
+
+try:
+    print(TokenInfo.load().get_access_token())
+except TokenNotFoundError:
+    print("not found")
+"""
+
+SEED_LOGIN = """
+import sys
+from anaconda_cloud_auth.config import AuthConfig
+from anaconda_cloud_auth.token import TokenInfo
+
+TokenInfo(domain=AuthConfig().domain, api_key=sys.argv[1], username="bob").save()
+"""
+
+SEED_KEY = """
+from anaconda_cloud_auth.config import AuthConfig
+from anaconda_cloud_auth.exceptions import TokenNotFoundError
+from anaconda_cloud_auth.token import TokenInfo
+
+try:
+    print(TokenInfo.load(AuthConfig().domain).get_access_token())
+except TokenNotFoundError:
+    print("not found")
+"""
+
+OUR_REQUEST = """
+import httpx
+from anaconda_auth_async.sync import BaseClient
+
+seen = []
+def handler(request):
+    seen.append(request.headers.get("Authorization"))
+    return httpx.Response(200, json={})
+
+with BaseClient(transport=httpx.MockTransport(handler)) as client:
+    client.get("/api/account")
+print(seen[0])
+"""
+
+
+class Machine:
+    """One throwaway HOME shared by the three packages."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.env = {
+            "HOME": str(home),
+            "PATH": os.environ.get("PATH", ""),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_DATA_HOME": str(home / ".local" / "share"),
+            "OTEL_SDK_DISABLED": "true",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+
+    def run(self, python: str, code: str, *args: str) -> str:
+        result = subprocess.run(
+            [python, "-c", textwrap.dedent(code), *args],
+            cwd=self.home,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        return result.stdout.strip()
+
+    def ours(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "anaconda_auth_async", *args],
+            cwd=self.home,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def our_key(self) -> str:
+        result = self.ours("api-key")
+        return result.stdout.strip() if result.returncode == 0 else "not found"
+
+    def their_cli_key(self) -> str:
+        anaconda = str(Path(ANACONDA_AUTH).parent / "anaconda")
+        result = subprocess.run(
+            [anaconda, "auth", "api-key"],
+            cwd=self.home,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        return result.stdout.strip() if result.returncode == 0 else "not found"
+
+    def entries(self) -> dict[str, dict[str, object]]:
+        """The decoded entries of the Anaconda Cloud service in ~/.anaconda/keyring."""
+        data = json.loads((self.home / ".anaconda" / "keyring").read_text())
+        return {
+            name: json.loads(base64.b64decode(value))
+            for name, value in data.get("Anaconda Cloud", {}).items()
+            if name != "elsewhere.example"  # an opaque value another tool stored
+        }
+
+
+@pytest.fixture
+def machine(tmp_path: Path) -> Machine:
+    home = tmp_path / "home"
+    home.mkdir()
+    return Machine(home)
+
+
+def test_a_key_stored_by_anaconda_auth_is_found_and_sent_by_ours(machine: Machine) -> None:
+    key = make_api_key()
+    machine.run(ANACONDA_AUTH, THEIR_LOGIN, key)
+    assert list(machine.entries()) == ["anaconda.com"]
+    assert machine.our_key() == key
+    status = machine.ours("status", "--json")
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["logged_in"] is True
+    assert machine.run(sys.executable, OUR_REQUEST) == f"Bearer {key}"
+    assert machine.run(ANACONDA_AUTH, THEIR_KEY) == key  # and it is still theirs
+
+
+def test_a_key_stored_by_our_login_is_found_by_both_other_packages(machine: Machine) -> None:
+    key = make_api_key()
+    assert machine.run(sys.executable, OUR_LOGIN, key) == "True"
+    assert machine.run(ANACONDA_AUTH, THEIR_KEY) == key
+    assert machine.their_cli_key() == key  # `anaconda auth api-key`
+    assert machine.run(CLOUD_AUTH, SEED_KEY) == key
+    assert machine.our_key() == key
+
+
+def test_anaconda_auth_load_and_migration_leave_us_logged_in(machine: Machine) -> None:
+    key = make_api_key()
+    machine.run(sys.executable, OUR_LOGIN, key)
+    before = machine.entries()
+    assert machine.run(ANACONDA_AUTH, THEIR_KEY) == key
+    assert machine.entries() == before  # nothing to migrate: anaconda.com was written
+    assert machine.our_key() == key
+
+    # A login kept only under the old name (anaconda-cloud-auth 0.6's) is moved away by
+    # anaconda-auth's migration: we follow it to anaconda.com.
+    (machine.home / ".anaconda" / "keyring").unlink()
+    seed_key = make_api_key()
+    machine.run(CLOUD_AUTH, SEED_LOGIN, seed_key)
+    assert list(machine.entries()) == ["id.anaconda.cloud"]
+    assert machine.run(ANACONDA_AUTH, THEIR_KEY) == seed_key
+    assert list(machine.entries()) == ["anaconda.com"]  # migrated, original deleted
+    assert machine.our_key() == seed_key
+    assert machine.run(sys.executable, OUR_REQUEST) == f"Bearer {seed_key}"
+
+
+def test_after_anaconda_auth_logs_in_again_ours_uses_its_key_and_leaves_it(
+    machine: Machine,
+) -> None:
+    ours = make_api_key(claims={"iat": 1_700_000_000})
+    machine.run(sys.executable, OUR_LOGIN, ours)
+    theirs = make_api_key(claims={"iat": 1_700_000_100})
+    machine.run(ANACONDA_AUTH, THEIR_LOGIN, theirs)
+    assert machine.our_key() == theirs  # the newer login wins
+    assert machine.run(sys.executable, OUR_REQUEST) == f"Bearer {theirs}"
+    assert machine.ours("status").returncode == 0
+    assert machine.run(ANACONDA_AUTH, THEIR_KEY) == theirs
+    assert machine.their_cli_key() == theirs
+
+    # and our next login is theirs too
+    newest = make_api_key(claims={"iat": 1_700_000_200})
+    machine.run(sys.executable, OUR_LOGIN, newest)
+    assert machine.run(ANACONDA_AUTH, THEIR_KEY) == newest
+    assert machine.run(CLOUD_AUTH, SEED_KEY) == newest
+
+
+def test_no_side_loses_the_others_entries_or_fields(machine: Machine) -> None:
+    machine.run(ANACONDA_AUTH, THEIR_LOGIN, make_api_key())
+    install_repo_token = """
+    from anaconda_auth.token import TokenInfo
+    token = TokenInfo.load()
+    token.set_repo_token("acme", "repo-token-1")
+    token.save()
+    import keyring
+    keyring.set_password("Some Other Tool", "user", "kept")
+    keyring.set_password("Anaconda Cloud", "elsewhere.example", "opaque value")
+    """
+    machine.run(ANACONDA_AUTH, install_repo_token)
+    key = make_api_key()
+    machine.run(sys.executable, OUR_LOGIN, key)
+
+    entries = machine.entries()
+    theirs = entries["anaconda.com"]
+    assert theirs["api_key"] == key
+    assert theirs["repo_tokens"] == [{"token": "repo-token-1", "org_name": "acme"}]
+    assert theirs["version"] == 2
+    assert theirs["domain"] == "anaconda.com"
+    assert entries["id.anaconda.cloud"]["domain"] == "id.anaconda.cloud"
+    data = json.loads((machine.home / ".anaconda" / "keyring").read_text())
+    assert data["Some Other Tool"] == {"user": "kept"}
+    assert data["Anaconda Cloud"]["elsewhere.example"] == "opaque value"
+    repo_token = """
+    from anaconda_auth.token import TokenInfo
+    print(TokenInfo.load().get_repo_token("acme"))
+    """
+    assert machine.run(ANACONDA_AUTH, repo_token) == "repo-token-1"
+
+    # anaconda-auth rewriting its entry keeps ours, and our fields in ours
+    machine.run(ANACONDA_AUTH, install_repo_token)
+    assert machine.entries()["id.anaconda.cloud"] == entries["id.anaconda.cloud"]
+    assert machine.our_key() == key
+
+
+def test_our_logout_logs_out_every_tool(machine: Machine) -> None:
+    machine.run(sys.executable, OUR_LOGIN, make_api_key())
+    machine.run(CLOUD_AUTH, SEED_LOGIN, make_api_key())
+    legacy = """
+    import keyring, sys
+    from anaconda_auth.token import TokenInfo
+    TokenInfo(domain="anaconda.cloud", api_key=sys.argv[1]).save()
+    """
+    machine.run(ANACONDA_AUTH, legacy, make_api_key())
+    result = machine.ours("logout")
+    assert result.returncode == 0, result.stderr
+    assert machine.entries() == {}
+    assert machine.run(ANACONDA_AUTH, THEIR_KEY) == "not found"  # migration finds nothing
+    assert machine.their_cli_key() == "not found"
+    assert machine.run(CLOUD_AUTH, SEED_KEY) == "not found"
+    assert machine.our_key() == "not found"
+
+
+def test_anaconda_cloud_auth_login_still_works_with_ours(machine: Machine) -> None:
+    key = make_api_key()
+    machine.run(CLOUD_AUTH, SEED_LOGIN, key)
+    assert machine.our_key() == key
+    assert machine.run(sys.executable, OUR_REQUEST) == f"Bearer {key}"
+    assert machine.run(CLOUD_AUTH, SEED_KEY) == key
