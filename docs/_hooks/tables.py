@@ -3,7 +3,8 @@
 ``<!-- settings-table -->`` becomes one row per field of `AnacondaAuthSettings`: its name,
 the environment variables it reads (in order, the first wins), its default and its
 description. ``<!-- exit-codes -->`` becomes the exit code table that ``anaconda-auth
---help`` prints.
+--help`` prints. Docstrings end a paragraph that introduces a literal block with ``::``
+(reStructuredText); the rendered pages show one colon.
 """
 
 from __future__ import annotations
@@ -61,13 +62,13 @@ def _show_default(value: Any) -> str:
 def settings_table() -> str:
     """The Markdown table of every setting."""
     lines = [
-        "| setting | environment variables (first wins) | default | meaning |",
-        "| --- | --- | --- | --- |",
+        "| setting, then its environment variables (the first set wins) | default | meaning |",
+        "| --- | --- | --- |",
     ]
     for name, env, default, description in settings_rows():
-        names = "<br>".join(f"`{e}`" for e in env) or "none"
+        names = "".join(f"<br>`{e}`" for e in env)
         text = description.replace("|", "\\|")
-        lines.append(f"| `{name}` | {names} | {default} | {text} |")
+        lines.append(f"| **`{name}`**{names} | {default} | {text} |")
     return "\n".join(lines)
 
 
@@ -99,6 +100,11 @@ def on_page_markdown(markdown: str, **_: Any) -> str:
     if EXIT_CODES_MARKER in markdown:
         markdown = markdown.replace(EXIT_CODES_MARKER, exit_codes_table())
     return markdown
+
+
+def on_page_content(html: str, **_: Any) -> str:
+    """Show a docstring's ``text::`` (which introduces a code block) as ``text:``."""
+    return html.replace("::</p>", ":</p>")
 
 
 if __name__ == "__main__":
