@@ -39,8 +39,9 @@ if TYPE_CHECKING:
     import httpx
 
     from ._apikey import APIKey
+    from ._flows import FlowResult
     from ._flows.password import CredentialsCallback
-    from ._oidc import FlowResult, ProviderMetadata
+    from ._oidc import ProviderMetadata
     from ._storage import TokenStore
 
 __all__ = [
@@ -166,7 +167,7 @@ async def _validate(
     settings: AnacondaAuthSettings,
     result: FlowResult,
 ) -> dict[str, Any]:
-    from ._oidc import verify_id_token
+    from ._idtoken import verify_id_token
 
     if result.tokens.id_token is None:
         logger.info("The provider sent no ID token; the user name will be unknown")

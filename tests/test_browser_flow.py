@@ -17,7 +17,7 @@ import pytest
 
 from anaconda_auth_async import AnacondaAuthSettings
 from anaconda_auth_async._exceptions import LoginDeniedError, LoginError
-from anaconda_auth_async._flows import LoginEvent
+from anaconda_auth_async._flows import FlowResult, LoginEvent
 from anaconda_auth_async._flows.browser import (
     SCOPE,
     AuthorizationSecrets,
@@ -25,7 +25,7 @@ from anaconda_auth_async._flows.browser import (
     browser_flow,
     code_exchange_form,
 )
-from anaconda_auth_async._oidc import FlowResult, ProviderMetadata
+from anaconda_auth_async._oidc import ProviderMetadata
 
 ISSUER = "https://id.example.test"
 CLIENT_ID = "client-123"

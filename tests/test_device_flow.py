@@ -23,7 +23,8 @@ from anaconda_auth_async._flows.device import (
     parse_device_authorization,
     parse_poll_response,
 )
-from anaconda_auth_async._oidc import OAuthTokens, ProviderMetadata
+from anaconda_auth_async._flows.token_endpoint import OAuthTokens
+from anaconda_auth_async._oidc import ProviderMetadata
 
 ISSUER = "https://id.example.test"
 DEVICE_CODE = "device-code-secret-3f9a"

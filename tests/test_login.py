@@ -42,9 +42,10 @@ from anaconda_auth_async import (
     _oidc,
     _transport,
 )
+from anaconda_auth_async._flows import FlowResult
 from anaconda_auth_async._flows import browser as browser_module
 from anaconda_auth_async._flows import device as device_module
-from anaconda_auth_async._oidc import FlowResult, OAuthTokens
+from anaconda_auth_async._flows.token_endpoint import OAuthTokens
 from anaconda_auth_async._storage import KeyringTokenStore
 from anaconda_auth_async.testing import make_api_key
 

@@ -24,18 +24,24 @@ from anaconda_auth_async._exceptions import (
     LoginDeniedError,
     LoginError,
 )
-from anaconda_auth_async._oidc import (
+from anaconda_auth_async._flows.token_endpoint import (
     OAuthTokens,
-    ProviderMetadata,
+    TokenEndpointUnreachableError,
+    parse_token_response,
+    request_tokens,
+    token_form,
+)
+from anaconda_auth_async._idtoken import (
     UnknownSigningKeyError,
+    validate_id_token,
+    verify_id_token,
+)
+from anaconda_auth_async._oidc import (
+    ProviderMetadata,
     clear_caches,
     discover,
     expected_issuer,
     fetch_jwks,
-    parse_token_response,
-    post_token_request,
-    validate_id_token,
-    verify_id_token,
 )
 
 ISSUER = "https://id.example.test"
@@ -547,7 +553,7 @@ async def test_verify_gives_up_after_one_refetch(key: RSAKey, other_key: RSAKey)
 
 
 @pytest.mark.anyio
-async def test_post_token_request_sends_the_form() -> None:
+async def test_request_tokens_sends_the_form() -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -555,11 +561,19 @@ async def test_post_token_request_sends_the_form() -> None:
         return httpx.Response(200, json={"access_token": ACCESS_TOKEN})
 
     async with mock_client(handler) as http:
-        tokens = await post_token_request(http, METADATA.token_endpoint, "grant_type=x&code=y")
+        tokens = await request_tokens(http, METADATA.token_endpoint, "grant_type=x&code=y")
     assert tokens.access_token == ACCESS_TOKEN
     assert seen[0].method == "POST"
     assert seen[0].content == b"grant_type=x&code=y"
     assert seen[0].headers["content-type"] == "application/x-www-form-urlencoded"
+
+
+def test_token_form_is_built_by_authlib_for_every_grant() -> None:
+    assert token_form("authorization_code", code="c", redirect_uri="http://127.0.0.1/cb") == (
+        "grant_type=authorization_code&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcb&code=c"
+    )
+    form = token_form("password", username="u", password="p w", scope="openid email", x=None)
+    assert form == "grant_type=password&username=u&password=p+w&scope=openid+email"
 
 
 @pytest.mark.anyio
@@ -568,7 +582,11 @@ async def test_unreachable_token_endpoint_is_a_login_error() -> None:
         raise httpx.ConnectError("Connection refused", request=request)
 
     async with mock_client(handler) as http:
-        with pytest.raises(LoginError, match="Could not reach the token endpoint") as info:
-            await post_token_request(http, METADATA.token_endpoint, "code=secret-code")
+        with pytest.raises(
+            TokenEndpointUnreachableError, match="Could not reach the token endpoint"
+        ) as info:
+            await request_tokens(http, METADATA.token_endpoint, "code=secret-code")
+    assert isinstance(info.value, LoginError)
+    assert "ConnectError: Connection refused" in str(info.value)
     assert METADATA.token_endpoint in str(info.value)
     assert "secret-code" not in str(info.value)

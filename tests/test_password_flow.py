@@ -9,8 +9,9 @@ import httpx
 import pytest
 
 from anaconda_auth_async import AnacondaAuthSettings, LoginDeniedError, LoginError
+from anaconda_auth_async._flows import FlowResult
 from anaconda_auth_async._flows.password import password_flow
-from anaconda_auth_async._oidc import FlowResult, ProviderMetadata
+from anaconda_auth_async._oidc import ProviderMetadata
 
 ISSUER = "https://id.example.test"
 PASSWORD = "correct horse battery staple"

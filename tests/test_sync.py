@@ -20,8 +20,10 @@ from anaconda_auth_async import (
     sync,
 )
 from anaconda_auth_async._client import BaseClient, client_factory
+from anaconda_auth_async._flows import FlowResult
 from anaconda_auth_async._flows import device as device_module
-from anaconda_auth_async._oidc import FlowResult, OAuthTokens, clear_caches
+from anaconda_auth_async._flows.token_endpoint import OAuthTokens
+from anaconda_auth_async._oidc import clear_caches
 from anaconda_auth_async._storage import KeyringTokenStore
 from anaconda_auth_async.testing import make_api_key
 

@@ -1,17 +1,22 @@
 """Login flows: each one takes the provider metadata and returns a `FlowResult`.
 
-This package holds only what every flow shares: the progress event a flow reports and
-the type of the callback that receives it. `_login.py` re-exports `LoginEvent`; the flows
-themselves live in submodules so importing one does not import the others.
+This package holds only what every flow shares: the scopes a login asks for, the progress
+event a flow reports, the type of the callback that receives it, and `FlowResult`, what a
+flow returns. `_login.py` re-exports `LoginEvent`; the flows themselves live in submodules
+so importing one does not import the others, and `token_endpoint` is the one path to the
+token endpoint that every flow takes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
 
-__all__ = ["SCOPE", "EventSink", "LoginEvent", "LoginEventKind"]
+if TYPE_CHECKING:
+    from .token_endpoint import OAuthTokens
+
+__all__ = ["SCOPE", "EventSink", "FlowResult", "LoginEvent", "LoginEventKind"]
 
 SCOPE = "openid email profile"
 """The scopes every login asks for: the ID token's claims, and no ``offline_access``.
@@ -44,3 +49,11 @@ class LoginEvent:
 
 EventSink = Callable[[LoginEvent], object]
 """Receives each `LoginEvent` as it happens; its return value is ignored."""
+
+
+@dataclass(frozen=True)
+class FlowResult:
+    """What a login flow returns: the tokens, and the nonce sent (browser flow only)."""
+
+    tokens: OAuthTokens
+    nonce: str | None = field(default=None, repr=False)

@@ -16,20 +16,18 @@ from typing import TYPE_CHECKING
 import anyio
 import anyio.to_thread
 from authlib.common.security import generate_token  # type: ignore[import-untyped]
-from authlib.oauth2.rfc6749.parameters import (  # type: ignore[import-untyped]
-    prepare_grant_uri,
-    prepare_token_request,
-)
+from authlib.oauth2.rfc6749.parameters import prepare_grant_uri  # type: ignore[import-untyped]
 from authlib.oauth2.rfc7636 import create_s256_code_challenge  # type: ignore[import-untyped]
 
-from .._oidc import FlowResult, ProviderMetadata, post_token_request
-from . import SCOPE, EventSink, LoginEvent
+from . import SCOPE, EventSink, FlowResult, LoginEvent
 from .loopback import Listener, listen_for_callback
+from .token_endpoint import request_tokens, token_form
 
 if TYPE_CHECKING:
     import httpx
 
     from .._config import AnacondaAuthSettings
+    from .._oidc import ProviderMetadata
 
 __all__ = [
     "SCOPE",
@@ -87,14 +85,12 @@ def authorization_url(
 
 def code_exchange_form(*, code: str, client_id: str, redirect_uri: str, code_verifier: str) -> str:
     """The urlencoded token request body exchanging `code` (pure; a public client)."""
-    return str(
-        prepare_token_request(
-            "authorization_code",
-            redirect_uri=redirect_uri,
-            code=code,
-            client_id=client_id,
-            code_verifier=code_verifier,
-        )
+    return token_form(
+        "authorization_code",
+        redirect_uri=redirect_uri,
+        code=code,
+        client_id=client_id,
+        code_verifier=code_verifier,
     )
 
 
@@ -151,7 +147,7 @@ async def browser_flow(
         redirect_uri=redirect_uri,
         code_verifier=secrets.code_verifier,
     )
-    tokens = await post_token_request(http, metadata.token_endpoint, form)
+    tokens = await request_tokens(http, metadata.token_endpoint, form)
     return FlowResult(tokens=tokens, nonce=secrets.nonce)
 
 

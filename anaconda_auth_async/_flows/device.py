@@ -27,10 +27,17 @@ import httpx
 
 from .._config import AnacondaAuthSettings
 from .._exceptions import LoginDeniedError, LoginError, LoginTimeoutError
-from .._oidc import FlowResult, OAuthTokens, ProviderMetadata, parse_token_response
+from .._oidc import ProviderMetadata
 from .._text import json_object, safe_line
 from .._transport import describe_network_error
-from . import SCOPE, EventSink, LoginEvent
+from . import SCOPE, EventSink, FlowResult, LoginEvent
+from .token_endpoint import (
+    OAuthTokens,
+    TokenEndpointUnreachableError,
+    parse_token_response,
+    post_token_request,
+    token_form,
+)
 
 __all__ = [
     "DEVICE_CODE_GRANT",
@@ -128,13 +135,9 @@ def parse_device_authorization(
         ) from None
 
 
-def device_token_request(settings: AnacondaAuthSettings, device_code: str) -> dict[str, str]:
-    """The form body of one poll of the token endpoint."""
-    return {
-        "grant_type": DEVICE_CODE_GRANT,
-        "device_code": device_code,
-        "client_id": settings.client_id,
-    }
+def device_token_request(settings: AnacondaAuthSettings, device_code: str) -> str:
+    """The urlencoded body of one poll of the token endpoint (RFC 8628 section 3.4)."""
+    return token_form(DEVICE_CODE_GRANT, device_code=device_code, client_id=settings.client_id)
 
 
 def parse_poll_response(status: int, body: bytes) -> OAuthTokens | PollOutcome:
@@ -184,13 +187,11 @@ async def _request_code(
     )
 
 
-async def _poll(
-    http: httpx.AsyncClient, endpoint: str, form: dict[str, str]
-) -> OAuthTokens | PollOutcome:
+async def _poll(http: httpx.AsyncClient, endpoint: str, form: str) -> OAuthTokens | PollOutcome:
     try:
-        response = await http.post(endpoint, data=form)
-    except httpx.HTTPError as exc:
-        logger.warning("Polling %s failed (%s); will retry", endpoint, describe_network_error(exc))
+        response = await post_token_request(http, endpoint, form)
+    except TokenEndpointUnreachableError as exc:
+        logger.warning("%s Will retry.", exc)
         return "retry"
     return parse_poll_response(response.status_code, response.content)
 

@@ -19,10 +19,10 @@ import httpx
 
 from .._config import AnacondaAuthSettings
 from .._exceptions import LoginDeniedError, LoginError
-from .._oidc import FlowResult, ProviderMetadata, parse_token_response
+from .._oidc import ProviderMetadata
 from .._text import json_object
-from .._transport import describe_network_error
-from . import SCOPE
+from . import SCOPE, FlowResult
+from .token_endpoint import parse_token_response, post_token_request, token_form
 
 __all__ = ["CredentialsCallback", "password_flow", "password_token_request"]
 
@@ -32,17 +32,15 @@ CredentialsCallback = Callable[[], "tuple[str, str] | Awaitable[tuple[str, str]]
 """Returns ``(username, password)``, or an awaitable of it; called once per login."""
 
 
-def password_token_request(
-    settings: AnacondaAuthSettings, username: str, password: str
-) -> dict[str, str]:
-    """The form body of the password grant (RFC 6749 section 4.3.2)."""
-    return {
-        "grant_type": "password",
-        "username": username,
-        "password": password,
-        "client_id": settings.client_id,
-        "scope": SCOPE,
-    }
+def password_token_request(settings: AnacondaAuthSettings, username: str, password: str) -> str:
+    """The urlencoded body of the password grant (RFC 6749 section 4.3.2)."""
+    return token_form(
+        "password",
+        username=username,
+        password=password,
+        client_id=settings.client_id,
+        scope=SCOPE,
+    )
 
 
 async def _ask(ask_credentials: CredentialsCallback) -> tuple[str, str]:
@@ -94,15 +92,8 @@ async def password_flow(
         )
     username, password = await _ask(ask_credentials)
     endpoint = metadata.token_endpoint
-    try:
-        response = await http.post(
-            endpoint, data=password_token_request(settings, username, password)
-        )
-    except httpx.HTTPError as exc:
-        raise LoginError(
-            f"Could not reach the token endpoint {endpoint} ({describe_network_error(exc)}); "
-            "check your network connection, proxy and ssl_verify settings, then try again."
-        ) from None
+    form = password_token_request(settings, username, password)
+    response = await post_token_request(http, endpoint, form)
     status, error = response.status_code, _error_code(response.content)
     # invalid_grant is RFC 6749's answer to bad credentials; a bare 401 means the same.
     if error == "invalid_grant" or (status == 401 and error is None):
