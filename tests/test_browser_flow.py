@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import anyio
+import anyio.from_thread
 import anyio.to_thread
 import httpx
 import pytest
@@ -282,8 +283,9 @@ async def test_token_endpoint_error_is_reported_without_secrets() -> None:
 async def test_without_a_browser_it_shows_the_url_and_waits_for_the_callers_limit() -> None:
     provider = FakeProvider()
     events: list[LoginEvent] = []
-    # login_timeout is login()'s to apply: the flow waits until its caller stops it.
-    with anyio.move_on_after(0.3) as scope:
+    # login_timeout is login()'s to apply: the flow waits until its caller stops it
+    # (1 s: long enough for the opener's worker thread to run on a loaded machine).
+    with anyio.move_on_after(1.0) as scope:
         await run_flow(provider, lambda url: False, events, login_timeout=0.01)
     assert scope.cancelled_caught
     assert [e.kind for e in events] == ["browser", "waiting", "no_browser"]
@@ -378,14 +380,16 @@ async def test_port_in_use_fails_before_the_browser_opens() -> None:
 async def test_cancelling_the_flow_closes_the_listener() -> None:
     provider = FakeProvider()
     ports: list[int] = []
+    scope = anyio.CancelScope()
 
     def open_browser(url: str) -> bool:
         port = urlsplit(query_of(url)["redirect_uri"]).port
         assert port is not None
         ports.append(port)
+        anyio.from_thread.run_sync(scope.cancel)  # cancel while the listener is serving
         return True
 
-    with anyio.move_on_after(0.2) as scope:
+    with scope:
         await run_flow(provider, open_browser, [])
     assert scope.cancelled_caught
     assert len(ports) == 1
