@@ -69,7 +69,8 @@ def settings_table() -> str:
         names = "".join(f"<br>`{e}`" for e in env)
         text = description.replace("|", "\\|")
         lines.append(f"| **`{name}`**{names} | {default} | {text} |")
-    return "\n".join(lines)
+    table = "\n".join(lines)
+    return f'<div class="settings-table" markdown="1">\n\n{table}\n\n</div>'
 
 
 def exit_codes_table() -> str:
