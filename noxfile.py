@@ -50,12 +50,23 @@ def e2e(session: nox.Session) -> None:
 
     Needs Node.js 20.19+ and npm: without them the session skips, except under CI=true,
     where it fails. `npm ci` installs the lockfile's packages in tests/e2e/provider.
+    The real-browser tests also need Chromium and chromedriver (Debian's `chromium` and
+    `chromium-driver`): without them they skip with a warning, and under CI=true fail.
     """
     if shutil.which("node") is None or shutil.which("npm") is None:
         message = "the e2e tests need Node.js 20.19+ and npm on PATH"
         if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
             session.error(message)
         session.skip(message)
+    if shutil.which("chromium") is None or shutil.which("chromedriver") is None:
+        message = (
+            "Chromium or chromedriver is not on PATH: the real-browser e2e tests "
+            "(tests/e2e/test_e2e_chromium.py) need them; on Debian/Ubuntu "
+            "`sudo apt-get install chromium chromium-driver` (.ci/run does this in CI)"
+        )
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            session.error(message)
+        session.warn(f"{message}; they will be skipped")
     _install(session, "test")
     with session.chdir("tests/e2e/provider"):
         session.run("npm", "ci", "--no-audit", "--no-fund", external=True)

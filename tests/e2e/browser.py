@@ -128,6 +128,8 @@ class Record:
     final_title: str | None = None
     error: str | None = None
     pid: int = field(default_factory=os.getpid)
+    final_text: str | None = None  # the real browser's only: the page's visible text
+    screenshot: str | None = None  # the real browser's only: a PNG of the final page
 
 
 class BrowserError(RuntimeError):
@@ -254,7 +256,8 @@ def _trust() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-def _write_record(record: Record) -> None:
+def write_record(record: Record) -> None:
+    """Write `record` as ``<time>-<pid>.json`` in ``E2E_BROWSER_LOG`` (else print it)."""
     log_dir = os.environ.get("E2E_BROWSER_LOG")
     text = json.dumps(asdict(record), indent=2)
     if not log_dir:
@@ -318,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         except Exception:
             record = Record(mode=mode, start_url=redact(args.url), error=traceback.format_exc())
-        _write_record(record)
+        write_record(record)
         return 1 if record.error else 0
     finally:
         if pid_file is not None:

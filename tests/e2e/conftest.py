@@ -4,9 +4,12 @@
 ``provider/node_modules`` does not match the lockfile, starts ``provider/server.mjs``
 (oidc-provider + the Anaconda API emulator) in its own process group and stops it after
 the last test. `e2e` (per test) points the SDK at it through ``ANACONDA_AUTH_*`` variables
-(a fresh keyring file, a free redirect port) and sets ``BROWSER`` to the scripted browser.
+(a fresh keyring file, a free redirect port) and sets ``BROWSER`` to the scripted browser;
+`chromium` (per test) makes ``BROWSER`` headless Chromium instead (``chromium.py``), with
+screenshots of the final pages under ``tests/e2e/artifacts/<test>/``.
 
-Without Node.js the tests skip with a reason, except under ``CI=true``, where that fails.
+Without Node.js the tests skip with a reason, and without Chromium the real-browser tests
+do; under ``CI=true`` either fails instead.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import base64
 import contextlib
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,6 +35,7 @@ import pytest
 # The harness modules sit beside this file; import them under any --import-mode.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from chromium import chromium_missing_reason, processes_naming
 from e2e_harness import (
     BROWSER_SCRIPT,
     TEST_CLIENT_ID,
@@ -46,6 +52,10 @@ if TYPE_CHECKING:
 
 # Each test's own limit for anything it waits on (a login, a CLI run, the browser).
 STEP_TIMEOUT = 60.0
+CHROMIUM_SCRIPT = Path(__file__).resolve().parent / "chromium.py"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+# How long a browser still running at the end of a test gets to quit before SIGKILL.
+BROWSER_STOP_TIMEOUT = 10.0
 
 
 def _in_ci() -> bool:
@@ -224,11 +234,49 @@ def e2e(e2e_server: E2EServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
                 process.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(5)
-        _stop_browsers(browser_log)
+        stop_browsers(browser_log)
 
 
-def _stop_browsers(browser_log: Path) -> None:
-    """End any scripted browser of this test still running (by the pid it recorded)."""
+@pytest.fixture
+def chromium(e2e: E2E, request: pytest.FixtureRequest) -> E2E:
+    """`e2e` with ``BROWSER`` set to headless Chromium (``chromium.py``), not the script."""
+    reason = chromium_missing_reason()
+    if reason is not None:
+        if _in_ci():
+            pytest.fail(f"CI=true but the real-browser tests cannot run: {reason}", pytrace=False)
+        pytest.skip(reason)
+    artifacts = ARTIFACTS / re.sub(r"[^\w.-]+", "_", request.node.name)
+    shutil.rmtree(artifacts, ignore_errors=True)
+    e2e.setenv("BROWSER", f"{sys.executable} {CHROMIUM_SCRIPT} %s")
+    e2e.setenv("E2E_BROWSER_TRUST_CERT", str(e2e.server.pki.server_cert))
+    e2e.setenv("E2E_BROWSER_ARTIFACTS", str(artifacts))
+    e2e.setenv("E2E_BROWSER_NAME", "final-page")
+    e2e.setenv("E2E_BROWSER_LINGER", str(STEP_TIMEOUT))
+    return e2e
+
+
+def stop_browsers(browser_log: Path, *, timeout: float = BROWSER_STOP_TIMEOUT) -> None:
+    """End any browser of this test still running, by the pid it recorded.
+
+    SIGTERM first (Chromium's launcher then quits Chromium and removes its pid file); what
+    is still there after `timeout` seconds is killed with its whole process group.
+    """
+    pids: list[int] = []
     for pid_file in browser_log.glob("*.pid"):
         with contextlib.suppress(ValueError, OSError):
-            os.kill(int(pid_file.read_text()), signal.SIGTERM)
+            pids.append(int(pid_file.read_text()))
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while any(browser_log.glob("*.pid")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)  # chromium.py leads its own group
+        with contextlib.suppress(OSError):
+            if (browser_log / f"{pid}.pid").exists():
+                os.kill(pid, signal.SIGKILL)
+    for pid in processes_naming(browser_log):  # Chromium's crash handler: its own session
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)

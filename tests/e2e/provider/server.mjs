@@ -205,8 +205,9 @@ const configuration = {
     client_name: 'anaconda-auth-async e2e',
     application_type: 'native',
     token_endpoint_auth_method: 'none',
-    // Native clients: any port on 127.0.0.1 matches (RFC 8252 7.3; oidc-provider's loopback rule).
-    redirect_uris: ['http://127.0.0.1:8000/auth/oidc'],
+    // Native clients: any port on a loopback host matches (RFC 8252 7.3; oidc-provider's
+    // loopback rule). localhost for the SDK configured with it (a browser resolves it itself).
+    redirect_uris: ['http://127.0.0.1:8000/auth/oidc', 'http://localhost:8000/auth/oidc'],
     grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
     response_types: ['code'],
     id_token_signed_response_alg: 'RS256',
