@@ -295,6 +295,59 @@ class AnacondaKeyring(KeyringBackend):
             raise
         _fsync_dir(directory)
 
+    # leftovers
+
+    def leftovers(self) -> list[Path]:
+        """Files beside the keyring file that may hold keys but are not it, sorted.
+
+        The copies of a damaged file kept aside (``<name>.corrupt-<time>``) and the temp
+        files of writes that never finished (``.<name>.<random>.tmp``, left by a crash or a
+        kill between writing and renaming). Only regular files are listed.
+        """
+        name = self._path.name
+        try:
+            entries = list(os.scandir(self._path.parent))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except OSError as exc:
+            raise self._error("list the directory of", exc) from exc
+        return sorted(
+            Path(entry.path)
+            for entry in entries
+            if entry.is_file(follow_symlinks=False)
+            and (
+                entry.name.startswith(f"{name}.corrupt-")
+                or (entry.name.startswith(f".{name}.") and entry.name.endswith(".tmp"))
+            )
+        )
+
+    def remove_leftovers(self) -> list[Path]:
+        """Remove the `leftovers` and return them.
+
+        Runs under the write lock, so no write of this package is in progress: every temp
+        file found then is one that will never be renamed into place.
+        """
+        if not self._path.parent.is_dir():
+            return []
+        removed: list[Path] = []
+        with self._locked():
+            for path in self.leftovers():
+                try:
+                    path.unlink()
+                except FileNotFoundError:
+                    continue
+                except OSError as exc:
+                    from ._exceptions import StorageError
+
+                    raise StorageError(
+                        f"Could not remove {path}, which may hold API keys: "
+                        f"{exc.strerror or type(exc).__name__}; remove it by hand."
+                    ) from exc
+                removed.append(path)
+        if removed:
+            logger.info("Removed %s", ", ".join(map(str, removed)))
+        return removed
+
     def _set_aside(self) -> None:
         """Copy a file that cannot be parsed to ``<name>.corrupt-<UTC time>`` (0600).
 

@@ -36,6 +36,8 @@ from ._sharing import EntryNames, entry_names
 from ._token import TokenInfo
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import httpx
 
     from ._apikey import APIKey
@@ -53,6 +55,7 @@ __all__ = [
     "is_logged_in",
     "login",
     "logout",
+    "logout_and_clean",
     "obtain_key_in_time",
     "save_key",
     "username_from_claims",
@@ -370,12 +373,27 @@ async def logout(
 
     Returns whether there was one. The names include anaconda-auth's and
     anaconda-cloud-auth's (see ``docs/storage.md``), so the user is logged out of every tool.
+    Also removes the files beside the keyring file that may hold keys: copies of a damaged
+    keyring file kept aside (``keyring.corrupt-*``) and temp files of interrupted writes.
     """
     settings = resolve_settings(settings, auth_domain=auth_domain)
-    names = entry_names(settings.auth_domain, settings.api_domain)
-    removed = await _store(settings, store).adelete_site(names)
-    logger.debug("Logout from %s: %s", settings.auth_domain, "key removed" if removed else "none")
+    removed, _ = await logout_and_clean(settings, _store(settings, store))
     return removed
+
+
+async def logout_and_clean(
+    settings: AnacondaAuthSettings, store: TokenStore
+) -> tuple[bool, list[Path]]:
+    """`logout`'s work: whether a key was removed, and the leftover files removed."""
+    from ._keyring import AnacondaKeyring
+
+    names = entry_names(settings.auth_domain, settings.api_domain)
+    removed = await store.adelete_site(names)
+    logger.debug("Logout from %s: %s", settings.auth_domain, "key removed" if removed else "none")
+    keyring = AnacondaKeyring(path=settings.keyring_path, lock_timeout=settings.storage_timeout)
+    # The keyring's lock (lock_timeout) bounds the wait; no second limit is applied here.
+    files = await anyio.to_thread.run_sync(keyring.remove_leftovers, abandon_on_cancel=True)
+    return removed, files
 
 
 async def current_token(

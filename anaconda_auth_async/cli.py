@@ -395,18 +395,28 @@ async def _login(
 @cli.command()
 @_domain_option
 def logout(*, domain: str | None) -> None:
-    """Remove the stored API key."""
+    """Remove the stored API key.
+
+    Also removes copies of a damaged keyring file kept aside (keyring.corrupt-*) and
+    temp files of interrupted writes, which may hold keys, and lists them.
+    """
     _run(_logout, settings=_settings(auth_domain=domain))
 
 
 async def _logout(*, settings: AnacondaAuthSettings) -> None:
     from . import _login as api
+    from ._storage import default_store
 
     domain = settings.auth_domain
-    if await api.logout(settings=settings):
+    removed, files = await api.logout_and_clean(settings, default_store(settings))
+    if removed:
         click.echo(f"Logged out of {domain}: the stored API key was removed.")
     else:
         click.echo(f"You were not logged in to {domain}; there was no stored API key.")
+    if files:
+        click.echo(f"Also removed {len(files)} leftover file(s) that may hold API keys:")
+        for path in files:
+            click.echo(f"  {path}")
     configured = _configured_name(settings)
     if configured is not None:
         click.echo(f"Note: {configured} is still set; unset it to stop using it.", err=True)

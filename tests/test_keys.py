@@ -1,6 +1,7 @@
 """The life of a key: minting one for a machine (``api-key --new``, `create_api_key`),
 seeing its expiry coming (``status --min-days``, the client warning, ``--renew-within``),
-storing a key you already have (``login --with-token``, `store_api_key`).
+storing a key you already have (``login --with-token``, `store_api_key`), and the
+clean-up at ``logout``.
 
 The network part of a login (`_login._obtain_key`) is replaced by a fake; the e2e suite
 runs the real one (tests/e2e/test_e2e_keys.py).
@@ -12,6 +13,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -28,6 +30,7 @@ from anaconda_auth_async import (
     LoginDeniedError,
     LoginEvent,
     RepoToken,
+    StorageError,
     TokenInfo,
     __version__,
     create_api_key,
@@ -508,3 +511,83 @@ def test_store_api_key_sync(store: MemoryTokenStore, account_api: respx.Route) -
     token = sync.store_api_key(f"{key}\n")
     assert token.username == "ada@example.com"
     assert store.load(DOMAIN).api_key == key  # type: ignore[union-attr]
+
+
+# --- clean up: logout removes leftovers that may hold keys -----------------------------------
+
+
+def leftovers_beside(keyring: Path) -> list[Path]:
+    keyring.parent.mkdir(parents=True, exist_ok=True)
+    made = [
+        keyring.with_name("keyring.corrupt-20260101T000000Z"),
+        keyring.with_name("keyring.corrupt-20260101T000000Z-1"),
+        keyring.with_name(".keyring.k3y8a9.tmp"),
+    ]
+    for path in made:
+        path.write_text('{"Anaconda Cloud": {"id.anaconda.cloud": "old-secret"}}')
+    return sorted(made)
+
+
+def test_logout_removes_set_aside_copies_and_temp_files_and_says_so(
+    store: MemoryTokenStore, isolated_env: Path
+) -> None:
+    keyring = isolated_env / ".anaconda" / "keyring"
+    made = leftovers_beside(keyring)
+    keep = [
+        keyring.with_name("keyring.lock"),
+        keyring.with_name("config.toml"),
+        keyring.with_name("keyring.corrupted-notes.txt"),
+        keyring.with_name(".other.abc.tmp"),
+    ]
+    for path in keep:
+        path.write_text("keep me")
+    store_key(store, 40 * DAY)
+    result = run("logout")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Logged out of id.anaconda.cloud: the stored API key was removed."
+    assert lines[1] == "Also removed 3 leftover file(s) that may hold API keys:"
+    assert lines[2:] == [f"  {path}" for path in made]
+    assert not any(path.exists() for path in made)
+    assert all(path.exists() for path in keep)
+    assert "old-secret" not in result.stdout
+
+
+def test_logout_with_nothing_to_clean_says_nothing_more(store: MemoryTokenStore) -> None:
+    result = run("logout")
+    assert result.exit_code == 0
+    assert (
+        result.stdout
+        == "You were not logged in to id.anaconda.cloud; there was no stored API key.\n"
+    )
+
+
+def test_logout_after_a_repair_removes_the_damaged_copy(isolated_env: Path) -> None:
+    keyring_path = isolated_env / ".anaconda" / "keyring"
+    keyring_path.parent.mkdir(parents=True)
+    keyring_path.write_text("{not json")
+    settings = AnacondaAuthSettings()
+    from anaconda_auth_async import KeyringTokenStore
+
+    kstore = KeyringTokenStore(settings)
+    kstore.save(TokenInfo(domain=DOMAIN, api_key=make_api_key()))  # sets the damaged copy aside
+    (copy,) = keyring_path.parent.glob("keyring.corrupt-*")
+    assert sync.logout(settings=settings, store=kstore) is True
+    assert not copy.exists()
+    assert kstore.load(DOMAIN) is None
+
+
+def test_leftovers_are_removed_under_the_write_lock(isolated_env: Path) -> None:
+    from filelock import FileLock
+
+    from anaconda_auth_async._keyring import AnacondaKeyring
+
+    keyring_path = isolated_env / ".anaconda" / "keyring"
+    made = leftovers_beside(keyring_path)
+    keyring = AnacondaKeyring(path=keyring_path, lock_timeout=0.2)
+    assert keyring.leftovers() == made
+    with FileLock(str(keyring_path) + ".lock"), pytest.raises(StorageError, match="held the lock"):
+        keyring.remove_leftovers()  # another writer holds the lock: nothing is touched
+    assert all(path.exists() for path in made)
+    assert keyring.remove_leftovers() == made
+    assert keyring.leftovers() == []
