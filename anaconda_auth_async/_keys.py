@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from ._config import resolve_settings
 from ._exceptions import InvalidAPIKeyError
-from ._login import _ignore, _requested_flow, _store, obtain_key_in_time, save_key
+from ._login import _requested_flow, _store, event_sink, obtain_key_in_time, save_key
 
 if TYPE_CHECKING:
     from ._apikey import APIKey
@@ -51,14 +51,15 @@ async def create_api_key(
     on_event: EventSink | None = None,
     open_browser: Callable[[str], bool] | None = None,
     timeout: float | None = None,
+    quiet: bool = False,
 ) -> APIKey:
     """Log in afresh and create a new API key for another machine; store nothing.
 
     `scopes` default to the scopes a login's own key gets (``cloud:read``,
     ``cloud:write``); `tags` are sent after the tag naming this SDK. The login always
     runs, even while a key is stored, and that stored key is left untouched. `flow`,
-    `on_event`, `open_browser` and `timeout` work as in `login`. Returns the `APIKey`
-    (the key, its id, expiry, scopes and tags). Raises `LoginError` (for instance
+    `on_event`, `quiet`, `open_browser` and `timeout` work as in `login`. Returns the
+    `APIKey` (the key, its id, expiry, scopes and tags). Raises `LoginError` (for instance
     `LoginDeniedError`, `LoginTimeoutError` or `APIKeyExchangeError`) when it fails.
     """
     settings = resolve_settings(
@@ -68,7 +69,13 @@ async def create_api_key(
         login_flow=_requested_flow(flow, False),
     )
     key = await obtain_key_in_time(
-        settings, timeout=timeout, on_event=on_event or _ignore, scopes=scopes, tags=tags
+        settings,
+        timeout=timeout,
+        on_event=event_sink(on_event, quiet=quiet),
+        open_browser=open_browser,
+        open_device_page=on_event is None and not quiet,
+        scopes=scopes,
+        tags=tags,
     )
     logger.info(
         "Created API key %s for %s (not stored)", key.id or "(no id)", key.username or "unknown"

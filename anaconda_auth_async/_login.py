@@ -22,7 +22,6 @@ import datetime as dt
 import functools
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -51,6 +50,7 @@ __all__ = [
     "LoginEvent",
     "browser_available",
     "current_token",
+    "event_sink",
     "expires_within",
     "is_logged_in",
     "login",
@@ -63,12 +63,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_DISPLAY_VARS = ("DISPLAY", "WAYLAND_DISPLAY")
-_SSH_VARS = ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY")
-
 
 def _ignore(event: LoginEvent) -> None:
-    """The default event sink: the library itself never prints."""
+    """The sink of a quiet login: nothing is shown."""
 
 
 def _store(settings: AnacondaAuthSettings, store: TokenStore | None) -> TokenStore:
@@ -99,14 +96,6 @@ def username_from_claims(claims: dict[str, Any]) -> str | None:
     return None
 
 
-def _no_display() -> bool:
-    if any(os.environ.get(name) for name in _DISPLAY_VARS):
-        return False
-    if any(os.environ.get(name) for name in _SSH_VARS):
-        return True  # a browser would open on the remote machine's screen, if anywhere
-    return not sys.platform.startswith(("win", "darwin", "cygwin"))
-
-
 def _webbrowser_found() -> bool:
     import webbrowser
 
@@ -122,11 +111,25 @@ async def browser_available() -> bool:
 
     `webbrowser.get` may start a process to ask the desktop, so it runs in a worker thread.
     """
+    from ._flows.opener import no_display
+
     if os.environ.get("BROWSER"):
         return True
-    if _no_display():
+    if no_display():
         return False
     return await anyio.to_thread.run_sync(_webbrowser_found)
+
+
+def event_sink(on_event: EventSink | None, *, quiet: bool = False) -> EventSink:
+    """Where a login's events go: `on_event`, else the default presentation (stderr, or a
+    notebook's output), else nowhere when `quiet`."""
+    if on_event is not None:
+        return on_event
+    if quiet:
+        return _ignore
+    from ._present import Presentation
+
+    return Presentation()
 
 
 async def _choose_flow(requested: LoginFlow, metadata: ProviderMetadata) -> LoginFlow:
@@ -147,21 +150,51 @@ async def _run_flow(
     on_event: EventSink,
     ask_credentials: CredentialsCallback | None,
     open_browser: Callable[[str], bool] | None,
+    open_device_page: bool = False,
+    fallback_to_device: bool = False,
 ) -> FlowResult:
     # Each flow is imported on use: the browser flow brings in authlib and a listener.
     if flow == "device":
         from ._flows.device import device_flow
+        from ._flows.opener import default_open_browser
 
-        return await device_flow(http, metadata, settings, on_event=on_event)
+        opener = open_browser
+        if opener is None and open_device_page and await browser_available():
+            opener = default_open_browser
+        return await device_flow(http, metadata, settings, on_event=on_event, open_browser=opener)
     if flow == "password":
         from ._flows.password import password_flow
 
         return await password_flow(http, metadata, settings, ask_credentials=ask_credentials)
     from ._flows.browser import browser_flow
+    from ._flows.opener import NoBrowserError
 
-    return await browser_flow(
-        http, metadata, settings, on_event=on_event, open_browser=open_browser
-    )
+    try:
+        return await browser_flow(
+            http,
+            metadata,
+            settings,
+            on_event=on_event,
+            open_browser=open_browser,
+            give_up_without_browser=fallback_to_device,
+        )
+    except NoBrowserError:
+        logger.info("No browser could be opened; logging in with a device code instead")
+        on_event(
+            LoginEvent(
+                kind="no_browser",
+                message="No browser could be opened; logging in with a code instead.",
+            )
+        )
+        return await _run_flow(
+            "device",
+            http,
+            metadata,
+            settings,
+            on_event=on_event,
+            ask_credentials=None,
+            open_browser=None,
+        )
 
 
 async def _validate(
@@ -191,6 +224,7 @@ async def _obtain_key(
     on_event: EventSink,
     ask_credentials: CredentialsCallback | None,
     open_browser: Callable[[str], bool] | None,
+    open_device_page: bool = False,
     scopes: Iterable[str] | None = None,
     tags: Iterable[str] | None = None,
 ) -> APIKey:
@@ -211,6 +245,9 @@ async def _obtain_key(
             on_event=on_event,
             ask_credentials=ask_credentials,
             open_browser=open_browser,
+            open_device_page=open_device_page,
+            fallback_to_device=settings.login_flow == "auto"
+            and bool(metadata.device_authorization_endpoint),
         )
         claims = await _validate(http, metadata, settings, result)
         on_event(LoginEvent(kind="exchanging", message="Creating an API key."))
@@ -227,10 +264,15 @@ async def obtain_key_in_time(
     on_event: EventSink,
     ask_credentials: CredentialsCallback | None = None,
     open_browser: Callable[[str], bool] | None = None,
+    open_device_page: bool = False,
     scopes: Iterable[str] | None = None,
     tags: Iterable[str] | None = None,
 ) -> APIKey:
-    """`_obtain_key` under the login's one time limit (`timeout`, else ``login_timeout``)."""
+    """`_obtain_key` under the login's one time limit (`timeout`, else ``login_timeout``).
+
+    `open_device_page`: the device flow opens its verification page in the browser (the
+    default presentation does, as anaconda-auth does); `open_browser` given does too.
+    """
     limit = settings.login_timeout if timeout is None else timeout
     try:
         with anyio.fail_after(limit) as scope:
@@ -239,6 +281,7 @@ async def obtain_key_in_time(
                 on_event=on_event,
                 ask_credentials=ask_credentials,
                 open_browser=open_browser,
+                open_device_page=open_device_page,
                 scopes=scopes,
                 tags=tags,
             )
@@ -265,6 +308,7 @@ async def login(
     store: TokenStore | None = None,
     timeout: float | None = None,  # noqa: ASYNC109 - the contract; applied with fail_after
     renew_within: dt.timedelta | float | None = None,
+    quiet: bool = False,
 ) -> TokenInfo:
     """Log in and store an API key for the auth domain; return the stored `TokenInfo`.
 
@@ -273,10 +317,17 @@ async def login(
     again, so a scheduled ``login(renew_within=timedelta(days=30))`` renews a key before
     it runs out and is a no-op otherwise (a key with no known expiry is never renewed).
     `auth_domain`, `ssl_verify` and `flow` override `settings` (default: read from the
-    environment); ``basic=True`` is the deprecated password flow. `on_event` receives
-    each `LoginEvent` (the URL to open, the device code, ...); `ask_credentials` supplies
-    ``(username, password)`` to the password flow; `open_browser` opens the login page
-    (default: `webbrowser`, which honours ``BROWSER``). The network steps and the user's
+    environment); ``basic=True`` is the deprecated password flow.
+
+    Without `on_event`, the login shows on stderr what the person must do: the device
+    code and its URL (and opens that page in a browser when one can be opened), the login
+    URL when no browser could be opened, and that it is waiting and how to cancel (in a
+    Jupyter kernel the URL is a link); ``quiet=True`` shows nothing. `on_event` replaces
+    that and receives each `LoginEvent` (the URL to open, the device code, ...).
+    `ask_credentials` supplies ``(username, password)`` to the password flow;
+    `open_browser` opens the login page (default: `webbrowser`, which honours
+    ``BROWSER``, run silently; with `on_event` given, only this opens the device
+    flow's page). The network steps and the user's
     part must finish within `timeout` seconds (default: the ``login_timeout`` setting) or
     `LoginTimeoutError` is raised. Any failure raises a `LoginError` and leaves the stored
     key untouched.
@@ -299,13 +350,14 @@ async def login(
             logger.debug("An unexpired API key is stored for %s; not logging in", domain)
             return existing
         logger.info("The API key stored for %s expires soon; logging in to renew it", domain)
-    sink = on_event or _ignore
+    sink = event_sink(on_event, quiet=quiet)
     new = await obtain_key_in_time(
         settings,
         timeout=timeout,
         on_event=sink,
         ask_credentials=ask_credentials,
         open_browser=open_browser,
+        open_device_page=on_event is None and not quiet,
     )
     token = await save_key(store, settings, new.api_key, new.username)
     sink(LoginEvent(kind="done", message=f"Logged in to {domain}."))

@@ -65,13 +65,16 @@ def login(
     store: TokenStore | None = None,
     timeout: float | None = None,
     renew_within: dt.timedelta | float | None = None,
+    quiet: bool = False,
 ) -> TokenInfo:
     """Log in and store an API key; blocking face of `anaconda_auth_async.login`.
 
     Does nothing while an unexpired key is stored unless ``force=True``, or unless it
     expires within `renew_within` (a `timedelta` or seconds); ``basic=True``
-    is the deprecated password flow. Returns the stored `TokenInfo`; raises `LoginError`
-    (and leaves the stored key untouched) when the login fails.
+    is the deprecated password flow. Without `on_event` it shows on stderr (in Jupyter,
+    in the cell) what the person must do; ``quiet=True`` shows nothing. Returns the
+    stored `TokenInfo`; raises `LoginError` (and leaves the stored key untouched) when
+    the login fails.
     """
     return _run(
         functools.partial(
@@ -88,6 +91,7 @@ def login(
             store=store,
             timeout=timeout,
             renew_within=renew_within,
+            quiet=quiet,
         )
     )
 

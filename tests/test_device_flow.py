@@ -325,3 +325,27 @@ def test_parse_poll_response_outcomes() -> None:
     assert isinstance(tokens, OAuthTokens)
     with pytest.raises(LoginError):
         parse_poll_response(400, b'{"error": "invalid_client"}')
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("outcome", ["opened", "not opened", "broken"])
+async def test_the_verification_page_is_opened_after_the_code_is_shown(
+    settings: AnacondaAuthSettings, outcome: str
+) -> None:
+    provider = FakeProvider([error("authorization_pending"), TOKENS])
+    events: list[LoginEvent] = []
+    opened: list[tuple[str, list[str]]] = []
+
+    def opener(url: str) -> bool:
+        opened.append((url, [e.kind for e in events]))
+        if outcome == "broken":
+            raise RuntimeError("no display")
+        return outcome == "opened"
+
+    async with provider.client() as http:
+        result = await device_flow(
+            http, metadata(), settings, on_event=events.append, sleep=Sleeps(), open_browser=opener
+        )
+    assert result.tokens.access_token == "access-1"
+    assert opened == [(f"{ISSUER}/device?user_code=WDJB-MJHT", ["device_code"])]
+    assert [e.kind for e in events] == ["device_code", "waiting"]

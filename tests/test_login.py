@@ -45,6 +45,7 @@ from anaconda_auth_async import (
 from anaconda_auth_async._flows import FlowResult
 from anaconda_auth_async._flows import browser as browser_module
 from anaconda_auth_async._flows import device as device_module
+from anaconda_auth_async._flows.opener import NoBrowserError
 from anaconda_auth_async._flows.token_endpoint import OAuthTokens
 from anaconda_auth_async._storage import KeyringTokenStore
 from anaconda_auth_async.testing import make_api_key
@@ -179,6 +180,9 @@ class Flows:
         self.id_token: str | bool | None = True  # True: a valid one
         self.started: anyio.Event | None = None
         self.opener: Any = "not called"
+        self.device_opener: Any = "not called"
+        self.give_up_without_browser: bool | None = None
+        self.no_browser = False  # the browser flow finds that no browser opens
 
     async def _result(self, name: str, on_event: Any) -> FlowResult:
         self.calls.append(name)
@@ -193,13 +197,27 @@ class Flows:
         assert id_token is None or isinstance(id_token, str)
         return FlowResult(tokens=self.platform.tokens(id_token=id_token), nonce=NONCE)
 
-    async def device(self, http: Any, metadata: Any, settings: Any, *, on_event: Any) -> Any:
+    async def device(
+        self, http: Any, metadata: Any, settings: Any, *, on_event: Any, open_browser: Any
+    ) -> Any:
+        self.device_opener = open_browser
         return await self._result("device", on_event)
 
     async def browser(
-        self, http: Any, metadata: Any, settings: Any, *, on_event: Any, open_browser: Any
+        self,
+        http: Any,
+        metadata: Any,
+        settings: Any,
+        *,
+        on_event: Any,
+        open_browser: Any,
+        give_up_without_browser: bool,
     ) -> Any:
         self.opener = open_browser
+        self.give_up_without_browser = give_up_without_browser
+        if self.no_browser and give_up_without_browser:
+            self.calls.append("browser")
+            raise NoBrowserError("no browser")
         return await self._result("browser", on_event)
 
 
@@ -674,3 +692,76 @@ async def test_current_token_sources_argument_and_dotenv(isolated_env: Path) -> 
     assert token is not None
     assert token.api_key == key
     assert source == f"ANACONDA_AUTH_API_KEY in {(isolated_env / '.env').resolve()}"
+
+
+# --- what a login shows without on_event -------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_without_on_event_it_says_it_waits_on_stderr(
+    settings: AnacondaAuthSettings, flows: Flows, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await anaconda_auth_async.login(settings=settings)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == "Waiting for the login to complete; press Ctrl+C to cancel.\n"
+
+
+@pytest.mark.anyio
+async def test_quiet_and_on_event_show_nothing(
+    settings: AnacondaAuthSettings, flows: Flows, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await anaconda_auth_async.login(settings=settings, quiet=True)
+    events: list[LoginEvent] = []
+    await anaconda_auth_async.login(settings=settings, force=True, on_event=events.append)
+    assert capsys.readouterr().err == ""
+    assert [e.kind for e in events] == ["waiting", "exchanging", "done"]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("browser", "on_event", "opens"),
+    [("my-browser %s", False, True), ("", False, False), ("my-browser %s", True, False)],
+)
+async def test_the_device_page_is_opened_by_the_default_presentation(
+    settings: AnacondaAuthSettings,
+    flows: Flows,
+    monkeypatch: pytest.MonkeyPatch,
+    browser: str,
+    on_event: bool,
+    opens: bool,
+) -> None:
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SSH_TTY", "/dev/pts/1")  # no display, on any platform
+    monkeypatch.setenv("BROWSER", browser)
+    await anaconda_auth_async.login(
+        settings=settings, on_event=(lambda e: None) if on_event else None
+    )
+    from anaconda_auth_async._flows.opener import default_open_browser
+
+    assert flows.device_opener is (default_open_browser if opens else None)
+
+
+@pytest.mark.anyio
+async def test_auto_falls_back_to_a_device_code_when_no_browser_opens(
+    settings: AnacondaAuthSettings,
+    flows: Flows,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("BROWSER", "/bin/false")
+    flows.no_browser = True
+    await anaconda_auth_async.login(settings=settings, flow="auto")
+    assert flows.calls == ["browser", "device"]
+    assert flows.give_up_without_browser is True
+    assert flows.device_opener is None  # the browser just failed to open
+    assert "No browser could be opened; logging in with a code instead." in capsys.readouterr().err
+
+
+@pytest.mark.anyio
+async def test_an_explicit_browser_flow_does_not_fall_back(
+    settings: AnacondaAuthSettings, flows: Flows
+) -> None:
+    await anaconda_auth_async.login(settings=settings, flow="browser")
+    assert flows.give_up_without_browser is False

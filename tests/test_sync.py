@@ -64,7 +64,9 @@ def fake_platform(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     def client(settings: AnacondaAuthSettings, **overrides: Any) -> httpx.AsyncClient:
         return real(settings, transport=httpx.MockTransport(provider), **overrides)
 
-    async def flow(http: Any, metadata: Any, settings: Any, *, on_event: Any) -> FlowResult:
+    async def flow(
+        http: Any, metadata: Any, settings: Any, *, on_event: Any, open_browser: Any
+    ) -> FlowResult:
         threads.append(threading.get_ident())
         on_event(LoginEvent(kind="device_code", url=f"{ISSUER}/device", user_code="ABCD"))
         tokens = OAuthTokens(

@@ -21,6 +21,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge  # type: ignore[im
 
 from . import SCOPE, EventSink, FlowResult, LoginEvent
 from .loopback import Listener, listen_for_callback
+from .opener import NoBrowserError, default_open_browser, open_in_browser
 from .token_endpoint import request_tokens, token_form
 
 if TYPE_CHECKING:
@@ -94,13 +95,6 @@ def code_exchange_form(*, code: str, client_id: str, redirect_uri: str, code_ver
     )
 
 
-def default_open_browser(url: str) -> bool:
-    """Open `url` with `webbrowser` (which honours ``BROWSER``); False when none opened."""
-    import webbrowser
-
-    return webbrowser.open(url)
-
-
 async def browser_flow(
     http: httpx.AsyncClient,
     metadata: ProviderMetadata,
@@ -108,12 +102,16 @@ async def browser_flow(
     *,
     on_event: EventSink,
     open_browser: Callable[[str], bool] | None = None,
+    give_up_without_browser: bool = False,
 ) -> FlowResult:
     """Log in through the user's browser; return the tokens and the nonce sent.
 
     The listener is bound before the browser is opened (`open_browser`, run in a worker
     thread; `default_open_browser` when None). Reports ``browser`` (with the URL to show
-    in case no browser opens), ``waiting`` and ``exchanging``. It waits for the user as
+    in case no browser opens), ``waiting`` and ``exchanging``. When no browser could be
+    opened it reports ``no_browser`` with the URL and keeps waiting, or, with
+    `give_up_without_browser`, raises `NoBrowserError` (``auto`` then uses a device
+    code). It waits for the user as
     long as it takes: the caller's time limit (`login`'s) bounds it. Raises
     `LoginDeniedError` when the provider or the user refuses, `LoginError` for anything
     else that stops the login.
@@ -139,7 +137,9 @@ async def browser_flow(
         )
         on_event(LoginEvent(kind="browser", url=url))
         on_event(LoginEvent(kind="waiting", message="Waiting for the login in the browser."))
-        code = await _open_and_wait(listener, url, opener, on_event)
+        code = await _open_and_wait(
+            listener, lambda: _open(opener, url, on_event, give_up_without_browser)
+        )
     on_event(LoginEvent(kind="exchanging", message="Exchanging the authorization code."))
     form = code_exchange_form(
         code=code,
@@ -151,12 +151,7 @@ async def browser_flow(
     return FlowResult(tokens=tokens, nonce=secrets.nonce)
 
 
-async def _open_and_wait(
-    listener: Listener,
-    url: str,
-    opener: Callable[[str], bool],
-    on_event: EventSink,
-) -> str:
+async def _open_and_wait(listener: Listener, open_page: Callable[[], Awaitable[None]]) -> str:
     """Open the browser while serving the listener, so a blocking opener blocks nothing."""
     failures: list[Exception] = []
     code = ""
@@ -175,25 +170,25 @@ async def _open_and_wait(
             code = await listener.wait()
             task_group.cancel_scope.cancel()
 
-        task_group.start_soon(guarded, lambda: _open(opener, url, on_event))
+        task_group.start_soon(guarded, open_page)
         await guarded(wait)
     if failures:
         raise failures[0]
     return code
 
 
-async def _open(opener: Callable[[str], bool], url: str, on_event: EventSink) -> None:
-    try:
-        opened = await anyio.to_thread.run_sync(opener, url, abandon_on_cancel=True)
-    except Exception as exc:  # a broken opener must not end the login: the URL is shown
-        logger.info("Could not open a browser (%s)", type(exc).__name__)
-        opened = False
-    if not opened:
-        logger.info("No browser was opened for the login")
-        on_event(
-            LoginEvent(
-                kind="no_browser",
-                url=url,
-                message="No browser could be opened; open this URL to log in.",
-            )
+async def _open(
+    opener: Callable[[str], bool], url: str, on_event: EventSink, give_up: bool
+) -> None:
+    if await open_in_browser(opener, url):
+        return
+    logger.info("No browser was opened for the login")
+    if give_up:
+        raise NoBrowserError("No browser could be opened for the login.")
+    on_event(
+        LoginEvent(
+            kind="no_browser",
+            url=url,
+            message="No browser could be opened; open this URL to log in.",
         )
+    )

@@ -31,6 +31,7 @@ from .._oidc import ProviderMetadata
 from .._text import json_object, safe_line
 from .._transport import describe_network_error
 from . import SCOPE, EventSink, FlowResult, LoginEvent
+from .opener import open_in_browser
 from .token_endpoint import (
     OAuthTokens,
     TokenEndpointUnreachableError,
@@ -203,13 +204,16 @@ async def device_flow(
     *,
     on_event: EventSink,
     sleep: Sleep = anyio.sleep,
+    open_browser: Callable[[str], bool] | None = None,
 ) -> FlowResult:
     """Log in with a device code: report the code, poll until approved; return the tokens.
 
     Reports ``device_code`` (URL, user code, lifetime), then ``waiting``. Raises
     `LoginError` when the provider has no device endpoint or the login fails,
     `LoginDeniedError` when the user refuses, `LoginTimeoutError` when the code expires.
-    `sleep` waits between polls.
+    `sleep` waits between polls. With `open_browser`, the verification page (with the
+    code filled in, when the provider offers that) is opened after the code is reported,
+    as anaconda-auth does; a browser that does not open changes nothing.
     """
     endpoint = metadata.device_authorization_endpoint
     if not endpoint:
@@ -226,6 +230,8 @@ async def device_flow(
             expires_in=auth.expires_in if math.isfinite(auth.expires_in) else None,
         )
     )
+    if open_browser is not None and not await open_in_browser(open_browser, auth.url):
+        logger.info("The verification page was not opened; the URL and code are shown")
     on_event(LoginEvent(kind="waiting", message="Waiting for the code to be entered."))
     form = device_token_request(settings, auth.device_code)
     interval, slept, transient = auth.interval, 0.0, 0
