@@ -111,8 +111,8 @@ async def browser_flow(
     in case no browser opens), ``waiting`` and ``exchanging``. When no browser could be
     opened it reports ``no_browser`` with the URL and keeps waiting, or, with
     `give_up_without_browser`, raises `NoBrowserError` (``auto`` then uses a device
-    code). It waits for the user as
-    long as it takes: the caller's time limit (`login`'s) bounds it. Raises
+    code). It waits for the user as long as it takes: the caller's time limit (`login`'s)
+    bounds it. Raises
     `LoginDeniedError` when the provider or the user refuses, `LoginError` for anything
     else that stops the login.
     """
