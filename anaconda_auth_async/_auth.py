@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, cast
 
 import httpx
 
+from ._credentials import Credential, Source, TokenProvider
 from ._exceptions import ConfigurationError, LoginRequiredError, TokenExpiredError
 from ._origin import Origin, describe, is_loopback, origin_of, parse_origins
 from ._text import json_object
-from ._tokens import Credential, Source, TokenProvider
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -265,7 +265,9 @@ class AnacondaAuth(httpx.Auth):
 
     def _expired_message(self, credential: Credential) -> str:
         what, todo = _advice(credential.source, self.domain)
-        return f"{what[0].upper()}{what[1:]} expired on {_date(credential.expires_at)}; {todo}."
+        return (
+            f"{what[0].upper()}{what[1:]} expired on {_date_time(credential.expires_at)}; {todo}."
+        )
 
 
 def _advice(source: Source, domain: str) -> tuple[str, str]:
@@ -302,7 +304,7 @@ def _status(response: httpx.Response) -> str:
     return f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
 
 
-def _date(timestamp: float) -> str:
+def _date_time(timestamp: float) -> str:
     try:
         return datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     except (OverflowError, OSError, ValueError):

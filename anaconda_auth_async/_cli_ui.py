@@ -206,7 +206,7 @@ def exit_on_interrupt() -> Iterator[None]:
         raise
 
 
-async def _in_thread(func: Callable[[], T]) -> T:
+async def _prompt_in_thread(func: Callable[[], T]) -> T:
     """Run a prompt in a worker thread; Ctrl-C abandons it (see `exit_on_interrupt`)."""
     import anyio
 
@@ -225,13 +225,13 @@ async def _in_thread(func: Callable[[], T]) -> T:
 
 async def prompt(text: str, *, hide_input: bool = False) -> str:
     """`click.prompt` on stderr, in a worker thread so the event loop keeps running."""
-    answer = await _in_thread(lambda: click.prompt(text, hide_input=hide_input, err=True))
+    answer = await _prompt_in_thread(lambda: click.prompt(text, hide_input=hide_input, err=True))
     return str(answer)
 
 
 async def confirm(question: str) -> bool:
     """`click.confirm` (default no) on stderr, in a worker thread."""
-    return bool(await _in_thread(lambda: click.confirm(question, default=False, err=True)))
+    return bool(await _prompt_in_thread(lambda: click.confirm(question, default=False, err=True)))
 
 
 # --- login progress ---------------------------------------------------------------------

@@ -191,7 +191,7 @@ class AnacondaAuthSettings(BaseSettings):
         try:
             super().__init__(**values)
         except (ValidationError, SettingsError) as exc:
-            raise ConfigurationError(_describe(exc, values)) from None
+            raise ConfigurationError(_error_message(exc, values)) from None
         self._arguments = frozenset(_field_of((name,)) for name in values)
 
     def with_overrides(self, **changes: Any) -> Self:
@@ -451,7 +451,7 @@ def _field_of(loc: tuple[int | str, ...]) -> str:
     return head
 
 
-def _describe(exc: ValidationError | SettingsError, init: Mapping[str, Any]) -> str:
+def _error_message(exc: ValidationError | SettingsError, init: Mapping[str, Any]) -> str:
     """One line per bad setting, never echoing the value (it may be a secret)."""
     if isinstance(exc, SettingsError):
         field = next(

@@ -179,7 +179,7 @@ class AnacondaKeyring(KeyringBackend):
         except FileNotFoundError:
             return {}
         except OSError as exc:
-            raise self._error("read", exc) from exc
+            raise self._os_error("read", exc) from exc
         hit = _cache.get(self._file)
         if hit is not None and hit.settled and hit.key == (st.st_ino, st.st_size, st.st_mtime_ns):
             return hit.data
@@ -194,7 +194,7 @@ class AnacondaKeyring(KeyringBackend):
             except FileNotFoundError:
                 return {}
             except OSError as exc:
-                raise self._error("read", exc) from exc
+                raise self._os_error("read", exc) from exc
             key = (st.st_ino, st.st_size, st.st_mtime_ns)
             settled = time.time_ns() - st.st_mtime_ns > _SETTLE_NS
             if hit is not None and hit.raw == raw:
@@ -247,7 +247,7 @@ class AnacondaKeyring(KeyringBackend):
                 directory.chmod(0o700)
                 logger.info("Made %s private (mode 0700): it holds API keys", directory)
         except OSError as exc:
-            raise self._error("create the directory of", exc) from exc
+            raise self._os_error("create the directory of", exc) from exc
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -268,7 +268,7 @@ class AnacondaKeyring(KeyringBackend):
                 f"{self.lock_timeout:g} seconds; try again when it has finished."
             ) from None
         except OSError as exc:
-            raise self._error("lock", exc) from exc
+            raise self._os_error("lock", exc) from exc
         try:
             yield
         finally:
@@ -279,7 +279,7 @@ class AnacondaKeyring(KeyringBackend):
         try:
             fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{self._path.name}.", suffix=".tmp")
         except OSError as exc:
-            raise self._error("write", exc) from exc
+            raise self._os_error("write", exc) from exc
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fp:
                 _private(fp.fileno(), tmp)
@@ -291,7 +291,7 @@ class AnacondaKeyring(KeyringBackend):
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             if isinstance(exc, OSError):
-                raise self._error("write", exc) from exc
+                raise self._os_error("write", exc) from exc
             raise
         _fsync_dir(directory)
 
@@ -360,7 +360,7 @@ class AnacondaKeyring(KeyringBackend):
         except FileNotFoundError:
             return
         except OSError as exc:
-            raise self._error("read", exc) from exc
+            raise self._os_error("read", exc) from exc
         base = f"{self._file}.corrupt-{_utc_stamp()}"
         aside, n = base, 0
         while True:
@@ -371,14 +371,14 @@ class AnacondaKeyring(KeyringBackend):
                 n += 1
                 aside = f"{base}-{n}"
             except OSError as exc:
-                raise self._error("keep aside a copy of", exc) from exc
+                raise self._os_error("keep aside a copy of", exc) from exc
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(damaged)
                 out.flush()
                 os.fsync(out.fileno())
         except OSError as exc:
-            raise self._error("keep aside a copy of", exc) from exc
+            raise self._os_error("keep aside a copy of", exc) from exc
         logger.warning(
             "The token file %s could not be parsed; its bytes were kept in %s and a new "
             "file was started (log in again, or restore entries from the copy kept aside)",
@@ -397,7 +397,7 @@ class AnacondaKeyring(KeyringBackend):
             f"{self._path.name}.corrupt-<time>), or restore it from a backup."
         )
 
-    def _error(self, action: str, exc: OSError) -> StorageError:
+    def _os_error(self, action: str, exc: OSError) -> StorageError:
         from ._exceptions import StorageError
 
         reason = exc.strerror or type(exc).__name__

@@ -204,12 +204,12 @@ class KeyringTokenStore(TokenStore):
     @property
     def name(self) -> str:
         """The backend and, for the file keyring, its path."""
-        return _describe(self.backend)
+        return _backend_name(self.backend)
 
     def _label(self) -> str:
         if self._backend is None:
             return "system keyring"
-        return _describe(self._backend)
+        return _backend_name(self._backend)
 
     def __repr__(self) -> str:
         return f"KeyringTokenStore({self._label()})"
@@ -219,7 +219,7 @@ class KeyringTokenStore(TokenStore):
         try:
             value = self.backend.get_password(SERVICE, domain)
         except Exception as exc:
-            raise self._error(exc, f"read the token for {domain}") from exc
+            raise self._backend_error(exc, f"read the token for {domain}") from exc
         if value is None:
             return None
         cached = self._decoded.get(domain)
@@ -244,7 +244,7 @@ class KeyringTokenStore(TokenStore):
         try:
             self.backend.set_password(SERVICE, token.domain, value)
         except Exception as exc:
-            raise self._error(exc, f"store the token for {token.domain}") from exc
+            raise self._backend_error(exc, f"store the token for {token.domain}") from exc
         self._decoded[token.domain] = (value, token)
 
     def delete(self, domain: str) -> bool:
@@ -257,10 +257,10 @@ class KeyringTokenStore(TokenStore):
         except PasswordDeleteError:
             return False
         except Exception as exc:
-            raise self._error(exc, f"delete the token for {domain}") from exc
+            raise self._backend_error(exc, f"delete the token for {domain}") from exc
         return True
 
-    def _error(self, exc: Exception, action: str) -> Exception:
+    def _backend_error(self, exc: Exception, action: str) -> Exception:
         if isinstance(exc, AnacondaAuthError):
             return exc  # already says what happened and what to do
         detail = safe_line(str(exc).strip().splitlines()[0]) if str(exc).strip() else ""
@@ -272,7 +272,7 @@ class KeyringTokenStore(TokenStore):
         )
 
 
-def _describe(backend: KeyringBackend) -> str:
+def _backend_name(backend: KeyringBackend) -> str:
     if isinstance(backend, AnacondaKeyring):
         return f"Anaconda file keyring ({backend.path})"
     cls = type(backend)
@@ -304,11 +304,11 @@ def _system_backend(path: object, timeout: float) -> KeyringBackend:
     candidates = [b for b in keyring.backend.get_all_keyring() if not _is_excluded(b)]
     best = max(candidates, key=keyring.backend.by_priority, default=None)
     if best is not None:
-        logger.debug("Using the system keyring %s", _describe(best))
+        logger.debug("Using the system keyring %s", _backend_name(best))
         return best
     fallback = AnacondaKeyring(path=str(path), lock_timeout=timeout)
     logger.warning(
-        "No system keyring is available; storing tokens in the %s instead", _describe(fallback)
+        "No system keyring is available; storing tokens in the %s instead", _backend_name(fallback)
     )
     return fallback
 

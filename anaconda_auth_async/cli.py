@@ -94,7 +94,7 @@ def _stderr_is_tty() -> bool:
     return sys.stderr is not None and sys.stderr.isatty()
 
 
-def _run(func: Callable[..., Awaitable[T]], /, **kwargs: Any) -> T:
+def _run_command(func: Callable[..., Awaitable[T]], /, **kwargs: Any) -> T:
     """Run one command's coroutine on an event loop; Ctrl-C raises KeyboardInterrupt.
 
     Python 3.11's asyncio runner turns the cancellation that Ctrl-C causes back into
@@ -112,7 +112,7 @@ def _run(func: Callable[..., Awaitable[T]], /, **kwargs: Any) -> T:
         raise KeyboardInterrupt from None
 
 
-def _settings(**overrides: Any) -> AnacondaAuthSettings:
+def _settings_from_options(**overrides: Any) -> AnacondaAuthSettings:
     """Settings from the environment, with the options given on the command line."""
     from ._config import resolve_settings
     from ._exceptions import ConfigurationError
@@ -126,7 +126,7 @@ def _settings(**overrides: Any) -> AnacondaAuthSettings:
         raise Failure(ExitCode.CONFIGURATION, message) from exc
 
 
-def _date(timestamp: float) -> str:
+def _day(timestamp: float) -> str:
     return _iso(timestamp)[:10]
 
 
@@ -158,7 +158,7 @@ def _usable(
     if token is None or not token.api_key:
         raise Failure(ExitCode.NOT_LOGGED_IN, f"You are not logged in to {domain}; {hint}.")
     if token.expired:
-        when = f" on {_date(token.expires_at)}" if token.expires_at is not None else ""
+        when = f" on {_day(token.expires_at)}" if token.expires_at is not None else ""
         raise Failure(
             ExitCode.NOT_LOGGED_IN,
             f"The API key for {domain} from {source} expired{when}; {hint} to get a new one.",
@@ -261,8 +261,8 @@ def login(
         ]
         if clash:
             raise click.UsageError(f"--with-token reads the key from stdin; drop {clash[0]}.")
-        settings = _settings(auth_domain=domain, ssl_verify=verify)
-        _run(_login_with_token, settings=settings, key=_read_token())
+        settings = _settings_from_options(auth_domain=domain, ssl_verify=verify)
+        _run_command(_login_with_token, settings=settings, key=_read_token())
         return
     if browser + device + basic > 1:
         raise click.UsageError("Use only one of --browser, --device and --basic.")
@@ -274,9 +274,9 @@ def login(
             "run it in a terminal, or use --device."
         )
     flow: LoginFlow | None = "browser" if browser else "device" if device else None
-    _run(
+    _run_command(
         _login,
-        settings=_settings(auth_domain=domain, ssl_verify=verify),
+        settings=_settings_from_options(auth_domain=domain, ssl_verify=verify),
         force=force,
         flow=flow,
         basic=basic,
@@ -314,7 +314,7 @@ async def _login_with_token(*, settings: AnacondaAuthSettings, key: str) -> None
     username = _keys.username_of_account(account)
     token = await save_key(default_store(settings), settings, checked, username)
     who = f" as {username}" if username else ""
-    until = f" (the key expires on {_date(token.expires_at)})" if token.expires_at else ""
+    until = f" (the key expires on {_day(token.expires_at)})" if token.expires_at else ""
     click.echo(f"Logged in to {settings.auth_domain}{who} with the given API key{until}.")
     configured = _configured_name(settings)
     if configured is not None:
@@ -357,12 +357,12 @@ async def _login(
             who = f" as {stored.username}" if stored.username else ""
             if api.expires_within(stored, renew_within) and stored.expires_at is not None:
                 click.echo(
-                    f"Your API key for {domain}{who} expires on {_date(stored.expires_at)}; "
+                    f"Your API key for {domain}{who} expires on {_day(stored.expires_at)}; "
                     "logging in again to renew it.",
                     err=True,
                 )
             elif renew_within is not None:
-                until = f", until {_date(stored.expires_at)}" if stored.expires_at else ""
+                until = f", until {_day(stored.expires_at)}" if stored.expires_at else ""
                 click.echo(f"You are already logged in to {domain}{who}{until}.")
                 return  # a scheduled renewal never prompts
             else:
@@ -400,7 +400,7 @@ def logout(*, domain: str | None) -> None:
     Also removes copies of a damaged keyring file kept aside (keyring.corrupt-*) and
     temp files of interrupted writes, which may hold keys, and lists them.
     """
-    _run(_logout, settings=_settings(auth_domain=domain))
+    _run_command(_logout, settings=_settings_from_options(auth_domain=domain))
 
 
 async def _logout(*, settings: AnacondaAuthSettings) -> None:
@@ -427,7 +427,7 @@ async def _logout(*, settings: AnacondaAuthSettings) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the whole account as JSON.")
 def whoami(*, domain: str | None, as_json: bool) -> None:
     """Show who the API key belongs to (asks the API)."""
-    _run(_whoami, settings=_settings(auth_domain=domain), as_json=as_json)
+    _run_command(_whoami, settings=_settings_from_options(auth_domain=domain), as_json=as_json)
 
 
 async def _whoami(*, settings: AnacondaAuthSettings, as_json: bool) -> None:
@@ -532,14 +532,14 @@ def api_key(
     if not new:
         if given:
             raise click.UsageError(f"{given[0]} is only valid with --new.")
-        _run(_api_key, settings=_settings(auth_domain=domain))
+        _run_command(_api_key, settings=_settings_from_options(auth_domain=domain))
         return
     if browser and device:
         raise click.UsageError("Use only one of --browser and --device.")
     flow: LoginFlow | None = "browser" if browser else "device" if device else None
-    _run(
+    _run_command(
         _new_api_key,
-        settings=_settings(auth_domain=domain),
+        settings=_settings_from_options(auth_domain=domain),
         scopes=scopes or None,
         tags=tags or None,
         flow=flow,
@@ -594,7 +594,7 @@ async def _new_api_key(
     if new.username:
         parts.append(f"for {new.username}")
     if new.expires_at is not None:
-        parts.append(f"(expires {_date(new.expires_at)}, scopes: {', '.join(new.scopes)})")
+        parts.append(f"(expires {_day(new.expires_at)}, scopes: {', '.join(new.scopes)})")
     else:
         parts.append(f"(scopes: {', '.join(new.scopes)})")
     click.echo(" ".join(parts) + ". It was not stored: keep it secret.", err=True)
@@ -615,7 +615,12 @@ def status(*, domain: str | None, as_json: bool, min_days: int | None) -> None:
     Exits 0 when a usable key is found, 3 otherwise, and 7 with --min-days N when the
     key expires within N days. Never prints the key.
     """
-    _run(_status, settings=_settings(auth_domain=domain), as_json=as_json, min_days=min_days)
+    _run_command(
+        _status,
+        settings=_settings_from_options(auth_domain=domain),
+        as_json=as_json,
+        min_days=min_days,
+    )
 
 
 async def _status(
@@ -664,7 +669,7 @@ def _check_min_days(
     raise Failure(
         ExitCode.EXPIRES_SOON,
         f"The API key for {settings.auth_domain} from {source} expires on "
-        f"{_date(expires_at)}, within {min_days} days; {fix}.",
+        f"{_day(expires_at)}, within {min_days} days; {fix}.",
     )
 
 

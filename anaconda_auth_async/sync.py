@@ -45,7 +45,7 @@ __all__ = [
 T = TypeVar("T")
 
 
-def _run(call: Callable[[], Awaitable[T]]) -> T:
+def _in_portal(call: Callable[[], Awaitable[T]]) -> T:
     """Run one coroutine function to completion in a blocking portal's event loop."""
     with start_blocking_portal() as portal:
         return portal.call(call)
@@ -76,7 +76,7 @@ def login(
     stored `TokenInfo`; raises `LoginError` (and leaves the stored key untouched) when
     the login fails.
     """
-    return _run(
+    return _in_portal(
         functools.partial(
             _login.login,
             settings=settings,
@@ -103,7 +103,7 @@ def logout(
     store: TokenStore | None = None,
 ) -> bool:
     """Remove the stored API key; return whether there was one (blocking `logout`)."""
-    return _run(
+    return _in_portal(
         functools.partial(_login.logout, settings=settings, auth_domain=auth_domain, store=store)
     )
 
@@ -115,7 +115,7 @@ def is_logged_in(
     store: TokenStore | None = None,
 ) -> bool:
     """True when an unexpired API key is available (blocking `is_logged_in`)."""
-    return _run(
+    return _in_portal(
         functools.partial(
             _login.is_logged_in, settings=settings, auth_domain=auth_domain, store=store
         )
@@ -138,7 +138,7 @@ def create_api_key(
 
     Returns the `APIKey` (key, id, expiry, scopes, tags); the stored login is untouched.
     """
-    return _run(
+    return _in_portal(
         functools.partial(
             _keys.create_api_key,
             scopes=scopes,
@@ -167,7 +167,7 @@ def store_api_key(
 
     Raises `InvalidAPIKeyError`, storing nothing, for a malformed, expired or rejected key.
     """
-    return _run(
+    return _in_portal(
         functools.partial(
             _keys.store_api_key,
             api_key,

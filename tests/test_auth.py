@@ -22,8 +22,8 @@ from anaconda_auth_async import (
 )
 from anaconda_auth_async._auth import AnacondaAuth, _Reload
 from anaconda_auth_async._client import AsyncAuthClient, BaseClient
+from anaconda_auth_async._credentials import Credential
 from anaconda_auth_async._origin import key_origins
-from anaconda_auth_async._tokens import Credential
 from anaconda_auth_async.testing import MemoryTokenStore, make_api_key
 
 DOMAIN = "id.anaconda.cloud"

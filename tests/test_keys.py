@@ -38,8 +38,8 @@ from anaconda_auth_async import (
     store_api_key,
     sync,
 )
+from anaconda_auth_async import _credentials as tokens_module
 from anaconda_auth_async import _login as login_module
-from anaconda_auth_async import _tokens as tokens_module
 from anaconda_auth_async._apikey import api_key_request, mint_api_key
 from anaconda_auth_async.cli import cli
 from anaconda_auth_async.sync import BaseClient
@@ -308,7 +308,7 @@ def expiry_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "anaconda_auth_async._tokens" and r.levelno == logging.WARNING
+        if r.name == "anaconda_auth_async._credentials" and r.levelno == logging.WARNING
     ]
 
 
