@@ -310,7 +310,7 @@ class AnacondaKeyring(KeyringBackend):
         except (FileNotFoundError, NotADirectoryError):
             return []
         except OSError as exc:
-            raise self._error("list the directory of", exc) from exc
+            raise self._os_error("list the directory of", exc) from exc
         return sorted(
             Path(entry.path)
             for entry in entries
