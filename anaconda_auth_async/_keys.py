@@ -27,13 +27,22 @@ from ._exceptions import InvalidAPIKeyError
 from ._login import _requested_flow, _store, event_sink, obtain_key_in_time, save_key
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ._apikey import APIKey
     from ._config import AnacondaAuthSettings, LoginFlow
     from ._flows import EventSink
+    from ._keyring import AnacondaKeyring
     from ._storage import TokenStore
     from ._token import TokenInfo
 
-__all__ = ["account_of_key", "check_api_key", "create_api_key", "store_api_key"]
+__all__ = [
+    "account_of_key",
+    "check_api_key",
+    "create_api_key",
+    "logout_everywhere",
+    "store_api_key",
+]
 
 MAX_KEY_LENGTH = 16 * 1024
 
@@ -190,3 +199,57 @@ async def store_api_key(
     key = check_api_key(api_key, settings)
     account = await account_of_key(key, settings) if verify else None
     return await save_key(_store(settings, store), settings, key, username_of_account(account))
+
+
+def _known_names(settings: AnacondaAuthSettings, file_names: Iterable[str]) -> list[str]:
+    """Every keyring name a key of any site may be under, as far as this package knows."""
+    from ._sharing import ANACONDA_NAMES, entry_names
+
+    names = list(entry_names(settings.auth_domain, settings.api_domain).read)
+    names += ANACONDA_NAMES
+    names += file_names
+    return list(dict.fromkeys(names))
+
+
+def _file_names(keyring: AnacondaKeyring) -> list[str] | None:
+    """The names in the file keyring; None when it is damaged (each delete then repairs it)."""
+    from ._exceptions import CorruptTokenFileError
+    from ._storage import SERVICE
+
+    try:
+        return sorted(keyring.read().get(SERVICE, {}))
+    except CorruptTokenFileError:
+        return None
+
+
+async def logout_everywhere(
+    settings: AnacondaAuthSettings, store: TokenStore
+) -> tuple[list[str], list[Path]]:
+    """Remove every API key this package can find, for every site; and the leftover files.
+
+    The names tried: every entry of the Anaconda file keyring (``keyring_path``), the
+    Anaconda names (``anaconda.com``, ``id.anaconda.cloud``, ``anaconda.cloud``) and the
+    names of the configured site. Each is deleted from `store` and from the file keyring.
+    Returns the names that held a key, and the leftover files removed (as `logout`). A key
+    in ``ANACONDA_AUTH_API_KEY`` or a key file is not touched.
+    """
+    import anyio.to_thread
+
+    from ._keyring import AnacondaKeyring
+    from ._storage import KeyringTokenStore
+
+    keyring = AnacondaKeyring(path=settings.keyring_path, lock_timeout=settings.storage_timeout)
+    file_store = KeyringTokenStore(settings, backend=keyring)
+    listed = await anyio.to_thread.run_sync(_file_names, keyring, abandon_on_cancel=True)
+    names = _known_names(settings, listed or ())
+    in_file = names if listed is None else listed
+    removed: list[str] = []
+    for name in names:
+        found = await store.adelete(name)
+        if name in in_file:
+            found = await file_store.adelete(name) or found
+        if found:
+            removed.append(name)
+    files = await anyio.to_thread.run_sync(keyring.remove_leftovers, abandon_on_cancel=True)
+    logger.info("Logged out of every site: %s", ", ".join(removed) or "no key was stored")
+    return removed, files

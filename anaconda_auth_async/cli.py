@@ -394,25 +394,43 @@ async def _login(
 
 @cli.command()
 @_domain_option
-def logout(*, domain: str | None) -> None:
+@click.option(
+    "--all",
+    "all_sites",
+    is_flag=True,
+    help="Remove every API key this package can find, for every site.",
+)
+def logout(*, domain: str | None, all_sites: bool) -> None:
     """Remove the stored API key.
 
     Also removes copies of a damaged keyring file kept aside (keyring.corrupt-*) and
-    temp files of interrupted writes, which may hold keys, and lists them.
+    temp files of interrupted writes, which may hold keys, and lists them. With --all,
+    removes the keys of every site, and says which.
     """
-    _run_command(_logout, settings=_settings_from_options(auth_domain=domain))
+    if all_sites and domain is not None:
+        raise click.UsageError("--all logs out of every site; drop --domain.")
+    _run_command(_logout, settings=_settings_from_options(auth_domain=domain), all_sites=all_sites)
 
 
-async def _logout(*, settings: AnacondaAuthSettings) -> None:
+async def _logout(*, settings: AnacondaAuthSettings, all_sites: bool = False) -> None:
     from . import _login as api
+    from ._keys import logout_everywhere
     from ._storage import default_store
 
     domain = settings.auth_domain
-    removed, files = await api.logout_and_clean(settings, default_store(settings))
-    if removed:
-        click.echo(f"Logged out of {domain}: the stored API key was removed.")
+    store = default_store(settings)
+    if all_sites:
+        names, files = await logout_everywhere(settings, store)
+        if names:
+            click.echo(f"Logged out of every site: removed the API keys of {', '.join(names)}.")
+        else:
+            click.echo("There were no stored API keys.")
     else:
-        click.echo(f"You were not logged in to {domain}; there was no stored API key.")
+        removed, files = await api.logout_and_clean(settings, store)
+        if removed:
+            click.echo(f"Logged out of {domain}: the stored API key was removed.")
+        else:
+            click.echo(f"You were not logged in to {domain}; there was no stored API key.")
     if files:
         click.echo(f"Also removed {len(files)} leftover file(s) that may hold API keys:")
         for path in files:

@@ -591,3 +591,69 @@ def test_leftovers_are_removed_under_the_write_lock(isolated_env: Path) -> None:
     assert all(path.exists() for path in made)
     assert keyring.remove_leftovers() == made
     assert keyring.leftovers() == []
+
+
+# --- logout --all -----------------------------------------------------------------------------
+
+
+def file_keyring(isolated_env: Path) -> Any:
+    from anaconda_auth_async._keyring import AnacondaKeyring
+
+    return AnacondaKeyring(path=isolated_env / ".anaconda" / "keyring")
+
+
+def test_logout_all_removes_every_key_in_the_file_keyring(isolated_env: Path) -> None:
+    from anaconda_auth_async import KeyringTokenStore
+
+    kstore = KeyringTokenStore(AnacondaAuthSettings())
+    for name in ("anaconda.com", "id.anaconda.cloud", "id.example.org", "api.example.org"):
+        kstore.save(TokenInfo(domain=name, api_key=make_api_key(sub=name)))
+    leftovers = leftovers_beside(isolated_env / ".anaconda" / "keyring")
+    result = run("logout", "--all")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[0] == (
+        "Logged out of every site: removed the API keys of id.anaconda.cloud, anaconda.com, "
+        "api.example.org, id.example.org."
+    )
+    assert "Also removed 3 leftover file(s)" in result.stdout
+    assert file_keyring(isolated_env).read() == {"Anaconda Cloud": {}}
+    assert not any(path.exists() for path in leftovers)
+
+
+def test_logout_all_clears_the_store_in_use_and_the_file(
+    store: MemoryTokenStore, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from anaconda_auth_async import KeyringTokenStore
+
+    for name in ("anaconda.com", "anaconda.cloud", "id.example.org"):
+        store.save(TokenInfo(domain=name, api_key=make_api_key(sub=name)))
+    KeyringTokenStore(AnacondaAuthSettings()).save(
+        TokenInfo(domain="id.example.org", api_key=make_api_key())
+    )
+    monkeypatch.setenv("ANACONDA_AUTH_API_KEY", make_api_key(sub="env"))
+    result = run("logout", "--all")
+    assert result.exit_code == 0, result.stderr
+    assert "anaconda.com, anaconda.cloud, id.example.org" in result.stdout
+    assert store.domains == []
+    assert file_keyring(isolated_env).read() == {"Anaconda Cloud": {}}
+    assert "ANACONDA_AUTH_API_KEY is still set" in result.stderr  # not touched
+
+
+def test_logout_all_with_nothing_stored_and_a_damaged_file(
+    store: MemoryTokenStore, isolated_env: Path
+) -> None:
+    keyring_path = isolated_env / ".anaconda" / "keyring"
+    keyring_path.parent.mkdir(parents=True)
+    keyring_path.write_text("{damaged")
+    result = run("logout", "--all")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "There were no stored API keys."
+    assert "keyring.corrupt-" in result.stdout  # the damaged bytes, set aside, then removed
+    assert list(keyring_path.parent.glob("keyring.corrupt-*")) == []
+    assert file_keyring(isolated_env).read() == {}
+
+
+def test_logout_all_and_domain_contradict(store: MemoryTokenStore) -> None:
+    result = run("logout", "--all", "--domain", "id.example.org")
+    assert result.exit_code == 2
+    assert "drop --domain" in result.stderr
