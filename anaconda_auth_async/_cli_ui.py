@@ -1,5 +1,6 @@
 """What the ``anaconda-auth`` command line shows around the SDK: login progress, the
-waiting indicator, prompts, and the one-line ``Error:`` with its exit code.
+waiting indicator and prompts. Which exit code and ``Error:`` line a failure gets is the
+CLI boundary's policy, in `_cli_errors`.
 
 Like `cli`, this module imports only click and the standard library at module level.
 """
@@ -7,7 +8,6 @@ Like `cli`, this module imports only click and the standard library at module le
 from __future__ import annotations
 
 import contextlib
-import enum
 import itertools
 import os
 import sys
@@ -17,155 +17,14 @@ from typing import IO, Any, TypeVar
 
 import click
 
-__all__ = ["ExitCode", "Failure", "LoginUI", "classify", "exit_on_interrupt", "setup_logging"]
+from ._cli_errors import ExitCode
+
+__all__ = ["LoginUI", "confirm", "exit_on_interrupt", "prompt", "setup_logging"]
 
 T = TypeVar("T")
 
 _FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 _ASCII_FRAMES = "|/-\\"
-
-
-class ExitCode(enum.IntEnum):
-    """The exit codes of ``anaconda-auth`` (listed in ``--help`` and docs/cli.md)."""
-
-    OK = 0
-    ERROR = 1
-    USAGE = 2
-    NOT_LOGGED_IN = 3
-    LOGIN_FAILED = 4
-    NETWORK = 5
-    CONFIGURATION = 6
-    EXPIRES_SOON = 7
-    INTERRUPTED = 130
-
-
-class Failure(Exception):
-    """An expected failure: the CLI prints one ``Error: ...`` line and exits with `code`."""
-
-    def __init__(self, code: ExitCode, message: str) -> None:
-        self.code = code
-        self.message = " ".join(message.split())
-        super().__init__(self.message)
-
-    def show(self) -> None:
-        """Print ``Error: <message>`` on stderr ("Error:" in red on a terminal)."""
-        click.echo(f"{click.style('Error:', fg='red', bold=True)} {self.message}", err=True)
-
-
-# --- errors -----------------------------------------------------------------------------
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """The exception, its causes and contexts, and the members of single-member groups."""
-    seen: set[int] = set()
-    todo: list[BaseException] = [exc]
-    while todo:
-        current = todo.pop(0)
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield current
-        members = getattr(current, "exceptions", None)
-        if isinstance(members, tuple):
-            todo.extend(m for m in members if isinstance(m, BaseException))
-        for linked in (current.__cause__, current.__context__):
-            if linked is not None:
-                todo.append(linked)
-
-
-def unwrap(exc: BaseException) -> BaseException:
-    """The only member of (nested) exception groups of one, else the exception itself."""
-    members = getattr(exc, "exceptions", None)
-    while isinstance(members, tuple) and len(members) == 1:
-        exc = members[0]
-        members = getattr(exc, "exceptions", None)
-    return exc
-
-
-def classify(exc: BaseException) -> tuple[ExitCode, str]:
-    """The exit code and the one-line message for an exception raised by a command."""
-    import httpx
-
-    from . import _exceptions as errors
-
-    exc = unwrap(exc)
-    if isinstance(exc, KeyboardInterrupt):
-        return ExitCode.INTERRUPTED, "Interrupted."
-    network = _network_error(exc)
-    if isinstance(exc, errors.ConfigurationError):
-        return ExitCode.CONFIGURATION, str(exc)
-    if isinstance(exc, errors.TokenNotFoundError | errors.TokenExpiredError):
-        return ExitCode.NOT_LOGGED_IN, _with_hint(str(exc))
-    if isinstance(exc, errors.AuthenticationError):
-        return ExitCode.NOT_LOGGED_IN, _with_hint(str(exc) or "The server rejected the API key.")
-    if network is not None:
-        return ExitCode.NETWORK, _network_message(network)
-    if isinstance(exc, errors.LoginError):
-        return ExitCode.LOGIN_FAILED, str(exc) or f"The login failed ({type(exc).__name__})."
-    if isinstance(exc, errors.AnacondaAuthError):
-        return ExitCode.ERROR, str(exc) or type(exc).__name__
-    if isinstance(exc, httpx.HTTPStatusError):
-        response = exc.response
-        return ExitCode.ERROR, (
-            f"{exc.request.url.host} answered {response.status_code} "
-            f"{response.reason_phrase} to {exc.request.method} {exc.request.url.path}; "
-            "try again later."
-        )
-    return ExitCode.ERROR, (
-        f"Unexpected error ({type(exc).__name__}: {exc}); run again with --verbose for details."
-    )
-
-
-def _with_hint(message: str) -> str:
-    if "anaconda-auth login" in message:
-        return message
-    return f"{message.rstrip('.')}. Run 'anaconda-auth login' to log in."
-
-
-def _network_error(exc: BaseException) -> BaseException | None:
-    """The network or TLS failure behind `exc`, if there is one."""
-    import socket
-    import ssl
-
-    import httpx
-
-    for linked in _chain(exc):
-        if isinstance(linked, httpx.TransportError | ssl.SSLError | ConnectionError):
-            return linked
-        if isinstance(linked, socket.gaierror):
-            return linked
-    return None
-
-
-def _network_message(exc: BaseException) -> str:
-    import ssl
-
-    import httpx
-
-    host = "the server"
-    if isinstance(exc, httpx.RequestError):
-        with contextlib.suppress(RuntimeError):  # raised when no request is attached
-            url = exc.request.url
-            host = f"{url.host}:{url.port}" if url.port else url.host
-    tls = next((e for e in _chain(exc) if isinstance(e, ssl.SSLError)), None)
-    text = str(exc)
-    if isinstance(tls, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in text:
-        reason = getattr(tls, "verify_message", None) or "certificate verify failed"
-        return (
-            f"The TLS certificate of {host} could not be verified ({reason}); set "
-            "ANACONDA_AUTH_SSL_VERIFY to the path of your CA bundle."
-        )
-    if tls is not None or "SSL" in text:
-        return f"The TLS connection to {host} failed ({tls or text}); check your network."
-    if isinstance(exc, httpx.TimeoutException):
-        return (
-            f"{host} did not answer in time; check your network, "
-            "or set ANACONDA_AUTH_TIMEOUT to wait longer."
-        )
-    if isinstance(exc, httpx.ProxyError):
-        return f"The proxy failed to reach {host} ({text}); check ANACONDA_AUTH_PROXY."
-    detail = f" ({text})" if text else ""
-    return f"Could not connect to {host}{detail}; check your network connection and proxy."
 
 
 # --- Ctrl-C during a prompt -------------------------------------------------------------

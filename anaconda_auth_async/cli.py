@@ -17,16 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ._cli_ui import (
-    ExitCode,
-    Failure,
-    LoginUI,
-    classify,
-    confirm,
-    exit_on_interrupt,
-    setup_logging,
-    unwrap,
-)
+from ._cli_errors import ExitCode, Failure, classify, unwrap
+from ._cli_ui import LoginUI, confirm, exit_on_interrupt, setup_logging
 from ._version import __version__
 
 if TYPE_CHECKING:

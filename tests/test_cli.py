@@ -26,7 +26,8 @@ from click.testing import CliRunner, Result
 from anaconda_auth_async import LoginEvent, TokenInfo, __version__
 from anaconda_auth_async import _login as login_module
 from anaconda_auth_async import cli as cli_module
-from anaconda_auth_async._cli_ui import ExitCode, LoginUI
+from anaconda_auth_async._cli_errors import ExitCode
+from anaconda_auth_async._cli_ui import LoginUI
 from anaconda_auth_async._exceptions import (
     ConfigurationError,
     DiscoveryError,
@@ -843,3 +844,16 @@ def test_no_command_but_api_key_prints_the_key(
     assert result.exit_code == 0, result.output
     assert key not in everything(result)
     assert key.split(".")[1] not in everything(result)
+
+
+def test_network_failure_text_is_one_clean_line() -> None:
+    """The exit-code policy (in _cli_errors) passes server text through the safe-text module."""
+    import httpx
+
+    from anaconda_auth_async._cli_errors import classify
+
+    code, message = classify(httpx.ConnectError("refused\x1b[2J\nBearer abc.def.ghi"))
+    assert code == ExitCode.NETWORK
+    assert "\x1b" not in message
+    assert "\n" not in message
+    assert "abc.def.ghi" not in message
