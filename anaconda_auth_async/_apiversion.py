@@ -1,5 +1,8 @@
 """The ``Min-Api-Version`` check: warn once per client when the server needs a newer API.
 
+The warning is a `FutureWarning`, which Python shows by default, attributed to the line
+that sent the request (not to httpx's hook machinery).
+
 Versions are compared with `semver`, tolerating the date-like versions the Anaconda API
 uses (``2023.01.01``: leading zeros are dropped, minor and patch are optional). A value
 that cannot be parsed is ignored. The check only runs for clients that have an API
@@ -8,8 +11,10 @@ version, and only parses a header value it has not seen before.
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING
+
+from ._text import safe_line
+from ._warnings import warn_at_caller
 
 if TYPE_CHECKING:
     import httpx
@@ -45,11 +50,11 @@ class MinApiVersion:
         parsed = parse_version(minimum)
         if parsed is not None and self._client < parsed:
             self.warned = True
-            warnings.warn(
+            warn_at_caller(
                 f"This client uses API version {self._text}, but {response.url.host} "
-                f"requires at least {minimum}; update the package that provides the client.",
-                DeprecationWarning,
-                stacklevel=2,
+                f"requires at least {safe_line(minimum, limit=40)}; update the package "
+                "that provides the client.",
+                FutureWarning,
             )
 
 

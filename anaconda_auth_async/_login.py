@@ -24,6 +24,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -33,6 +34,7 @@ from ._exceptions import ConfigurationError, CorruptTokenFileError, LoginTimeout
 from ._flows import EventSink, LoginEvent
 from ._sharing import EntryNames, entry_names
 from ._token import TokenInfo
+from ._warnings import warn_at_caller
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -74,6 +76,21 @@ def _store(settings: AnacondaAuthSettings, store: TokenStore | None) -> TokenSto
     from ._storage import default_store
 
     return default_store(settings)
+
+
+PASSWORD_DEPRECATION = (
+    "Logging in with a user name and password (basic=True) is deprecated and will stop "
+    "working; log in with the browser or a device code instead."
+)
+
+# Set by `sync.login`, which gives the warning on the caller's own thread.
+password_warning_given: ContextVar[bool] = ContextVar("password_warning_given", default=False)
+
+
+def warn_if_password_login(settings: AnacondaAuthSettings) -> None:
+    """The password flow's deprecation: a `FutureWarning` (shown by default) at the caller."""
+    if settings.login_flow == "password" and not password_warning_given.get():
+        warn_at_caller(PASSWORD_DEPRECATION, FutureWarning)
 
 
 def _requested_flow(flow: LoginFlow | None, basic: bool) -> LoginFlow | None:
@@ -338,6 +355,7 @@ async def login(
         ssl_verify=ssl_verify,
         login_flow=_requested_flow(flow, basic),
     )
+    warn_if_password_login(settings)
     store = _store(settings, store)
     names = entry_names(settings.auth_domain, settings.api_domain)
     domain = settings.auth_domain

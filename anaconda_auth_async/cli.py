@@ -363,6 +363,13 @@ async def _login(
                     return
         elif stored is not None and stored.api_key:
             click.echo(f"Your API key for {domain} has expired; logging in again.", err=True)
+    if basic:  # said here once as a note, instead of as a Python warning
+        api.password_warning_given.set(True)
+        click.echo(
+            "Note: logging in with a password is deprecated and will stop working; "
+            f"run '{_LOGIN_CMD}' (browser) or '{_LOGIN_CMD} --device' instead.",
+            err=True,
+        )
     ui = LoginUI(spinner_enabled=_stderr_is_tty())
     token = await ui.run(
         functools.partial(

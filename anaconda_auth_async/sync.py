@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from anyio.from_thread import start_blocking_portal
 
 from . import _keys, _login
 from ._client import BaseClient, client_factory
+from ._config import resolve_settings
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -76,9 +77,18 @@ def login(
     stored `TokenInfo`; raises `LoginError` (and leaves the stored key untouched) when
     the login fails.
     """
+    if basic or flow == "password" or flow is None:
+        _login.warn_if_password_login(
+            resolve_settings(settings, login_flow=_login._requested_flow(flow, basic))
+        )
+
+    async def login_after_warning(**kwargs: Any) -> TokenInfo:
+        _login.password_warning_given.set(True)  # given above, on the caller's line
+        return await _login.login(**kwargs)
+
     return _in_portal(
         functools.partial(
-            _login.login,
+            login_after_warning,
             settings=settings,
             auth_domain=auth_domain,
             ssl_verify=ssl_verify,

@@ -521,6 +521,7 @@ def test_login_basic_asks_in_a_terminal_without_echoing_the_password(
     assert fake.calls[0]["basic"] is True
     assert "Password" in result.stderr
     assert "s3cret-pw" not in everything(result)
+    assert "Note: logging in with a password is deprecated" in result.stderr
 
 
 def test_login_basic_without_a_terminal_is_refused(

@@ -268,8 +268,9 @@ def test_min_api_version_warns_exactly_once() -> None:
         warnings.simplefilter("always")
         for _ in range(3):
             client.get("/api/x")
-    deprecations = [w for w in caught if issubclass(w.category, DeprecationWarning)]
+    deprecations = [w for w in caught if issubclass(w.category, FutureWarning)]
     assert len(deprecations) == 1
+    assert deprecations[0].filename == __file__  # the caller's line, not httpx's hook
     message = str(deprecations[0].message)
     assert "2023.01.01" in message
     assert "2024.01.01" in message
@@ -284,7 +285,8 @@ async def test_async_min_api_version_warns_exactly_once_per_client() -> None:
             async with AsyncAuthClient(api_key="k", api_version="1.0", transport=transport) as c:
                 for _ in range(3):
                     await c.get("/api/x")
-    assert sum(issubclass(w.category, DeprecationWarning) for w in caught) == 2
+    assert sum(issubclass(w.category, FutureWarning) for w in caught) == 2
+    assert {w.filename for w in caught} == {__file__}
 
 
 @pytest.mark.parametrize(
@@ -311,7 +313,7 @@ def test_unparsable_header_then_newer_one_still_warns() -> None:
     transport = versioned(["garbage", "2.0.0"])
     with BaseClient(api_key="k", api_version="1.0.0", transport=transport) as client:
         client.get("/api/x")
-        with pytest.warns(DeprecationWarning, match="2.0.0"):
+        with pytest.warns(FutureWarning, match="2.0.0"):
             client.get("/api/x")
 
 
@@ -328,7 +330,7 @@ def test_user_event_hooks_are_kept() -> None:
     transport = versioned(["9.0"])
     with (
         BaseClient(api_key="k", api_version="1.0", event_hooks=hooks, transport=transport) as c,
-        pytest.warns(DeprecationWarning, match="at least 9.0"),
+        pytest.warns(FutureWarning, match="at least 9.0"),
     ):
         c.get("/api/x")
     assert seen == [200]

@@ -528,20 +528,22 @@ async def test_password_flow_end_to_end(
     settings: AnacondaAuthSettings, platform: Platform, flows: Flows
 ) -> None:
     platform.claims = {"email": "alice@example.test"}
-    with pytest.warns(DeprecationWarning, match="deprecated"):
+    with pytest.warns(FutureWarning, match="deprecated") as caught:
         token = await anaconda_auth_async.login(
             settings=settings, basic=True, ask_credentials=lambda: ("alice", "s3cret")
         )
     assert token.username == "alice@example.test"
     assert flows.calls == []
     assert "/token" in platform.paths()
+    (warning,) = caught.list
+    assert warning.filename == __file__  # points at the caller's line
 
 
 @pytest.mark.anyio
 async def test_password_flow_with_bad_credentials_stores_nothing(
     settings: AnacondaAuthSettings, platform: Platform, keyring_file: Path
 ) -> None:
-    with pytest.warns(DeprecationWarning, match="deprecated"), pytest.raises(LoginDeniedError):
+    with pytest.warns(FutureWarning, match="deprecated"), pytest.raises(LoginDeniedError):
         await anaconda_auth_async.login(
             settings=settings, flow="password", ask_credentials=lambda: ("alice", "wrong")
         )

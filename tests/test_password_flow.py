@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import sys
 import threading
 from urllib.parse import parse_qs
 
@@ -10,6 +12,7 @@ import pytest
 
 from anaconda_auth_async import AnacondaAuthSettings, LoginDeniedError, LoginError
 from anaconda_auth_async._flows import FlowResult
+from anaconda_auth_async._flows import password as password_module
 from anaconda_auth_async._flows.password import password_flow
 from anaconda_auth_async._oidc import ProviderMetadata
 
@@ -60,8 +63,7 @@ async def run(endpoint: TokenEndpoint, settings: AnacondaAuthSettings, ask: obje
 @pytest.mark.anyio
 async def test_success_sends_the_password_grant(settings: AnacondaAuthSettings) -> None:
     endpoint = TokenEndpoint()
-    with pytest.warns(DeprecationWarning, match="deprecated"):
-        result = await run(endpoint, settings, lambda: ("alice", PASSWORD))
+    result = await run(endpoint, settings, lambda: ("alice", PASSWORD))
     assert result.tokens.access_token == "access-1"
     assert result.nonce is None
     assert endpoint.forms == [
@@ -86,8 +88,7 @@ async def test_sync_callback_runs_off_the_event_loop_thread(
         seen.append(threading.get_ident())
         return "alice", PASSWORD
 
-    with pytest.warns(DeprecationWarning, match="deprecated"):
-        await run(TokenEndpoint(), settings, ask)
+    await run(TokenEndpoint(), settings, ask)
     assert len(seen) == 1
     assert seen[0] != loop_thread
 
@@ -97,15 +98,13 @@ async def test_async_callback_is_awaited(settings: AnacondaAuthSettings) -> None
     async def ask() -> tuple[str, str]:
         return "alice", PASSWORD
 
-    with pytest.warns(DeprecationWarning, match="deprecated"):
-        result = await run(TokenEndpoint(), settings, ask)
+    result = await run(TokenEndpoint(), settings, ask)
     assert result.tokens.access_token == "access-1"
 
 
 @pytest.mark.anyio
 async def test_bad_credentials(settings: AnacondaAuthSettings) -> None:
     with (
-        pytest.warns(DeprecationWarning, match="deprecated"),
         pytest.raises(LoginDeniedError, match="user name or password was not accepted") as caught,
     ):
         await run(TokenEndpoint(), settings, lambda: ("alice", "wrong-password-123"))
@@ -117,7 +116,6 @@ async def test_bad_credentials(settings: AnacondaAuthSettings) -> None:
 async def test_bare_401_means_bad_credentials(settings: AnacondaAuthSettings) -> None:
     endpoint = TokenEndpoint(reject=httpx.Response(401, text="Unauthorized"))
     with (
-        pytest.warns(DeprecationWarning, match="deprecated"),
         pytest.raises(LoginDeniedError, match="not accepted"),
     ):
         await run(endpoint, settings, lambda: ("bob", "nope"))
@@ -128,21 +126,46 @@ async def test_other_provider_errors_are_not_called_bad_credentials(
     settings: AnacondaAuthSettings,
 ) -> None:
     endpoint = TokenEndpoint(reject=httpx.Response(400, json={"error": "unsupported_grant_type"}))
-    with pytest.warns(DeprecationWarning, match="deprecated"), pytest.raises(LoginError) as caught:
+    with pytest.raises(LoginError) as caught:
         await run(endpoint, settings, lambda: ("bob", "nope"))
     assert not isinstance(caught.value, LoginDeniedError)
     assert "unsupported_grant_type" in str(caught.value)
 
 
 @pytest.mark.anyio
-async def test_no_callback_is_a_clear_error(settings: AnacondaAuthSettings) -> None:
+async def test_no_callback_and_no_terminal_is_a_clear_error(
+    settings: AnacondaAuthSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(password_module, "stdin_is_terminal", lambda: False)
     endpoint = TokenEndpoint()
-    with (
-        pytest.warns(DeprecationWarning, match="deprecated"),
-        pytest.raises(LoginError, match="needs a credentials callback"),
-    ):
+    with pytest.raises(LoginError, match=r"there is none; pass ask_credentials="):
         await run(endpoint, settings, None)
     assert endpoint.forms == []
+
+
+@pytest.mark.anyio
+async def test_no_callback_asks_on_the_terminal(
+    settings: AnacondaAuthSettings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(password_module, "stdin_is_terminal", lambda: True)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(" alice \n"))
+    hidden: list[str] = []
+
+    def getpass(prompt: str, stream: object = None) -> str:
+        hidden.append(prompt)
+        assert stream is sys.stderr
+        return PASSWORD
+
+    monkeypatch.setattr(password_module.getpass, "getpass", getpass)
+    endpoint = TokenEndpoint()
+    result = await run(endpoint, settings, None)
+    assert result.tokens.access_token == "access-1"
+    assert hidden == ["Password: "]  # the password is read without echo
+    out, err = capsys.readouterr()
+    assert (out, err) == ("", "Email: ")
+    assert endpoint.forms[0]["username"] == ["alice"]
 
 
 @pytest.mark.anyio
@@ -150,7 +173,6 @@ async def test_no_callback_is_a_clear_error(settings: AnacondaAuthSettings) -> N
 async def test_callback_must_return_a_pair(settings: AnacondaAuthSettings, answer: object) -> None:
     endpoint = TokenEndpoint()
     with (
-        pytest.warns(DeprecationWarning, match="deprecated"),
         pytest.raises(LoginError, match="did not return"),
     ):
         await run(endpoint, settings, lambda: answer)
@@ -164,7 +186,6 @@ async def test_unreachable_token_endpoint(settings: AnacondaAuthSettings) -> Non
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
         with (
-            pytest.warns(DeprecationWarning, match="deprecated"),
             pytest.raises(LoginError, match="Could not reach the token endpoint") as caught,
         ):
             await password_flow(
@@ -172,3 +193,57 @@ async def test_unreachable_token_endpoint(settings: AnacondaAuthSettings) -> Non
             )
     assert PASSWORD not in str(caught.value)
     assert "ConnectError: connection refused" in str(caught.value)  # the cause, not only a type
+
+
+_PROMPT_IN_A_SCRIPT = """
+from anyio.from_thread import start_blocking_portal
+from anaconda_auth_async._flows.password import ask_on_terminal
+
+with start_blocking_portal() as portal:  # as sync.login runs it
+    portal.call(ask_on_terminal)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_ctrl_c_at_the_library_prompt_exits_and_restores_echo() -> None:
+    import os
+    import pty
+    import select
+    import signal
+    import termios
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a script prompting on the pseudo-terminal
+        os.execv(sys.executable, [sys.executable, "-c", _PROMPT_IN_A_SCRIPT])
+    output = b""
+    status: int | None = None
+    deadline = time.monotonic() + 30
+
+    def read_until(needle: bytes) -> None:
+        nonlocal output
+        while needle not in output and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.5)[0]:
+                try:
+                    output += os.read(fd, 4096)
+                except OSError:
+                    return
+
+    try:
+        read_until(b"Email: ")
+        os.write(fd, b"ada@example.com\n")
+        read_until(b"Password: ")
+        assert not termios.tcgetattr(fd)[3] & termios.ECHO  # the password is not echoed
+        os.kill(pid, signal.SIGINT)
+        while status is None and time.monotonic() < deadline:
+            read_until(b"\x00")  # drain, so the child never blocks writing
+            done, code = os.waitpid(pid, os.WNOHANG)
+            status = code if done else None
+    finally:
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    assert status is not None, f"the script did not exit: {output!r}"
+    assert b"KeyboardInterrupt" in output
+    assert termios.tcgetattr(fd)[3] & termios.ECHO  # echo is back on
+    os.close(fd)

@@ -14,6 +14,7 @@ import trio
 from anaconda_auth_async import (
     AnacondaAuthSettings,
     DiscoveryError,
+    LoginError,
     LoginEvent,
     TokenInfo,
     _transport,
@@ -157,3 +158,12 @@ def test_a_failing_callback_stops_the_login(settings: AnacondaAuthSettings) -> N
     with pytest.raises(Boom):
         sync.login(settings=settings, on_event=on_event)
     assert KeyringTokenStore(settings).load(AUTH) is None
+
+
+def test_the_password_deprecation_points_at_the_caller_once(
+    settings: AnacondaAuthSettings,
+) -> None:
+    with pytest.warns(FutureWarning, match="deprecated") as caught, pytest.raises(LoginError):
+        sync.login(settings=settings, basic=True, ask_credentials=lambda: ("alice", "pw"))
+    (warning,) = caught.list  # given once, on this thread, though the login runs in another
+    assert warning.filename == __file__

@@ -1,18 +1,24 @@
 """The resource-owner password grant: deprecated, kept for anaconda-cloud-auth's ``basic=True``.
 
-The library never prompts: the caller's ``ask_credentials`` callback supplies the user
-name and password. A plain function runs in a worker thread (it may block on a terminal
-prompt without stalling the event loop); a coroutine function is awaited. The password
-is sent once, to the token endpoint, and is never logged or put in an error message.
+The caller's ``ask_credentials`` callback supplies the user name and password: a plain
+function runs in a worker thread (it may block on a terminal prompt without stalling the
+event loop); a coroutine function is awaited. Without one, as anaconda-cloud-auth did, the
+flow asks on the terminal (`ask_on_terminal`: the user name echoed, the password not),
+and without a terminal it fails saying to pass ``ask_credentials``. The password is sent
+once, to the token endpoint, and is never logged or put in an error message. The
+deprecation warning is `login`'s to give (it points at the caller's line).
 """
 
 from __future__ import annotations
 
+import contextlib
+import getpass
 import inspect
 import logging
-import warnings
+import sys
+import threading
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import httpx
@@ -24,7 +30,15 @@ from .._text import json_object
 from . import SCOPE, FlowResult
 from .token_endpoint import parse_token_response, post_token_request, token_form
 
-__all__ = ["CredentialsCallback", "password_flow", "password_token_request"]
+__all__ = [
+    "CredentialsCallback",
+    "ask_on_terminal",
+    "password_flow",
+    "password_token_request",
+    "stdin_is_terminal",
+]
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +76,88 @@ async def _ask(ask_credentials: CredentialsCallback) -> tuple[str, str]:
     return result[0], result[1]
 
 
+def stdin_is_terminal() -> bool:
+    """Whether a person can answer a prompt on this process's terminal (tests replace it)."""
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except ValueError:  # stdin closed
+        return False
+
+
+def _read_username() -> str:
+    print("Email: ", end="", file=sys.stderr, flush=True)
+    line = sys.stdin.readline()
+    if not line:
+        raise EOFError
+    return line.rstrip("\r\n")
+
+
+def _read_password() -> str:
+    return getpass.getpass("Password: ", stream=sys.stderr)
+
+
+def _terminal_state() -> Any:
+    with contextlib.suppress(ImportError, OSError, ValueError, AttributeError):
+        import termios
+
+        return termios.tcgetattr(sys.stdin.fileno())
+    return None
+
+
+def _restore_terminal(state: Any) -> None:
+    if state is None:
+        return
+    with contextlib.suppress(ImportError, OSError, ValueError, AttributeError):
+        import termios
+
+        termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, state)
+        print(file=sys.stderr, flush=True)  # end the line the prompt was on
+
+
+async def _in_daemon_thread(func: Callable[[], T]) -> T:
+    """Run a blocking prompt in a daemon thread, so a cancelled prompt never holds up exit.
+
+    anyio's worker threads are joined when the interpreter exits, and a thread blocked in
+    a read would hang it; this thread is not joined. A worker thread waits for it and is
+    released at once when the wait is cancelled.
+    """
+    done = threading.Event()
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, func()))
+        except BaseException as exc:  # handed to the awaiting task
+            outcome.append((False, exc))
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="anaconda-auth prompt", daemon=True).start()
+    try:
+        await anyio.to_thread.run_sync(done.wait, abandon_on_cancel=True)
+    finally:
+        done.set()  # cancelled: let the waiting worker go; the prompt thread is a daemon
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
+async def ask_on_terminal() -> tuple[str, str]:
+    """Ask for the email (echoed) and the password (hidden) on the terminal, on stderr.
+
+    Interrupting it (Ctrl+C, a cancel scope) puts the terminal back as it was.
+    """
+    state = _terminal_state()
+    try:
+        username = await _in_daemon_thread(_read_username)
+        password = await _in_daemon_thread(_read_password)
+    except BaseException:
+        _restore_terminal(state)
+        raise
+    return username.strip(), password
+
+
 def _error_code(body: bytes) -> str | None:
     error = (json_object(body) or {}).get("error")
     return error if isinstance(error, str) else None
@@ -76,20 +172,18 @@ async def password_flow(
 ) -> FlowResult:
     """Log in with a user name and password (deprecated); return the provider's tokens.
 
-    Warns with `DeprecationWarning`. Raises `LoginError` without a callback or when the
-    provider fails, and `LoginDeniedError` when the credentials are not accepted.
+    Without `ask_credentials` it asks on the terminal (`ask_on_terminal`). Raises
+    `LoginError` without a callback and without a terminal, or when the provider fails,
+    and `LoginDeniedError` when the credentials are not accepted.
     """
-    warnings.warn(
-        "Logging in with a user name and password is deprecated and will stop working; "
-        "log in with the browser or a device code instead.",
-        DeprecationWarning,
-        stacklevel=2,
-    )
     if ask_credentials is None:
-        raise LoginError(
-            "The password login needs a credentials callback: pass ask_credentials= "
-            "returning (username, password), or log in with the browser or a device code."
-        )
+        if not stdin_is_terminal():
+            raise LoginError(
+                "The password login asks for your email and password on a terminal, and "
+                "there is none; pass ask_credentials= (a callable returning (username, "
+                "password)), or log in with the browser or a device code."
+            )
+        ask_credentials = ask_on_terminal
     username, password = await _ask(ask_credentials)
     endpoint = metadata.token_endpoint
     form = password_token_request(settings, username, password)
