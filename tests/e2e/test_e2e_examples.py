@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -38,6 +39,7 @@ from conftest import E2E, STEP_TIMEOUT
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
+LOGGED_IN = "<the HOME whose login every page copies>"
 PYTHON = frozenset({"python", "py", "python3"})
 SHELL = frozenset({"shell", "sh", "bash"})
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+-]*)")
@@ -171,18 +173,28 @@ def homes(
 
 
 def page_home(e2e: E2E, homes: dict[str, Path], page: str, tmp_root: Path) -> Path:
-    """The page's HOME; on first use, logged in with ``anaconda-auth login``."""
+    """The page's HOME; on first use, holding the key of an ``anaconda-auth login``.
+
+    One HOME, used by no example, logs in for real once; each page gets a copy of its
+    keyring file, as if its reader had logged in (a login per page costs a browser run).
+    """
+    keyring = Path(".anaconda", "keyring")
     home = homes.get(page)
     fresh = home is None
     if home is None:
         home = tmp_root / re.sub(r"\W", "_", page)
         (home / "work").mkdir(parents=True)
         homes[page] = home
-    e2e.setenv("HOME", str(home))
     e2e.delenv("ANACONDA_AUTH_KEYRING_PATH")  # the default, ~/.anaconda/keyring
     if fresh and "logged out" not in page_markers(page):
-        login = e2e.run_cli("login")
-        assert login.returncode == 0, login.stderr
+        if LOGGED_IN not in homes:
+            homes[LOGGED_IN] = tmp_root / "logged-in"
+            e2e.setenv("HOME", str(homes[LOGGED_IN]))
+            login = e2e.run_cli("login")
+            assert login.returncode == 0, login.stderr
+        (home / keyring).parent.mkdir(mode=0o700)
+        shutil.copy2(homes[LOGGED_IN] / keyring, home / keyring)
+    e2e.setenv("HOME", str(home))
     return home
 
 
