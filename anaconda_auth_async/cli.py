@@ -239,20 +239,16 @@ def login(
         raise click.UsageError("--ca-bundle and --no-ssl-verify contradict each other.")
     verify = ca_bundle if ca_bundle is not None else ssl_verify
     if with_token:
-        clash = [
-            name
-            for name, value in (
-                ("--browser", browser),
-                ("--device", device),
-                ("--basic", basic),
-                ("--force", force),
-                ("--renew-within", renew_within),
-                ("--timeout", timeout),
-            )
-            if value
-        ]
+        clash = _first_given(
+            browser=browser,
+            device=device,
+            basic=basic,
+            force=force,
+            renew_within=renew_within,
+            timeout=timeout,
+        )
         if clash:
-            raise click.UsageError(f"--with-token reads the key from stdin; drop {clash[0]}.")
+            raise click.UsageError(f"--with-token reads the key from stdin; drop {clash}.")
         settings = _settings_from_options(auth_domain=domain, ssl_verify=verify)
         _run_command(_login_with_token, settings=settings, key=_read_token())
         return
@@ -275,6 +271,15 @@ def login(
         timeout=timeout,
         renew_within=renew_within,
     )
+
+
+def _first_given(**options: object) -> str | None:
+    """The first of `options` given a value, as its option name (``renew_within`` →
+    ``--renew-within``), or None."""
+    for name, value in options.items():
+        if value:
+            return "--" + name.replace("_", "-")
+    return None
 
 
 def _read_token() -> str:
@@ -534,21 +539,12 @@ def api_key(
     key, for a CI system or another machine: it is printed on stdout and stored nowhere,
     and your own login is left as it was. Keep it secret; it is not shown again.
     """
-    given = [
-        name
-        for name, value in (
-            ("--scope", scopes),
-            ("--tag", tags),
-            ("--browser", browser),
-            ("--device", device),
-            ("--timeout", timeout),
-            ("--json", as_json),
-        )
-        if value
-    ]
+    given = _first_given(
+        scope=scopes, tag=tags, browser=browser, device=device, timeout=timeout, json=as_json
+    )
     if not new:
         if given:
-            raise click.UsageError(f"{given[0]} is only valid with --new.")
+            raise click.UsageError(f"{given} is only valid with --new.")
         _run_command(_api_key, settings=_settings_from_options(auth_domain=domain))
         return
     if browser and device:
