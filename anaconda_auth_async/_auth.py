@@ -20,6 +20,7 @@ and a set lookup, one float comparison for its expiry, one header set.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import AsyncGenerator, Generator
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, cast
@@ -61,8 +62,10 @@ class AnacondaAuth(httpx.Auth):
     """Send the Anaconda API key with every request of any httpx client.
 
     The key is, in order: `api_key`; the ``api_key`` setting (``ANACONDA_AUTH_API_KEY``
-    or ``ANACONDA_CLOUD_API_KEY``); the key stored for the auth domain (`domain`, else
-    ``settings.auth_domain``) in `store` (else the default store). It is loaded on the
+    or ``ANACONDA_CLOUD_API_KEY``); the key stored for the auth domain (`auth_domain`,
+    else ``settings.auth_domain``) in `store` (else the default store). ``domain=`` is
+    anaconda-cloud-auth's ``BearerAuth`` spelling of `auth_domain`, deprecated because
+    ``domain=`` on the clients is the API domain. It is loaded on the
     first request and cached. A request that already has an ``Authorization`` header is
     sent, and its response returned, untouched.
 
@@ -88,15 +91,26 @@ class AnacondaAuth(httpx.Auth):
         self,
         *,
         api_key: str | None = None,
-        domain: str | None = None,
+        auth_domain: str | None = None,
         settings: AnacondaAuthSettings | None = None,
         store: TokenStore | None = None,
         base_url: str | None = None,
         allowed_origins: Iterable[str] = (),
+        domain: str | None = None,
     ) -> None:
+        if domain is not None:
+            if auth_domain is not None and auth_domain != domain:
+                raise ValueError("Pass auth_domain, or its old name domain, not both.")
+            warnings.warn(
+                "AnacondaAuth(domain=...) is deprecated: pass auth_domain=... (on the "
+                "clients, domain= is the API domain).",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            auth_domain = domain
         self._provider = TokenProvider(
             api_key=api_key,
-            domain=domain,
+            domain=auth_domain,
             settings=settings,
             store=store,
             base_url=base_url,
@@ -106,7 +120,7 @@ class AnacondaAuth(httpx.Auth):
     def __repr__(self) -> str:
         provider = self._provider
         source = provider.current.source if provider.current else "store"
-        return f"AnacondaAuth(domain={provider.domain!r}, source={source!r})"
+        return f"AnacondaAuth(auth_domain={provider.domain!r}, source={source!r})"
 
     @property
     def domain(self) -> str:

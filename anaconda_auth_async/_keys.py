@@ -140,7 +140,7 @@ def _claims_problem(claims: dict[str, Any], api: str, auth: str) -> str | None:
     if isinstance(issuer, str) and "://" in issuer:
         host = urlsplit(issuer).netloc.lower()
         if host not in (api.lower(), auth.lower()):
-            return f"it was issued by {host}, not by {api} or {auth} (check --domain)"
+            return f"it was issued by {host}, not by {api} or {auth} (check --auth-domain)"
     return None
 
 

@@ -47,7 +47,7 @@ Settings come from ANACONDA_AUTH_* environment variables and a .env file
 (see the README); --verbose shows debug logs and tracebacks."""
 
 _LOGIN_CMD = "anaconda-auth login"
-_OPTION_OF = {"auth_domain": "--domain", "ssl_verify": "--ca-bundle"}
+_OPTION_OF = {"auth_domain": "--auth-domain", "ssl_verify": "--ca-bundle"}
 
 
 class _Group(click.Group):
@@ -158,10 +158,40 @@ def _usable(
     return token, token.api_key
 
 
+def _auth_domain(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    given = ctx.params.get("domain")
+    if value is not None and given is not None and value != given:
+        raise click.UsageError("--auth-domain and --domain name different domains; use one.")
+    return value if value is not None else given
+
+
+def _old_domain(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is None:
+        return
+    click.echo(
+        "Note: --domain is deprecated; use --auth-domain (the clients' domain= is the API "
+        "domain, so the CLI names the auth domain explicitly).",
+        err=True,
+    )
+    _auth_domain(ctx, param, value)
+    ctx.params["domain"] = ctx.params.get("domain") or value
+
+
 def _domain_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
+    """``--auth-domain`` (passed as `domain`), and ``--domain``, its deprecated spelling."""
+    func = click.option(
         "--domain",
+        "old_domain",
         metavar="HOST",
+        hidden=True,
+        expose_value=False,
+        callback=_old_domain,
+    )(func)
+    return click.option(
+        "--auth-domain",
+        "domain",
+        metavar="HOST",
+        callback=_auth_domain,
         help="Auth domain (default: ANACONDA_AUTH_AUTH_DOMAIN, else id.anaconda.cloud).",
     )(func)
 
@@ -412,7 +442,7 @@ def logout(*, domain: str | None, all_sites: bool) -> None:
     removes the keys of every site, and says which.
     """
     if all_sites and domain is not None:
-        raise click.UsageError("--all logs out of every site; drop --domain.")
+        raise click.UsageError("--all logs out of every site; drop --auth-domain.")
     _run_command(_logout, settings=_settings_from_options(auth_domain=domain), all_sites=all_sites)
 
 

@@ -634,3 +634,15 @@ async def test_env_key_rejected_message_names_the_variable_not_the_key(
     assert "ANACONDA_AUTH_API_KEY" in str(caught.value)
     assert key not in str(caught.value)
     assert key not in repr(caught.value)
+
+
+def test_auth_domain_argument_and_its_deprecated_spelling() -> None:
+    store = MemoryTokenStore()
+    store.save(TokenInfo(domain="id.example.test", api_key=make_api_key()))
+    auth = AnacondaAuth(auth_domain="id.example.test", store=store)
+    assert "auth_domain='id.example.test'" in repr(auth)
+    with pytest.warns(DeprecationWarning, match="auth_domain="):
+        old = AnacondaAuth(domain="id.example.test", store=store)
+    assert repr(old) == repr(auth)
+    with pytest.raises(ValueError, match="not both"):
+        AnacondaAuth(auth_domain="id.a.test", domain="id.b.test")

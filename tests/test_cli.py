@@ -285,11 +285,25 @@ def test_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_bad_domain_option_is_a_configuration_error() -> None:
-    result = run("logout", "--domain", "https://id.example.com/")
+    result = run("logout", "--auth-domain", "https://id.example.com/")
     assert result.exit_code == ExitCode.CONFIGURATION
     line = error_line(result)
-    assert "(from --domain)" in line
+    assert "(from --auth-domain)" in line
     assert "host name" in line
+
+
+def test_domain_is_the_deprecated_spelling_of_auth_domain() -> None:
+    with use_store(MemoryTokenStore()):
+        old = run("logout", "--domain", "id.example.com")
+        new = run("logout", "--auth-domain", "id.example.com")
+        both = run("logout", "--domain", "id.example.com", "--auth-domain", "id.other.com")
+    assert old.exit_code == new.exit_code == 0
+    assert old.stdout == new.stdout
+    assert "id.example.com" in new.stdout
+    assert "--domain is deprecated; use --auth-domain" in old.stderr
+    assert "deprecated" not in new.stderr
+    assert both.exit_code == 2
+    assert "--domain" not in run("logout", "--help").stdout.replace("--auth-domain", "")
 
 
 def test_storage_error() -> None:

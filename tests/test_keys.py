@@ -654,6 +654,6 @@ def test_logout_all_with_nothing_stored_and_a_damaged_file(
 
 
 def test_logout_all_and_domain_contradict(store: MemoryTokenStore) -> None:
-    result = run("logout", "--all", "--domain", "id.example.org")
+    result = run("logout", "--all", "--auth-domain", "id.example.org")
     assert result.exit_code == 2
-    assert "drop --domain" in result.stderr
+    assert "drop --auth-domain" in result.stderr
