@@ -65,9 +65,11 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         members = getattr(current, "exceptions", None)
         if isinstance(members, tuple):
             todo.extend(m for m in members if isinstance(m, BaseException))
-        for linked in (current.__cause__, current.__context__):
-            if linked is not None:
-                todo.append(linked)
+        if current.__cause__ is not None:
+            todo.append(current.__cause__)
+        # "raise ... from" hides the context: what a time limit cut short is not the cause.
+        if current.__context__ is not None and not current.__suppress_context__:
+            todo.append(current.__context__)
 
 
 def unwrap(exc: BaseException) -> BaseException:
@@ -88,6 +90,9 @@ def classify(exc: BaseException) -> tuple[ExitCode, str]:
     exc = unwrap(exc)
     if isinstance(exc, KeyboardInterrupt):
         return ExitCode.INTERRUPTED, "Interrupted."
+    if isinstance(exc, errors.LoginTimeoutError):  # whatever was in flight when time ran out
+        message = str(exc).replace("the timeout argument", "--timeout")
+        return ExitCode.LOGIN_FAILED, message or "The login did not complete in time."
     network = _network_error(exc)
     if isinstance(exc, errors.ConfigurationError):
         return ExitCode.CONFIGURATION, str(exc)
@@ -126,10 +131,14 @@ def _network_error(exc: BaseException) -> BaseException | None:
 
     import httpx
 
-    for linked in _chain(exc):
+    chain = list(_chain(exc))
+    for linked in chain:  # a time-out first: a cancelled TLS read is not a TLS failure
+        if isinstance(linked, httpx.TimeoutException):
+            return linked
+    for linked in chain:
         if isinstance(linked, httpx.TransportError | ssl.SSLError | ConnectionError):
             return linked
-        if isinstance(linked, socket.gaierror):
+        if isinstance(linked, socket.gaierror | TimeoutError):
             return linked
     return None
 
@@ -144,6 +153,11 @@ def _network_message(exc: BaseException) -> str:
         with contextlib.suppress(RuntimeError):  # raised when no request is attached
             url = exc.request.url
             host = f"{url.host}:{url.port}" if url.port else url.host
+    if isinstance(exc, httpx.TimeoutException | TimeoutError):
+        return (
+            f"{host} did not answer in time; check your network, "
+            "or set ANACONDA_AUTH_TIMEOUT to wait longer."
+        )
     tls = next((e for e in _chain(exc) if isinstance(e, ssl.SSLError)), None)
     text = safe_line(exc)
     if isinstance(tls, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in text:
@@ -154,11 +168,6 @@ def _network_message(exc: BaseException) -> str:
         )
     if tls is not None or "SSL" in text:
         return f"The TLS connection to {host} failed ({tls or text}); check your network."
-    if isinstance(exc, httpx.TimeoutException):
-        return (
-            f"{host} did not answer in time; check your network, "
-            "or set ANACONDA_AUTH_TIMEOUT to wait longer."
-        )
     if isinstance(exc, httpx.ProxyError):
         return f"The proxy failed to reach {host} ({text}); check ANACONDA_AUTH_PROXY."
     detail = f" ({text})" if text else ""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,7 +192,9 @@ class AnacondaAuthSettings(BaseSettings):
         try:
             super().__init__(**values)
         except (ValidationError, SettingsError) as exc:
-            raise ConfigurationError(_error_message(exc, values)) from None
+            raise ConfigurationError(
+                _error_message(exc, values), settings=_error_fields(exc)
+            ) from None
         self._arguments = frozenset(_field_of((name,)) for name in values)
 
     def with_overrides(self, **changes: Any) -> Self:
@@ -257,6 +260,8 @@ class AnacondaAuthSettings(BaseSettings):
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
         ):
             raise ValueError('expected a JSON object of strings, like {"X-Header": "value"}')
+        for name, text in value.items():
+            check_extra_header(name, text)
         return value
 
     @field_validator("ssl_verify", mode="before")
@@ -295,6 +300,31 @@ class AnacondaAuthSettings(BaseSettings):
         return self.login_error_url or f"https://{self.api_domain}/local-login-error"
 
 
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 token
+_RESERVED_HEADERS = frozenset({"authorization"})
+
+
+def check_extra_header(name: str, value: str) -> None:
+    """Raise `ValueError` unless `name: value` may be sent as an extra header.
+
+    The name must be an HTTP token and the value free of line breaks and NUL (else httpx
+    fails at the first request, looking like a network error); ``Authorization`` is the
+    SDK's: the API key goes there, and a fixed one would be sent to every host.
+    """
+    if not _HEADER_NAME.fullmatch(name):
+        shown = "".join(c if c.isprintable() else "?" for c in name)[:40]
+        raise ValueError(
+            f"{shown!r} is not a valid header name (letters, digits and !#$%&'*+-.^_`|~ only)"
+        )
+    if any(c in value for c in "\r\n\0"):
+        raise ValueError(f"the value of header {name} contains a line break or NUL")
+    if name.lower() in _RESERVED_HEADERS:
+        raise ValueError(
+            f"{name} may not be set here: the SDK sends the API key in it; set the key "
+            "with ANACONDA_AUTH_API_KEY (or api_key=) instead"
+        )
+
+
 def parse_bool(value: Any) -> bool:
     """Read a boolean in any usual spelling: true/false, 1/0, yes/no, y/n, on/off, t/f."""
     if isinstance(value, bool):
@@ -327,11 +357,15 @@ def parse_ssl_verify(value: Any) -> bool | str:
     if word == "truststore":
         return "truststore"
     path = Path(value).expanduser()
-    if not path.is_file():
+    if path.is_dir():
+        return str(path)  # a CA directory (OpenSSL's c_rehash layout), as ssl's capath
+    if not path.exists():
         raise ValueError(
             f"CA bundle {path} does not exist; expected true, false, 'truststore' "
-            "or the path of a CA bundle file"
+            "or the path of a CA bundle file or CA directory"
         )
+    if not path.is_file():
+        raise ValueError(f"CA bundle {path} is neither a file nor a directory")
     return str(path)
 
 
@@ -449,6 +483,13 @@ def _field_of(loc: tuple[int | str, ...]) -> str:
         if head in _names(field):
             return field
     return head
+
+
+def _error_fields(exc: ValidationError | SettingsError) -> tuple[str, ...]:
+    """The settings at fault in a validation error (empty when it cannot say)."""
+    if isinstance(exc, SettingsError):
+        return tuple(f for f in AnacondaAuthSettings.model_fields if f'"{f}"' in str(exc))
+    return tuple(dict.fromkeys(_field_of(e["loc"]) for e in exc.errors(include_url=False)))
 
 
 def _error_message(exc: ValidationError | SettingsError, init: Mapping[str, Any]) -> str:

@@ -53,6 +53,11 @@ class AnacondaAuthError(Exception):
 class ConfigurationError(AnacondaAuthError, ValueError):
     """A setting has a value that cannot be used; the message names it and its source."""
 
+    def __init__(self, message: str, *, settings: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.settings = settings
+        """The names of the settings at fault, when known."""
+
 
 class StorageError(AnacondaAuthError):
     """The token store could not be read or written."""

@@ -120,7 +120,9 @@ async def discover(http: httpx.AsyncClient, settings: AnacondaAuthSettings) -> P
         if not scope.cancelled_caught:
             raise  # a library's own TimeoutError, not this time limit
         reason = f"no answer within {settings.timeout:g} seconds"
-        raise _discovery_error(url, reason) from None
+        # The cause says what happened (a time-out, at this URL), not what was cut short.
+        timed_out = httpx.ReadTimeout(reason, request=httpx.Request("GET", url))
+        raise _discovery_error(url, reason) from timed_out
     metadata = ProviderMetadata.from_document(url, document, issuer=expected_issuer(url))
     _discovery_cache[url] = metadata
     logger.debug("Loaded the OpenID configuration of %s", metadata.issuer)

@@ -118,6 +118,34 @@ def _settings_from_options(**overrides: Any) -> AnacondaAuthSettings:
         raise Failure(ExitCode.CONFIGURATION, message) from exc
 
 
+# Settings only a network request uses: commands that send none must not fail on them.
+_NETWORK_ONLY = (
+    "ssl_verify",
+    "proxy",
+    "client_cert",
+    "client_cert_key",
+    "timeout",
+    "extra_headers",
+)
+
+
+def _offline_settings(**overrides: Any) -> AnacondaAuthSettings:
+    """Settings for a command that sends no request: a bad network-only setting is ignored."""
+    from ._config import AnacondaAuthSettings, resolve_settings
+    from ._exceptions import ConfigurationError
+
+    try:
+        return resolve_settings(None, **overrides)
+    except ConfigurationError as exc:
+        if not exc.settings or not set(exc.settings) <= set(_NETWORK_ONLY):
+            return _settings_from_options(**overrides)  # the same error, as a Failure
+        fields = AnacondaAuthSettings.model_fields
+        defaults = {
+            name: fields[name].get_default(call_default_factory=True) for name in exc.settings
+        }
+        return _settings_from_options(**overrides, **defaults)
+
+
 def _day(timestamp: float) -> str:
     return _iso(timestamp)[:10]
 
@@ -220,8 +248,8 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 )
 @click.option(
     "--ca-bundle",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Verify TLS certificates against this CA bundle.",
+    type=click.Path(exists=True),
+    help="Verify TLS certificates against this CA bundle (a PEM file or a CA directory).",
 )
 @click.option(
     "--timeout",
@@ -575,7 +603,7 @@ def api_key(
     if not new:
         if given:
             raise click.UsageError(f"{given} is only valid with --new.")
-        _run_command(_api_key, settings=_settings_from_options(auth_domain=domain))
+        _run_command(_api_key, settings=_offline_settings(auth_domain=domain))
         return
     if browser and device:
         raise click.UsageError("Use only one of --browser and --device.")
@@ -660,7 +688,7 @@ def status(*, domain: str | None, as_json: bool, min_days: int | None) -> None:
     """
     _run_command(
         _status,
-        settings=_settings_from_options(auth_domain=domain),
+        settings=_offline_settings(auth_domain=domain),
         as_json=as_json,
         min_days=min_days,
     )

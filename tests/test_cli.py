@@ -279,9 +279,96 @@ def test_status_with_domain_option(store: MemoryTokenStore) -> None:
 
 def test_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANACONDA_AUTH_TIMEOUT", "-1")
-    result = run("status")
+    result = run("whoami")
     assert result.exit_code == ExitCode.CONFIGURATION
     assert "ANACONDA_AUTH_TIMEOUT" in error_line(result)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ANACONDA_AUTH_SSL_VERIFY", "/no/such/ca.pem"),
+        ("ANACONDA_AUTH_TIMEOUT", "-1"),
+        ("ANACONDA_AUTH_EXTRA_HEADERS", '{"Bad Name": "x"}'),
+    ],
+)
+def test_offline_commands_do_not_fail_on_network_only_settings(
+    monkeypatch: pytest.MonkeyPatch, store: MemoryTokenStore, name: str, value: str
+) -> None:
+    key = make_api_key(exp=dt.timedelta(days=30))
+    store.save(TokenInfo(domain="id.anaconda.cloud", api_key=key))
+    monkeypatch.setenv(name, value)
+    assert run("status").exit_code == ExitCode.OK
+    result = run("api-key")
+    assert (result.exit_code, result.stdout) == (ExitCode.OK, key + "\n")
+    assert run("whoami").exit_code == ExitCode.CONFIGURATION  # it sends a request
+
+
+def test_offline_commands_still_fail_on_other_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANACONDA_AUTH_SSL_VERIFY", "/no/such/ca.pem")
+    monkeypatch.setenv("ANACONDA_AUTH_API_DOMAIN", "https://x/")
+    result = run("status")
+    assert result.exit_code == ExitCode.CONFIGURATION
+    assert "api_domain" in error_line(result)
+
+
+def test_ca_bundle_option_takes_a_directory(
+    tmp_path: Path, store: MemoryTokenStore, fake_login: Callable[..., FakeLogin]
+) -> None:
+    fake = fake_login()
+    result = run("login", "--ca-bundle", str(tmp_path))
+    assert result.exit_code == ExitCode.OK, result.output
+    assert fake.calls[0]["settings"].ssl_verify == str(tmp_path)
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A TCP server on loopback that accepts connections and never answers; its host:port."""
+    import socket
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        server.close()
+        for connection in accepted:
+            connection.close()
+
+
+def test_a_server_that_never_answers_is_a_timeout(
+    silent_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANACONDA_AUTH_AUTH_DOMAIN", silent_server)
+    monkeypatch.setenv("ANACONDA_AUTH_TIMEOUT", "0.3")
+    result = run("login", "--device")
+    assert result.exit_code == ExitCode.NETWORK, result.output
+    line = error_line(result)
+    assert f"{silent_server} did not answer in time" in line
+    assert "ANACONDA_AUTH_TIMEOUT" in line
+    assert "TLS" not in line
+
+
+def test_the_login_time_limit_is_reported_whatever_was_in_flight(
+    silent_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANACONDA_AUTH_AUTH_DOMAIN", silent_server)
+    monkeypatch.setenv("ANACONDA_AUTH_TIMEOUT", "30")
+    result = run("login", "--device", "--timeout", "0.3")
+    assert result.exit_code == ExitCode.LOGIN_FAILED, result.output
+    line = error_line(result)
+    assert "did not complete within 0.3 seconds" in line
+    assert "--timeout or ANACONDA_AUTH_LOGIN_TIMEOUT" in line
 
 
 def test_bad_domain_option_is_a_configuration_error() -> None:

@@ -3,6 +3,7 @@ order of sources, booleans, one-line errors naming setting and source, and a sec
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -289,9 +290,9 @@ def test_the_api_key_never_shows(monkeypatch: pytest.MonkeyPatch, isolated_env: 
 
 
 def test_extra_headers_stay_out_of_repr(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ANACONDA_AUTH_EXTRA_HEADERS", '{"Authorization": "Bearer hidden-value"}')
+    monkeypatch.setenv("ANACONDA_AUTH_EXTRA_HEADERS", '{"X-Gateway-Key": "hidden-value"}')
     settings = AnacondaAuthSettings()
-    assert settings.extra_headers == {"Authorization": "Bearer hidden-value"}
+    assert settings.extra_headers == {"X-Gateway-Key": "hidden-value"}
     assert "hidden-value" not in repr(settings)
 
 
@@ -374,3 +375,35 @@ def test_source_of_remembers_arguments_and_overrides(monkeypatch: pytest.MonkeyP
     copy = settings.with_overrides(auth_domain="id.override.test")
     assert copy.source_of("auth_domain").kind == "argument"
     assert copy.source_of("timeout").kind == "default"  # given to the copy, but not by a caller
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ('{"Bad Name": "x"}', "'Bad Name' is not a valid header name"),
+        ('{"X-Ok:": "x"}', "is not a valid header name"),
+        ('{"X-Ok": "a\\r\\nInjected: yes"}', "contains a line break"),
+        ('{"authorization": "Bearer x"}', "authorization may not be set here"),
+        ('{"Authorization": "Bearer x"}', "ANACONDA_AUTH_API_KEY"),
+    ],
+)
+def test_extra_headers_that_cannot_be_sent_are_configuration_errors(
+    monkeypatch: pytest.MonkeyPatch, headers: str, expected: str
+) -> None:
+    monkeypatch.setenv("ANACONDA_AUTH_EXTRA_HEADERS", headers)
+    with pytest.raises(ConfigurationError, match=re.escape(expected)) as caught:
+        AnacondaAuthSettings()
+    assert caught.value.settings == ("extra_headers",)
+    assert "Bearer x" not in str(caught.value)
+
+
+def test_extra_headers_argument_is_checked_too() -> None:
+    with pytest.raises(ConfigurationError, match="Authorization may not be set"):
+        AnacondaAuthSettings(extra_headers={"Authorization": "Bearer x"})
+
+
+def test_a_ca_directory_is_accepted(tmp_path: Path) -> None:
+    assert AnacondaAuthSettings(ssl_verify=str(tmp_path)).ssl_verify == str(tmp_path)
+    with pytest.raises(ConfigurationError, match=r"does not exist.*CA directory") as caught:
+        AnacondaAuthSettings(ssl_verify=str(tmp_path / "missing.pem"))
+    assert caught.value.settings == ("ssl_verify",)
