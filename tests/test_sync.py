@@ -167,3 +167,21 @@ def test_the_password_deprecation_points_at_the_caller_once(
         sync.login(settings=settings, basic=True, ask_credentials=lambda: ("alice", "pw"))
     (warning,) = caught.list  # given once, on this thread, though the login runs in another
     assert warning.filename == __file__
+
+
+@pytest.mark.parametrize(
+    "name", ["login", "logout", "is_logged_in", "create_api_key", "store_api_key"]
+)
+def test_each_blocking_face_takes_exactly_the_async_arguments(name: str) -> None:
+    """The faces are derived (one ParamSpec wrapper), so a new option needs no second edit."""
+    import inspect
+
+    import anaconda_auth_async
+    from anaconda_auth_async import sync
+
+    face, coroutine_function = getattr(sync, name), getattr(anaconda_auth_async, name)
+    assert inspect.signature(face) == inspect.signature(coroutine_function)
+    assert not inspect.iscoroutinefunction(face)
+    assert face.__module__ == "anaconda_auth_async.sync"
+    assert face.__doc__
+    assert "blocking" in face.__doc__.lower()
