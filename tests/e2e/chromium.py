@@ -28,6 +28,8 @@ and ``<pid>.pid`` while a run is alive; the pid is also its process group) and
   origin before the login page, as a person with a stale tab or Chromium's own favicon
   fetch would.
 - ``E2E_BROWSER_LINGER``: seconds to keep Chromium open on the final page (default 60).
+- ``E2E_BROWSER_EXPECT``: text the final page is waited for (within the time limit) before
+  its screenshot, for pages that render by script after they load (a Panel app).
 - ``E2E_CHROMIUM`` / ``E2E_CHROMEDRIVER``: the binaries (default ``/usr/bin/chromium`` and
   ``/usr/bin/chromedriver``, else ``chromium`` / ``chromedriver`` on PATH).
 """
@@ -153,6 +155,33 @@ def processes_naming(path: Path) -> list[int]:
     return found
 
 
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat's fields after the command name: state, ppid, pgrp, ... ([] if gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def is_running(pid: int) -> bool:
+    """Whether `pid` is a process that has not exited (a zombie waiting for PID 1 has)."""
+    fields = _stat(pid)
+    return bool(fields) and fields[0] not in {"Z", "X"}
+
+
+def group_members(pgid: int) -> list[int]:
+    """The running processes of process group `pgid`."""
+    if not Path("/proc").is_dir():
+        return []
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            fields = _stat(int(entry.name))
+            if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in {"Z", "X"}:
+                members.append(int(entry.name))
+    return members
+
+
 def _end_processes(path: Path, timeout: float = 3.0) -> None:
     """Wait for Chromium's stragglers (found by `path`) to exit; SIGKILL what remains."""
     deadline = time.monotonic() + timeout
@@ -266,6 +295,15 @@ def _probe(driver: Any, url: str, paths: str, record: Record) -> None:
         record.actions.append(f"open {path} on the loopback listener")
 
 
+def _wait_for_text(driver: Any, expected: str | None, deadline: float) -> str:
+    """The page's visible text, once it shows `expected` (pages rendered by script)."""
+    while True:
+        text = str(driver.execute_script("return document.body ? document.body.innerText : ''"))
+        if not expected or expected in text or time.monotonic() > deadline:
+            return text[:2000]
+        time.sleep(POLL)
+
+
 def _screenshot(driver: Any, record: Record) -> None:
     directory = os.environ.get("E2E_BROWSER_ARTIFACTS")
     if not directory:
@@ -316,7 +354,7 @@ def run(url: str, *, mode: str, login: str, user_code: str, timeout: float, ling
         if probe := os.environ.get("E2E_BROWSER_PROBE"):
             _probe(driver, url, probe, record)
         Person(driver, record, mode=mode, login=login, user_code=user_code).browse(url, deadline)
-        record.final_text = driver.execute_script("return document.body.innerText")[:2000]
+        record.final_text = _wait_for_text(driver, os.environ.get("E2E_BROWSER_EXPECT"), deadline)
         _screenshot(driver, record)
         write_record(record)
         written = True

@@ -35,7 +35,7 @@ import pytest
 # The harness modules sit beside this file; import them under any --import-mode.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chromium import chromium_missing_reason, processes_naming
+from chromium import chromium_missing_reason, group_members, is_running, processes_naming
 from e2e_harness import (
     BROWSER_SCRIPT,
     TEST_CLIENT_ID,
@@ -256,10 +256,11 @@ def chromium(e2e: E2E, request: pytest.FixtureRequest) -> E2E:
 
 
 def stop_browsers(browser_log: Path, *, timeout: float = BROWSER_STOP_TIMEOUT) -> None:
-    """End any browser of this test still running, by the pid it recorded.
+    """End any browser of this test still running, by the pid it recorded; wait for it.
 
-    SIGTERM first (Chromium's launcher then quits Chromium and removes its pid file); what
-    is still there after `timeout` seconds is killed with its whole process group.
+    SIGTERM first (Chromium's launcher then quits Chromium and exits); whatever of it is
+    still running after `timeout` seconds (the launcher, its process group, Chromium's
+    crash handler) gets SIGKILL, and this returns once it has gone (a few seconds more).
     """
     pids: list[int] = []
     for pid_file in browser_log.glob("*.pid"):
@@ -268,15 +269,17 @@ def stop_browsers(browser_log: Path, *, timeout: float = BROWSER_STOP_TIMEOUT) -
     for pid in pids:
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGTERM)
+
+    def running() -> list[int]:
+        found = {p for pid in pids for p in (pid, *group_members(pid)) if is_running(p)}
+        return sorted(found.union(processes_naming(browser_log)))
+
     deadline = time.monotonic() + timeout
-    while any(browser_log.glob("*.pid")) and time.monotonic() < deadline:
+    while running() and time.monotonic() < deadline:
         time.sleep(0.05)
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            os.killpg(pid, signal.SIGKILL)  # chromium.py leads its own group
-        with contextlib.suppress(OSError):
-            if (browser_log / f"{pid}.pid").exists():
-                os.kill(pid, signal.SIGKILL)
-    for pid in processes_naming(browser_log):  # Chromium's crash handler: its own session
+    for pid in running():
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5.0
+    while running() and time.monotonic() < deadline:
+        time.sleep(0.05)
