@@ -133,55 +133,53 @@ class AnacondaAuth(httpx.Auth):
         """Drive `_flow` for `httpx.AsyncClient`, loading the key without blocking."""
         provider = self._provider
         flow = self._flow(request, provider.current if provider.ready else await provider.aget())
-        step = next(flow)
-        while True:
-            if isinstance(step, _Reload):
-                step = flow.send(await provider.areload(step.stale))
-                continue
-            response = yield step
-            if response.status_code == 401 or response.status_code == 403:
-                await response.aread()
-            try:
-                step = flow.send(response)
-            except StopIteration:
-                return
+        try:  # closed when this driver is, as httpx closes the driver
+            step = next(flow)
+            while True:
+                if isinstance(step, _Reload):
+                    step = flow.send(await provider.areload(step.stale))
+                    continue
+                response = yield step
+                if response.status_code == 401 or response.status_code == 403:
+                    await response.aread()
+                try:
+                    step = flow.send(response)
+                except StopIteration:
+                    return
+        finally:
+            flow.close()
 
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        """Drive `_flow` for `httpx.Client`."""
+        """Drive `_flow` for `httpx.Client`: loads the key (blocking) on first use."""
         provider = self._provider
         flow = self._flow(request, provider.current if provider.ready else provider.get())
-        step = next(flow)
-        while True:
-            if isinstance(step, _Reload):
-                step = flow.send(provider.reload(step.stale))
-                continue
-            response = yield step
-            if response.status_code == 401 or response.status_code == 403:
-                response.read()
-            try:
-                step = flow.send(response)
-            except StopIteration:
-                return
+        try:  # closed when this driver is, as httpx closes the driver
+            step = next(flow)
+            while True:
+                if isinstance(step, _Reload):
+                    step = flow.send(provider.reload(step.stale))
+                    continue
+                response = yield step
+                if response.status_code == 401 or response.status_code == 403:
+                    response.read()
+                try:
+                    step = flow.send(response)
+                except StopIteration:
+                    return
+        finally:
+            flow.close()
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        """The flow without any I/O: uses the key already loaded and never re-reads it.
+        """The flow for code that drives an `httpx.Auth` by hand: `sync_auth_flow`.
 
-        httpx clients call `sync_auth_flow`/`async_auth_flow`, which load the key first;
-        this is for code that drives an `httpx.Auth` itself.
+        It loads the key as a `httpx.Client` would (from the store, blocking, on first
+        use) or raises what loading raises; a request with no key to send goes without
+        one, and its 401/403 raises `LoginRequiredError` saying none was found. It never
+        sends a request with a key it did not load.
         """
-        flow = self._flow(request, self._provider.current)
-        step = next(flow)
-        while True:
-            if isinstance(step, _Reload):
-                step = flow.send(step.stale)  # nothing newer without reading the store
-                continue
-            response = yield step
-            try:
-                step = flow.send(response)
-            except StopIteration:
-                return
+        return self.sync_auth_flow(request)
 
     def _flow(self, request: httpx.Request, credential: Credential | None) -> _Flow:
         """Set the header, send, map the answer: the pure core of every driver."""

@@ -646,3 +646,58 @@ def test_auth_domain_argument_and_its_deprecated_spelling() -> None:
     assert repr(old) == repr(auth)
     with pytest.raises(ValueError, match="not both"):
         AnacondaAuth(auth_domain="id.a.test", domain="id.b.test")
+
+
+def test_auth_flow_driven_by_hand_loads_the_stored_key() -> None:
+    """Regression: driven by hand, auth_flow sent no key unless a client had loaded it."""
+    store = MemoryTokenStore()
+    key = make_api_key()
+    store.save(TokenInfo(domain=DOMAIN, api_key=key))
+    flow = AnacondaAuth(store=store).auth_flow(request())
+    sent = next(flow)
+    assert sent.headers["Authorization"] == f"Bearer {key}"
+    flow.close()
+
+
+def test_auth_flow_without_any_key_says_so() -> None:
+    flow = AnacondaAuth(store=MemoryTokenStore()).auth_flow(request())
+    sent = next(flow)
+    assert "Authorization" not in sent.headers
+    with pytest.raises(LoginRequiredError, match="none was found"):
+        flow.send(httpx.Response(401, json=AUTH_REQUIRED, request=sent))
+
+
+@pytest.mark.parametrize("driver", ["auth_flow", "sync_auth_flow"])
+def test_closing_a_driver_closes_the_inner_flow(driver: str) -> None:
+    closed: list[bool] = []
+
+    class Recording(AnacondaAuth):
+        def _flow(self, request: httpx.Request, credential: Any) -> Any:
+            try:
+                yield request
+                yield request
+            finally:
+                closed.append(True)
+
+    flow = getattr(Recording(api_key="k", store=untouchable_store()), driver)(request())
+    next(flow)
+    flow.close()
+    assert closed == [True]
+
+
+@pytest.mark.anyio
+async def test_closing_the_async_driver_closes_the_inner_flow() -> None:
+    closed: list[bool] = []
+
+    class Recording(AnacondaAuth):
+        def _flow(self, request: httpx.Request, credential: Any) -> Any:
+            try:
+                yield request
+                yield request
+            finally:
+                closed.append(True)
+
+    flow = Recording(api_key="k", store=untouchable_store()).async_auth_flow(request())
+    await flow.__anext__()
+    await flow.aclose()
+    assert closed == [True]
