@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import time
 from typing import TYPE_CHECKING, Any, cast
 
 import httpx
@@ -22,7 +23,13 @@ import httpx
 from ._apiversion import MinApiVersion
 from ._auth import AnacondaAuth
 from ._config import AnacondaAuthSettings, resolve_settings
-from ._transport import USER_AGENT, build_ssl_context, transport_config
+from ._transport import (
+    USER_AGENT,
+    DeadlineExceeded,
+    build_ssl_context,
+    send_within,
+    transport_config,
+)
 
 if TYPE_CHECKING:
     import ssl
@@ -225,7 +232,8 @@ class AsyncAuthClient(_Common, httpx.AsyncClient):
     async def account(self) -> dict[str, Any]:
         """The account of the key's owner (``GET /api/account``), fetched once per client."""
         if self._account is None:
-            response = await self.get("/api/account")
+            request = self.build_request("GET", "/api/account")
+            response = await send_within(self.settings.timeout, request, self.send(request))
             response.raise_for_status()
             self._account = _account_of(response)
         return self._account
@@ -243,7 +251,8 @@ class AsyncAuthClient(_Common, httpx.AsyncClient):
         if not self._avatar_fetched:
             request = httpx.Request("GET", _gravatar_url(await self.email()))
             # A bare request: no API key or extra headers go to a third party.
-            response = await self.send(request, auth=None, follow_redirects=True)
+            call = self.send(request, auth=None, follow_redirects=True)
+            response = await send_within(self.settings.timeout, request, call)
             self._avatar = response.content if response.is_success else None
             self._avatar_fetched = True
         return self._avatar
@@ -295,7 +304,7 @@ class BaseClient(_Common, httpx.Client):
     @functools.cached_property
     def account(self) -> dict[str, Any]:
         """The account of the key's owner (``GET /api/account``), fetched once per client."""
-        response = self.get("/api/account")
+        response = _send_within(self, self.build_request("GET", "/api/account"))
         response.raise_for_status()
         return _account_of(response)
 
@@ -313,7 +322,7 @@ class BaseClient(_Common, httpx.Client):
     def avatar(self) -> bytes | None:
         """The Gravatar image (PNG) of the account's email, or None; fetched once."""
         request = httpx.Request("GET", _gravatar_url(self.email))
-        response = self.send(request, auth=None, follow_redirects=True)
+        response = _send_within(self, request, auth=None, follow_redirects=True)
         return response.content if response.is_success else None
 
 
@@ -332,6 +341,40 @@ def client_factory(user_agent: str | None, api_version: str | None = None) -> Ba
     ``_api_version``, as anaconda-cloud-auth's ``client_factory``; ``type(client)()``
     makes more of the same kind."""
     return _factory_class(user_agent, api_version)()
+
+
+def _send_within(client: BaseClient, request: httpx.Request, **options: Any) -> httpx.Response:
+    """`client.send(request)` with its body read within the ``timeout`` setting in all.
+
+    The sync face of `send_within`: the body is read chunk by chunk against a deadline
+    (each chunk is bounded by httpx's read timeout), so a server trickling its answer
+    cannot hold a helper like `BaseClient.account` for ever.
+    """
+    limit = client.settings.timeout
+    deadline = time.monotonic() + limit
+    response = client.send(request, stream=True, **options)
+    try:
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if time.monotonic() > deadline:
+                raise DeadlineExceeded(
+                    f"no complete answer within {limit:g} seconds (ANACONDA_AUTH_TIMEOUT)",
+                    request=request,
+                )
+    finally:
+        response.close()
+    headers = response.headers.copy()
+    for name in ("Content-Encoding", "Content-Length", "Transfer-Encoding"):
+        headers.pop(name, None)  # the body below is decoded and complete
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=bytes(body),
+        request=request,
+        extensions=response.extensions,
+        history=response.history,
+    )
 
 
 def _account_of(response: httpx.Response) -> dict[str, Any]:

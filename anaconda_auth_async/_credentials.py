@@ -183,7 +183,7 @@ class TokenProvider:
         if not self.ready:
             with self._sync_lock:
                 if not self.ready:
-                    self._set(self.store.load_site(self.names))
+                    self._set(self.store.load_site_within(self.names))
         return self.current
 
     async def areload(self, stale: Credential) -> Credential | None:
@@ -205,7 +205,7 @@ class TokenProvider:
             return stale
         with self._sync_lock:
             if self.current is stale:
-                self._set(self.store.load_site(self.names))
+                self._set(self.store.load_site_within(self.names))
         return self.current
 
     async def _astore(self) -> TokenStore:

@@ -3,8 +3,10 @@
 Entries use anaconda-cloud-auth's format: keyring service ``"Anaconda Cloud"``, username
 the auth domain, value `TokenInfo.encode` (base64 of the JSON form). Every store has a
 sync face (``load``/``save``/``delete``) and an async one (``aload``/``asave``/``adelete``)
-that runs the sync call in a worker thread under a time limit, so a slow or locked
-keyring never blocks the event loop.
+that runs the sync call in a daemon thread under a time limit, so a slow or locked
+keyring never blocks the event loop; `TokenStore.load_within` is the same limit for
+synchronous callers. A keyring that never answers costs one abandoned daemon thread,
+never a process that cannot exit.
 
 A site's key may be stored under several names (anaconda-auth's and anaconda-cloud-auth's,
 see `_sharing`): `load_site`, `save_login` and `delete_site` apply those rules on top of
@@ -17,14 +19,15 @@ replaces it in tests.
 from __future__ import annotations
 
 import abc
+import asyncio
 import functools
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 import anyio
-import anyio.to_thread
+import sniffio
 
 from ._exceptions import AnacondaAuthError, CorruptTokenFileError, StorageError
 from ._keyring import AnacondaKeyring
@@ -51,8 +54,10 @@ _R = TypeVar("_R")
 class TokenStore(abc.ABC):
     """Loads, saves and deletes the `TokenInfo` of an auth domain.
 
-    Subclasses implement the sync methods; the async ones run them in a worker thread,
-    limited to `timeout` seconds.
+    Subclasses implement the sync methods. The async faces (``aload``, ...) and the
+    bounded sync ones (``load_within``, ...) run them in a daemon thread limited to
+    `timeout` seconds: past it they raise `StorageError` and leave the thread behind,
+    which cannot keep the process alive, so a hung keyring never hangs the program.
     """
 
     @property
@@ -61,7 +66,7 @@ class TokenStore(abc.ABC):
         return type(self).__name__
 
     timeout: float = 10.0
-    """Seconds the async methods wait for the backend before raising `StorageError`."""
+    """Seconds the bounded methods wait for the backend before raising `StorageError`."""
 
     @abc.abstractmethod
     def load(self, domain: str) -> TokenInfo | None:
@@ -106,7 +111,7 @@ class TokenStore(abc.ABC):
         return any(removed)
 
     async def aload_site(self, names: EntryNames) -> TokenInfo | None:
-        """`load_site` in a worker thread, limited to `timeout` seconds."""
+        """`load_site` in a daemon thread, limited to `timeout` seconds."""
         return await self._in_thread(
             self.load_site, names, action=f"read the token for {names.primary}"
         )
@@ -119,46 +124,108 @@ class TokenStore(abc.ABC):
         username: str | None,
         api_domain: str | None = None,
     ) -> TokenInfo:
-        """`save_login` in a worker thread, limited to `timeout` seconds."""
+        """`save_login` in a daemon thread, limited to `timeout` seconds."""
         save = functools.partial(
             self.save_login, api_key=api_key, username=username, api_domain=api_domain
         )
         return await self._in_thread(save, names, action=f"store the token for {names.primary}")
 
     async def adelete_site(self, names: EntryNames) -> bool:
-        """`delete_site` in a worker thread, limited to `timeout` seconds."""
+        """`delete_site` in a daemon thread, limited to `timeout` seconds."""
         return await self._in_thread(
             self.delete_site, names, action=f"delete the token for {names.primary}"
         )
 
     async def aload(self, domain: str) -> TokenInfo | None:
-        """`load` in a worker thread, limited to `timeout` seconds."""
+        """`load` in a daemon thread, limited to `timeout` seconds."""
         return await self._in_thread(self.load, domain, action=f"read the token for {domain}")
 
     async def asave(self, token: TokenInfo) -> None:
-        """`save` in a worker thread, limited to `timeout` seconds."""
+        """`save` in a daemon thread, limited to `timeout` seconds."""
         await self._in_thread(self.save, token, action=f"store the token for {token.domain}")
 
     async def adelete(self, domain: str) -> bool:
-        """`delete` in a worker thread, limited to `timeout` seconds."""
+        """`delete` in a daemon thread, limited to `timeout` seconds."""
         return await self._in_thread(self.delete, domain, action=f"delete the token for {domain}")
+
+    def load_within(self, domain: str) -> TokenInfo | None:
+        """`load` for synchronous callers, limited to `timeout` seconds (blocks the caller)."""
+        return self._bounded(self.load, domain, action=f"read the token for {domain}")
+
+    def load_site_within(self, names: EntryNames) -> TokenInfo | None:
+        """`load_site` for synchronous callers, limited to `timeout` seconds."""
+        return self._bounded(self.load_site, names, action=f"read the token for {names.primary}")
+
+    def _bounded(self, func: Callable[[_T], _R], arg: _T, *, action: str) -> _R:
+        call = _Call(func, arg)
+        if not call.done.wait(self.timeout):
+            raise self._timed_out(action)
+        return call.outcome()
 
     def _label(self) -> str:
         """Name of the backend for a time-out message; must not block."""
         return self.name
 
     async def _in_thread(self, func: Callable[[_T], _R], arg: _T, *, action: str) -> _R:
+        event = anyio.Event()
+        call = _Call(func, arg, notify=_threadsafe(event.set))
+        with anyio.move_on_after(self.timeout):
+            await event.wait()
+        if not call.done.is_set():
+            raise self._timed_out(action)
+        return call.outcome()
+
+    def _timed_out(self, action: str) -> StorageError:
+        return StorageError(
+            f"The {self._label()} did not answer within {self.timeout:g} seconds when "
+            f"asked to {action}; make sure it is unlocked and responsive, or allow it more "
+            "time with ANACONDA_AUTH_STORAGE_TIMEOUT."
+        )
+
+
+class _Call(Generic[_T, _R]):
+    """`func(arg)` in a new daemon thread; `notify` is called (from it) when it is done.
+
+    A daemon thread, not a pooled worker: one stuck in a keyring that never answers is
+    abandoned at the time limit and cannot hold the process open at exit.
+    """
+
+    def __init__(
+        self, func: Callable[[_T], _R], arg: _T, *, notify: Callable[[], object] | None = None
+    ) -> None:
+        self.done = threading.Event()
+        self._func, self._arg, self._notify = func, arg, notify
+        self._result: _R | None = None
+        self._error: BaseException | None = None
+        threading.Thread(target=self._run, name="anaconda-auth-storage", daemon=True).start()
+
+    def _run(self) -> None:
         try:
-            with anyio.fail_after(self.timeout) as scope:
-                return await anyio.to_thread.run_sync(func, arg, abandon_on_cancel=True)
-        except TimeoutError:
-            if not scope.cancelled_caught:
-                raise  # the backend's own TimeoutError, not our time limit
-            raise StorageError(
-                f"The {self._label()} did not answer within {self.timeout:g} seconds when "
-                f"asked to {action}; make sure it is unlocked and responsive, or allow it more "
-                "time with ANACONDA_AUTH_STORAGE_TIMEOUT."
-            ) from None
+            self._result = self._func(self._arg)
+        except BaseException as exc:
+            self._error = exc
+        self.done.set()
+        if self._notify is not None:
+            try:
+                self._notify()
+            except Exception:  # the waiting event loop is gone: nobody to tell
+                logger.debug("A storage call finished after its caller stopped waiting")
+
+    def outcome(self) -> _R:
+        if self._error is not None:
+            raise self._error
+        return cast(_R, self._result)
+
+
+def _threadsafe(callback: Callable[[], object]) -> Callable[[], object]:
+    """`callback`, callable from any thread: it runs in the current event loop."""
+    if sniffio.current_async_library() == "trio":
+        import trio
+
+        token = trio.lowlevel.current_trio_token()
+        return lambda: token.run_sync_soon(callback)
+    loop = asyncio.get_running_loop()
+    return lambda: loop.call_soon_threadsafe(callback)
 
 
 class KeyringTokenStore(TokenStore):

@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import httpx
 
 from ._exceptions import ConfigurationError
@@ -23,13 +24,20 @@ from ._text import MAX_LENGTH, safe_line
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
+    from httpx._client import UseClientDefault
+    from httpx._types import AuthTypes
+
     from ._config import AnacondaAuthSettings
 
 __all__ = [
+    "DeadlineExceeded",
     "TransportConfig",
     "async_http_client",
     "build_ssl_context",
     "describe_network_error",
+    "send_within",
     "transport_config",
 ]
 
@@ -96,15 +104,62 @@ def transport_config(settings: AnacondaAuthSettings) -> TransportConfig:
     return config
 
 
+class DeadlineExceeded(httpx.TimeoutException):
+    """A request and its whole answer took longer than the ``timeout`` setting."""
+
+
+async def send_within(
+    limit: float, request: httpx.Request, send: Awaitable[httpx.Response]
+) -> httpx.Response:
+    """Await `send` (a request whose body is read before it returns) for `limit` seconds
+    in all, body included; past it, raise `DeadlineExceeded`.
+
+    httpx's own timeouts bound each read, so a server trickling one byte a second would
+    pass them forever; this bounds the whole operation. A caller's time limit around it
+    (such as the login's) still wins.
+    """
+    with anyio.move_on_after(limit):
+        return await send
+    raise DeadlineExceeded(
+        f"no complete answer within {limit:g} seconds (ANACONDA_AUTH_TIMEOUT)", request=request
+    )
+
+
+class _DeadlineClient(httpx.AsyncClient):
+    """An `httpx.AsyncClient` whose every (non-streamed) request has an overall deadline."""
+
+    def __init__(self, *, deadline: float, **options: Any) -> None:
+        super().__init__(**options)
+        self.deadline = deadline
+
+    async def send(
+        self,
+        request: httpx.Request,
+        *,
+        stream: bool = False,
+        auth: AuthTypes | UseClientDefault | None = httpx.USE_CLIENT_DEFAULT,
+        follow_redirects: bool | UseClientDefault = httpx.USE_CLIENT_DEFAULT,
+    ) -> httpx.Response:
+        """`httpx.AsyncClient.send`, limited to `deadline` seconds in all unless streamed."""
+        call = super().send(request, stream=stream, auth=auth, follow_redirects=follow_redirects)
+        if stream:
+            return await call
+        return await send_within(self.deadline, request, call)
+
+
 def async_http_client(settings: AnacondaAuthSettings, **overrides: Any) -> httpx.AsyncClient:
     """An `httpx.AsyncClient` with the shared transport config, for OIDC and key exchange.
 
-    It sends no API key. Any keyword argument is passed to httpx and wins over ours.
+    Each request it sends, its body included, must complete within the ``timeout``
+    setting or fails with `DeadlineExceeded` (an `httpx.TimeoutException`): the one place
+    where the per-operation deadline of discovery, JWKS, token, device polling and API-key
+    requests is applied. It sends no API key. Any keyword argument is passed to httpx and
+    wins over ours.
     """
     options: dict[str, Any] = transport_config(settings).client_kwargs()
     options["headers"] = {"User-Agent": USER_AGENT}
     options.update(overrides)
-    return httpx.AsyncClient(**options)
+    return _DeadlineClient(deadline=settings.timeout, **options)
 
 
 def build_ssl_context(
@@ -205,6 +260,8 @@ def describe_network_error(exc: BaseException, *, limit: int = MAX_LENGTH) -> st
     in its own exception, and on trio its own message is empty, so the chain of causes is
     walked for the innermost text. Anything shaped like a JWT is redacted.
     """
+    if isinstance(exc, DeadlineExceeded):
+        return str(exc)
     if isinstance(exc, httpx.TimeoutException):
         return f"timed out ({type(exc).__name__})"
     text, seen = "", set()

@@ -43,6 +43,7 @@ from anaconda_auth_async._oidc import (
     expected_issuer,
     fetch_jwks,
 )
+from anaconda_auth_async._transport import async_http_client
 
 ISSUER = "https://id.example.test"
 WELL_KNOWN = f"{ISSUER}/.well-known/openid-configuration"
@@ -452,9 +453,11 @@ async def test_discovery_time_limit() -> None:
         await anyio.sleep(30)
         return httpx.Response(200, json=document())
 
-    async with mock_client(handler) as http:
-        with pytest.raises(DiscoveryError, match=r"no answer within 0\.05 seconds"):
-            await discover(http, settings_for(timeout=0.05))
+    settings = settings_for(timeout=0.05)
+    # The SDK's own client bounds every request by the timeout setting.
+    async with async_http_client(settings, transport=httpx.MockTransport(handler)) as http:
+        with pytest.raises(DiscoveryError, match=r"no complete answer within 0\.05 seconds"):
+            await discover(http, settings)
 
 
 @pytest.mark.anyio
