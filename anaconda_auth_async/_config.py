@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -36,7 +36,13 @@ from typing_extensions import Self
 
 from ._exceptions import ConfigurationError
 
-__all__ = ["AnacondaAuthSettings", "SettingSource", "resolve_settings", "setting_source"]
+__all__ = [
+    "GUARDED",
+    "AnacondaAuthSettings",
+    "SettingSource",
+    "resolve_settings",
+    "setting_source",
+]
 
 _TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
 _FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
@@ -57,6 +63,13 @@ class AnacondaAuthSettings(BaseSettings):
     variables; the ``ANACONDA_CLOUD_*`` names of anaconda-cloud-auth; a ``.env`` file in
     the current working directory; the defaults. A bad value raises one
     `ConfigurationError` naming the setting, where it came from and what is expected.
+
+    A ``.env`` file (perhaps in a cloned repository) cannot weaken security: a setting in
+    `GUARDED` taken from it with a non-default value (``ssl_verify`` other than true or
+    ``truststore``, another API or auth domain, a proxy, ...) raises `ConfigurationError`
+    naming the file and the setting, unless it is allowed deliberately: by name in the
+    ``ANACONDA_AUTH_ALLOW_DOTENV`` environment variable (comma-separated, never read from
+    a ``.env``), or in the `allow_dotenv` argument.
     """
 
     model_config = SettingsConfigDict(
@@ -188,7 +201,7 @@ class AnacondaAuthSettings(BaseSettings):
     # The fields given as arguments (to the constructor or `with_overrides`), for `source_of`.
     _arguments: frozenset[str] = PrivateAttr(default=frozenset())
 
-    def __init__(self, **values: Any) -> None:
+    def __init__(self, *, allow_dotenv: Iterable[str] = (), **values: Any) -> None:
         try:
             super().__init__(**values)
         except (ValidationError, SettingsError) as exc:
@@ -196,6 +209,7 @@ class AnacondaAuthSettings(BaseSettings):
                 _error_message(exc, values), settings=_error_fields(exc)
             ) from None
         self._arguments = frozenset(_field_of((name,)) for name in values)
+        _refuse_weakening_dotenv(self, values, allow_dotenv)
 
     def with_overrides(self, **changes: Any) -> Self:
         """A copy with `changes` applied and validated as the constructor validates them.
@@ -447,6 +461,81 @@ def setting_source(
                 label = describe(given) if callable(describe) else f"{given} ({source!r})"
                 return SettingSource("other", str(label), data[given])
     return DEFAULT
+
+
+GUARDED = (
+    "api_domain",
+    "auth_domain",
+    "ssl_verify",
+    "proxy",
+    "keyring_path",
+    "login_success_url",
+    "login_error_url",
+)
+"""Settings a ``.env`` file may not change without a deliberate allow: they weaken TLS,
+move the key, the login or the key file to another place."""
+
+ALLOW_DOTENV_ENV = "ANACONDA_AUTH_ALLOW_DOTENV"
+
+
+def dotenv_allowed(argument: Iterable[str] = ()) -> frozenset[str]:
+    """The guarded settings a ``.env`` may set: ``ANACONDA_AUTH_ALLOW_DOTENV`` (read from
+    the real environment only) and `argument`; ``all`` allows every one."""
+    names = {n.strip() for n in os.environ.get(ALLOW_DOTENV_ENV, "").split(",")}
+    names |= {str(n).strip() for n in argument}
+    names.discard("")
+    return frozenset(GUARDED) if "all" in names else frozenset(names)
+
+
+def weakens(field: str, value: Any) -> bool:
+    """Whether `value` of the guarded `field` differs from the safe default."""
+    if field == "ssl_verify":
+        return value is not True and value != "truststore"
+    info = AnacondaAuthSettings.model_fields[field]
+    default = info.get_default(call_default_factory=True)
+    if isinstance(default, Path) and value is not None:
+        return Path(value).expanduser() != default.expanduser()
+    return bool(value != default)
+
+
+def _refuse_weakening_dotenv(
+    settings: AnacondaAuthSettings, init: Mapping[str, Any], allow: Iterable[str]
+) -> None:
+    """Raise `ConfigurationError` when a ``.env`` file sets a guarded setting unallowed."""
+    if not _dotenv_present(type(settings)):
+        return  # the common case costs one stat
+    allowed = dotenv_allowed(allow)
+    for field in GUARDED:
+        if field in settings._arguments or field in allowed:
+            continue
+        if not weakens(field, getattr(settings, field)):
+            continue
+        source = setting_source(field, init=init, settings_cls=type(settings))
+        if source.kind == "dotenv":
+            raise ConfigurationError(
+                f"Refusing the setting {field} from {source.description}: a .env file may "
+                f"not change {field}, since it could {_RISK[field]}. If you trust that file, "
+                f"allow it with the environment variable {ALLOW_DOTENV_ENV}={field}, or set "
+                "the value in the environment or as an argument instead.",
+                settings=(field,),
+            )
+
+
+_RISK = {
+    "api_domain": "send your API key to another host",
+    "auth_domain": "send your login to another host",
+    "ssl_verify": "turn off or replace TLS certificate checks",
+    "proxy": "route your requests through another host",
+    "keyring_path": "write your API key to another file",
+    "login_success_url": "send your browser to another site after a login",
+    "login_error_url": "send your browser to another site after a login",
+}
+
+
+def _dotenv_present(settings_cls: type[BaseSettings]) -> bool:
+    files = settings_cls.model_config.get("env_file")
+    paths = [files] if isinstance(files, str | os.PathLike) else list(files or ())
+    return any(Path(p).expanduser().is_file() for p in paths)
 
 
 def _declared(key: str, names: tuple[str, ...]) -> str:

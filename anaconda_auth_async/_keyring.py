@@ -75,9 +75,17 @@ def default_keyring_path() -> Path:
     does not move the file.
     """
     # On use, not at import: keyring imports this module in every program that uses it.
-    from ._config import AnacondaAuthSettings, setting_source
+    from ._config import AnacondaAuthSettings, dotenv_allowed, setting_source
 
-    value = setting_source("keyring_path").value
+    source = setting_source("keyring_path")
+    value = source.value
+    if source.kind == "dotenv" and "keyring_path" not in dotenv_allowed():
+        logger.warning(
+            "Ignoring keyring_path from %s: a .env file may not move the key file "
+            "(allow it with ANACONDA_AUTH_ALLOW_DOTENV=keyring_path)",
+            source.description,
+        )
+        value = None
     if isinstance(value, str | os.PathLike) and os.fspath(value):
         return Path(value).expanduser()
     field = AnacondaAuthSettings.model_fields["keyring_path"]

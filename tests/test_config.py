@@ -135,6 +135,7 @@ def test_every_name_in_the_dotenv_file(
     expected: Any,
 ) -> None:
     monkeypatch.delenv("ANACONDA_AUTH_KEYRING_PATH")
+    monkeypatch.setenv("ANACONDA_AUTH_ALLOW_DOTENV", "all")  # guarded ones too (see security)
     (isolated_env / ".env").write_text(f"{name}='{raw}'\n# a comment\nOTHER_TOOL=1\n")
     assert _value(AnacondaAuthSettings(), field) == expected
 
@@ -161,6 +162,7 @@ def test_order_arguments_new_env_seed_env_dotenv_default(
     monkeypatch: pytest.MonkeyPatch, isolated_env: Path
 ) -> None:
     assert AnacondaAuthSettings().api_domain == "anaconda.cloud"
+    monkeypatch.setenv("ANACONDA_AUTH_ALLOW_DOTENV", "api_domain")
     (isolated_env / ".env").write_text("ANACONDA_CLOUD_API_DOMAIN=seed-dotenv.example\n")
     assert AnacondaAuthSettings().api_domain == "seed-dotenv.example"
     (isolated_env / ".env").write_text(

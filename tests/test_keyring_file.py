@@ -68,6 +68,8 @@ def test_default_path_follows_the_setting(isolated_env: Path, monkeypatch: pytes
     monkeypatch.delenv("ANACONDA_AUTH_KEYRING_PATH")
     assert default_keyring_path() == Path("~/.anaconda/keyring").expanduser()
     (isolated_env / ".env").write_text(f"ANACONDA_AUTH_KEYRING_PATH={isolated_env}/from-env\n")
+    assert default_keyring_path() == Path("~/.anaconda/keyring").expanduser()  # not allowed
+    monkeypatch.setenv("ANACONDA_AUTH_ALLOW_DOTENV", "keyring_path")
     assert default_keyring_path() == isolated_env / "from-env"
     assert AnacondaKeyring().path == isolated_env / "from-env"
     assert default_keyring_path() == AnacondaAuthSettings().keyring_path
