@@ -145,7 +145,8 @@ class ToPlainHttp(httpx.AsyncBaseTransport):
 @pytest.mark.anyio
 async def test_finding5_slow_drip_jwks_and_token_answers_are_cut_off() -> None:
     from anaconda_auth_async._exceptions import DiscoveryError, LoginError
-    from anaconda_auth_async._oidc import ProviderMetadata, fetch_jwks, post_token_request
+    from anaconda_auth_async._flows.token_endpoint import post_token_request
+    from anaconda_auth_async._oidc import ProviderMetadata, fetch_jwks
     from anaconda_auth_async._transport import async_http_client
 
     with attacker(drip=DRIP) as slow:

@@ -67,8 +67,9 @@ async def post_token_request(
 ) -> httpx.Response:
     """POST an urlencoded `form` (from `token_form`) to the token endpoint; the response.
 
-    Time-limited by `http`'s timeouts; raises `TokenEndpointUnreachableError` (a
-    `LoginError`) naming the endpoint and the cause when it cannot be reached.
+    Time-limited by `http` (`async_http_client`: the timeout setting, body included);
+    raises `TokenEndpointUnreachableError` (a `LoginError`) naming the endpoint and the
+    cause when it cannot be reached.
     """
     try:
         return await http.post(token_endpoint, content=form.encode(), headers=_HEADERS)
