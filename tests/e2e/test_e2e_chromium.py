@@ -169,6 +169,20 @@ async def test_device_login_completed_in_chromium(chromium: E2E) -> None:
     assert len(token_polls) >= 1
 
 
+@pytest.mark.anyio
+async def test_device_login_opens_its_page_in_chromium(chromium: E2E) -> None:
+    # With no on_event the device flow opens the verification page itself (code filled
+    # in); Chromium confirms it and logs in while the library polls the token endpoint.
+    chromium.set_browser_mode("device")
+    with anyio.fail_after(STEP_TIMEOUT):
+        token = await login(flow="device")
+    assert chromium.stored() == token
+    record = final_page(chromium)
+    assert record["start_url"].startswith(f"{chromium.server.issuer}/device")
+    assert record["actions"][-3:] == ["confirm the device", "login as ada", "grant consent"]
+    assert record["final_title"] == "Sign-in Success"
+
+
 def test_cli_device_login_typed_into_chromium(chromium: E2E) -> None:
     process = subprocess.Popen(
         [*chromium.cli_command(), "login", "--device"],
