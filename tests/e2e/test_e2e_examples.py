@@ -17,7 +17,9 @@ An HTML comment on the line before a block changes how it runs (it is not render
 - ``<!-- example: pytest -->`` runs it as a test file with ``python -m pytest``;
 - ``<!-- example: exit N -->`` expects a shell block to exit with status N.
 
-``<!-- examples: logged out -->`` anywhere in a page starts that page logged out, and
+``<!-- examples: logged out -->`` anywhere in a page starts that page logged out;
+``<!-- examples: offline -->`` runs its blocks logged out and without the servers'
+settings in the environment (for pages about settings, which need no network); and
 ``<!-- examples: skip: REASON -->`` skips every block of the page. Other languages
 (``text``, ``json``, ``toml``, ...) are shown, not run, and counted apart.
 """
@@ -186,7 +188,8 @@ def page_home(e2e: E2E, homes: dict[str, Path], page: str, tmp_root: Path) -> Pa
         (home / "work").mkdir(parents=True)
         homes[page] = home
     e2e.delenv("ANACONDA_AUTH_KEYRING_PATH")  # the default, ~/.anaconda/keyring
-    if fresh and "logged out" not in page_markers(page):
+    markers = page_markers(page)
+    if fresh and "logged out" not in markers and "offline" not in markers:
         if LOGGED_IN not in homes:
             homes[LOGGED_IN] = tmp_root / "logged-in"
             e2e.setenv("HOME", str(homes[LOGGED_IN]))
@@ -226,6 +229,8 @@ def test_example(
         PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
         PYTHONUNBUFFERED="1",
     )
+    if "offline" in page_markers(block.page):
+        env = {k: v for k, v in env.items() if not k.startswith("ANACONDA_")}
     if block.kind == "python" and block.marker == "notebook":
         command = [sys.executable, "-c", NOTEBOOK_DRIVER, str(script)]
     elif block.kind == "python" and block.marker == "pytest":
