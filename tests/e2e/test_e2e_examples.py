@@ -46,7 +46,7 @@ PYTHON = frozenset({"python", "py", "python3"})
 SHELL = frozenset({"shell", "sh", "bash"})
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})\s*(?P<lang>[\w+-]*)")
 MARKER = re.compile(r"<!--\s*example:\s*(?P<what>[\w-]+)\s*:?\s*(?P<arg>.*?)\s*-->")
-PAGE_MARKER = re.compile(r"<!--\s*examples:\s*(?P<what>[\w ]+?)\s*:?\s*(?P<arg>[^:]*?)\s*-->")
+PAGE_MARKER = re.compile(r"<!--\s*examples:\s*(?P<what>[\w ]+?)\s*(?::\s*(?P<arg>.*?))?\s*-->")
 
 # Run a file as a Jupyter cell would: top-level await, in a running asyncio loop.
 NOTEBOOK_DRIVER = """
@@ -125,7 +125,7 @@ def parse(path: Path) -> list[Block]:
 def page_markers(page: str) -> dict[str, str]:
     """The page-level ``<!-- examples: ... -->`` markers of a page."""
     text = (ROOT / page).read_text(encoding="utf-8")
-    return {m["what"].strip(): m["arg"] for m in PAGE_MARKER.finditer(text)}
+    return {m["what"].strip(): m["arg"] or "" for m in PAGE_MARKER.finditer(text)}
 
 
 ALL_BLOCKS = [block for path in pages() for block in parse(path)]
