@@ -74,7 +74,8 @@ class AnacondaAuth(httpx.Auth):
     from the settings to the ``api_domain`` setting, an `api_key` argument to `base_url`
     (else the ``api_domain`` setting); over https, or http to a loopback host. Requests
     to any other origin are sent without it. `allowed_origins` (https origins such as
-    ``"https://repo.example.com"``) lets it go to more origins, deliberately.
+    ``"https://repo.example.com"``) lets it go to more origins, deliberately. `site` names
+    a site of ``~/.anaconda/config.toml`` or a preset whose settings to use.
 
     Raises `ConfigurationError` for a request to `base_url` (else the configured API
     origin) when the key is bound to another origin, naming both. Raises
@@ -93,6 +94,7 @@ class AnacondaAuth(httpx.Auth):
         api_key: str | None = None,
         auth_domain: str | None = None,
         settings: AnacondaAuthSettings | None = None,
+        site: str | None = None,
         store: TokenStore | None = None,
         base_url: str | None = None,
         allowed_origins: Iterable[str] = (),
@@ -108,6 +110,10 @@ class AnacondaAuth(httpx.Auth):
                 stacklevel=2,
             )
             auth_domain = domain
+        if site is not None:
+            from ._config import resolve_settings
+
+            settings = resolve_settings(settings, site=site)
         self._provider = TokenProvider(
             api_key=api_key,
             domain=auth_domain,

@@ -108,6 +108,7 @@ class _Common:
         ssl_verify: bool | str | None,
         extra_headers: dict[str, str] | str | None,
         settings: AnacondaAuthSettings | None,
+        site: str | None,
         store: TokenStore | None,
         headers: HeaderTypes | None,
         allowed_origins: Iterable[str],
@@ -121,7 +122,11 @@ class _Common:
             raise ValueError("Pass either domain or base_url, not both.")
         # `domain` is the API domain here (anaconda-cloud-auth's meaning on the clients).
         settings = resolve_settings(
-            settings, api_domain=domain, ssl_verify=ssl_verify, extra_headers=extra_headers
+            settings,
+            site=site,
+            api_domain=domain,
+            ssl_verify=ssl_verify,
+            extra_headers=extra_headers,
         )
 
         merged = httpx.Headers(headers)
@@ -178,11 +183,12 @@ class AsyncAuthClient(_Common, httpx.AsyncClient):
     ``Api-Version``) default to the class's ``_user_agent`` and ``_api_version``;
     `extra_headers` (a dict or a JSON object) never replaces a header set otherwise;
     `ssl_verify` is a bool, ``"truststore"`` or a CA bundle path. `settings` and `store`
-    replace the defaults. The key is sent only to its own API origin (see `AnacondaAuth`);
-    `allowed_origins` adds https origins it may go to. Any other keyword is an httpx
-    option and wins over ours (the default timeout is ``settings.timeout``). Warns once
-    with a `DeprecationWarning` when the server's ``Min-Api-Version`` is newer than
-    `api_version`.
+    replace the defaults; `site` names a site of ``~/.anaconda/config.toml`` or a preset
+    (``"anaconda.com"``, ``"anaconda.cloud"``). The key is sent only to its own API origin
+    (see `AnacondaAuth`); `allowed_origins` adds https origins it may go to. Any other
+    keyword is an httpx option and wins over ours (the default timeout is
+    ``settings.timeout``). Warns once with a `DeprecationWarning` when the server's
+    ``Min-Api-Version`` is newer than `api_version`.
     """
 
     def __init__(
@@ -198,6 +204,7 @@ class AsyncAuthClient(_Common, httpx.AsyncClient):
         extra_headers: dict[str, str] | str | None = None,
         headers: HeaderTypes | None = None,
         settings: AnacondaAuthSettings | None = None,
+        site: str | None = None,
         store: TokenStore | None = None,
         allowed_origins: Iterable[str] = (),
         **options: Unpack[AsyncClientOptions],
@@ -212,6 +219,7 @@ class AsyncAuthClient(_Common, httpx.AsyncClient):
             ssl_verify=ssl_verify,
             extra_headers=extra_headers,
             settings=settings,
+            site=site,
             store=store,
             headers=headers,
             allowed_origins=allowed_origins,
@@ -278,6 +286,7 @@ class BaseClient(_Common, httpx.Client):
         extra_headers: dict[str, str] | str | None = None,
         headers: HeaderTypes | None = None,
         settings: AnacondaAuthSettings | None = None,
+        site: str | None = None,
         store: TokenStore | None = None,
         allowed_origins: Iterable[str] = (),
         **options: Unpack[ClientOptions],
@@ -292,6 +301,7 @@ class BaseClient(_Common, httpx.Client):
             ssl_verify=ssl_verify,
             extra_headers=extra_headers,
             settings=settings,
+            site=site,
             store=store,
             headers=headers,
             allowed_origins=allowed_origins,

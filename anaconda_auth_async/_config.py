@@ -1,7 +1,13 @@
-"""Settings: explicit arguments, environment, a `.env` file, defaults; pure data, no I/O.
+"""Settings: arguments, environment, `.env`, ``~/.anaconda/config.toml``, defaults.
 
-Each setting reads a new ``ANACONDA_AUTH_*`` variable and, where anaconda-cloud-auth had
-one, its documented ``ANACONDA_CLOUD_*`` name too, so existing environments keep working.
+Each setting reads a new ``ANACONDA_AUTH_*`` variable and, where anaconda-cloud-auth or
+anaconda-auth had one, their names too (``ANACONDA_CLOUD_API_DOMAIN``,
+``ANACONDA_AUTH_DOMAIN``, ``ANACONDA_AUTH_USE_DEVICE_FLOW``, ...), so existing
+environments keep working; within one source the more specific name wins. Below ``.env``
+come the selected site of config.toml and its ``[plugin.auth]`` (`_configfile`), then
+``REQUESTS_CA_BUNDLE`` for ``ssl_verify``. The one precedence table is in
+``docs/storage.md``. An ``ANACONDA_AUTH_*`` / ``ANACONDA_CLOUD_*`` name that no setting
+reads gets one warning naming the closest known name (`warn_unknown_names`).
 
 Two things have one owner here: `AnacondaAuthSettings.with_overrides` is the one way to
 apply arguments to settings (validated, like the constructor), and `setting_source` is the
@@ -11,9 +17,12 @@ one answer to "where did this setting come from", found by asking the sources th
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
+import threading
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +43,7 @@ from pydantic_settings import (
 from pydantic_settings.sources import PydanticBaseEnvSettingsSource
 from typing_extensions import Self
 
+from ._configfile import IGNORED, UNHONOURED, PluginTableSource, SiteSource
 from ._exceptions import ConfigurationError
 
 __all__ = [
@@ -60,9 +70,12 @@ class AnacondaAuthSettings(BaseSettings):
     """Every setting of anaconda-auth-async, read once from its sources.
 
     Sources, highest first: keyword arguments; ``ANACONDA_AUTH_*`` environment
-    variables; the ``ANACONDA_CLOUD_*`` names of anaconda-cloud-auth; a ``.env`` file in
-    the current working directory; the defaults. A bad value raises one
-    `ConfigurationError` naming the setting, where it came from and what is expected.
+    variables (ours, then anaconda-auth's names); the ``ANACONDA_CLOUD_*`` names of
+    anaconda-cloud-auth; a ``.env`` file in the current working directory; the selected
+    site of ``~/.anaconda/config.toml`` (``[sites.NAME]`` or a preset); its
+    ``[plugin.auth]`` table; ``REQUESTS_CA_BUNDLE`` (``ssl_verify`` only); the defaults.
+    A bad value raises one `ConfigurationError` naming the setting, where it came from
+    and what is expected.
 
     A ``.env`` file (perhaps in a cloned repository) cannot weaken security: a setting in
     `GUARDED` taken from it with a non-default value (``ssl_verify`` other than true or
@@ -80,15 +93,35 @@ class AnacondaAuthSettings(BaseSettings):
         frozen=True,
     )
 
+    site: str | None = Field(
+        None,
+        validation_alias=_env("ANACONDA_AUTH_SITE", "ANACONDA_DEFAULT_SITE"),
+        description="Named site of ~/.anaconda/config.toml ([sites.NAME]) or a preset "
+        "(anaconda.com, anaconda.cloud); default: its default_site, else its first site.",
+    )
     api_domain: str = Field(
         "anaconda.cloud",
-        validation_alias=_env("ANACONDA_AUTH_API_DOMAIN", "ANACONDA_CLOUD_API_DOMAIN"),
-        description="Host (and optional port) of the Anaconda API.",
+        validation_alias=_env(
+            "ANACONDA_AUTH_API_DOMAIN",
+            "ANACONDA_CLOUD_API_DOMAIN",
+            "ANACONDA_AUTH_DOMAIN",
+            "ANACONDA_CLOUD_DOMAIN",
+        ),
+        description="Host (and optional port) of the Anaconda API "
+        "(anaconda-auth's ANACONDA_AUTH_DOMAIN sets it too).",
     )
     auth_domain: str = Field(
         "id.anaconda.cloud",
-        validation_alias=_env("ANACONDA_AUTH_AUTH_DOMAIN", "ANACONDA_CLOUD_AUTH_DOMAIN"),
-        description="Host (and optional port) of the OpenID Connect provider.",
+        validation_alias=_env(
+            "ANACONDA_AUTH_AUTH_DOMAIN",
+            "ANACONDA_CLOUD_AUTH_DOMAIN",
+            "ANACONDA_AUTH_AUTH_DOMAIN_OVERRIDE",
+            "ANACONDA_CLOUD_AUTH_DOMAIN_OVERRIDE",
+            "ANACONDA_AUTH_DOMAIN",
+            "ANACONDA_CLOUD_DOMAIN",
+        ),
+        description="Host (and optional port) of the OpenID Connect provider "
+        "(anaconda-auth's ANACONDA_AUTH_AUTH_DOMAIN_OVERRIDE, else ANACONDA_AUTH_DOMAIN).",
     )
     client_id: str = Field(
         "b4ad7f1d-c784-46b5-a9fe-106e50441f5a",
@@ -134,10 +167,11 @@ class AnacondaAuthSettings(BaseSettings):
         ),
         description="true, false, 'truststore', or the path of a CA bundle.",
     )
-    proxy: str | None = Field(
+    proxy: Annotated[str | None, NoDecode] = Field(
         None,
-        validation_alias=_env("ANACONDA_AUTH_PROXY"),
-        description="Proxy URL for every request (else HTTP(S)_PROXY are honoured).",
+        validation_alias=_env("ANACONDA_AUTH_PROXY", "ANACONDA_AUTH_PROXY_SERVERS"),
+        description="Proxy URL for every request (else HTTP(S)_PROXY are honoured); "
+        "anaconda-auth's proxy_servers gives its https entry.",
     )
     client_cert: str | None = Field(
         None,
@@ -179,8 +213,9 @@ class AnacondaAuthSettings(BaseSettings):
     )
     login_flow: LoginFlow = Field(
         "auto",
-        validation_alias=_env("ANACONDA_AUTH_LOGIN_FLOW"),
-        description="'auto', 'browser', 'device' or 'password' (deprecated).",
+        validation_alias=_env("ANACONDA_AUTH_LOGIN_FLOW", "ANACONDA_AUTH_USE_DEVICE_FLOW"),
+        description="'auto', 'browser', 'device' or 'password' (deprecated); "
+        "anaconda-auth's use_device_flow true/false means device/browser.",
     )
     ephemeral_port: bool = Field(
         False,
@@ -197,11 +232,22 @@ class AnacondaAuthSettings(BaseSettings):
         validation_alias=_env("ANACONDA_AUTH_LOGIN_ERROR_URL"),
         description="Page the browser is sent to after a failed login.",
     )
+    login_success_path: str | None = Field(
+        None,
+        validation_alias=_env("ANACONDA_AUTH_LOGIN_SUCCESS_PATH"),
+        description="anaconda-auth's name: login_success_url as a path on the API domain.",
+    )
+    login_error_path: str | None = Field(
+        None,
+        validation_alias=_env("ANACONDA_AUTH_LOGIN_ERROR_PATH"),
+        description="anaconda-auth's name: login_error_url as a path on the API domain.",
+    )
 
     # The fields given as arguments (to the constructor or `with_overrides`), for `source_of`.
     _arguments: frozenset[str] = PrivateAttr(default=frozenset())
 
     def __init__(self, *, allow_dotenv: Iterable[str] = (), **values: Any) -> None:
+        warn_unknown_names()
         try:
             super().__init__(**values)
         except (ValidationError, SettingsError) as exc:
@@ -226,6 +272,12 @@ class AnacondaAuthSettings(BaseSettings):
         unknown = sorted(set(changes) - set(fields))
         if unknown:
             raise TypeError(f"Unknown setting(s): {', '.join(unknown)}.")
+        if "site" in changes and changes["site"] != self.site:
+            # Another site: read every source again, keeping only the arguments given.
+            kept = {name: getattr(self, name) for name in self._arguments if name not in changes}
+            copy = type(self)(**kept, **changes)
+            copy._arguments = self._arguments | frozenset(changes)
+            return copy
         values = {name: getattr(self, name) for name in fields if name not in changes}
         # Every field is given, so no source below the arguments can change a value.
         copy = type(self)(**values, **changes)
@@ -236,7 +288,9 @@ class AnacondaAuthSettings(BaseSettings):
         """Where this object's value of `field` came from (see `setting_source`)."""
         if field in self._arguments:
             return SettingSource("argument", f"argument {field}=", getattr(self, field))
-        return setting_source(field, settings_cls=type(self))
+        # The arguments given still decide what the sources below them do (the site).
+        init = {name: getattr(self, name) for name in self._arguments}
+        return setting_source(field, init=init, settings_cls=type(self))
 
     @classmethod
     def settings_customise_sources(
@@ -247,8 +301,29 @@ class AnacondaAuthSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Arguments, then the environment, then ``.env``; no secrets directory."""
-        return init_settings, env_settings, dotenv_settings
+        """Arguments, environment, ``.env``, the config.toml site and ``[plugin.auth]``,
+        then ``REQUESTS_CA_BUNDLE``; no secrets directory."""
+        above = (init_settings, env_settings, dotenv_settings)
+        return (
+            *above,
+            SiteSource(settings_cls, above),
+            PluginTableSource(settings_cls),
+            RequestsCABundleSource(settings_cls),
+        )
+
+    @field_validator("login_flow", mode="before")
+    @classmethod
+    def _use_device_flow(cls, value: Any) -> Any:
+        # anaconda-auth's use_device_flow: true is the device flow, false the browser's.
+        try:
+            return "device" if parse_bool(value) else "browser"
+        except ValueError:
+            return value
+
+    @field_validator("proxy", mode="before")
+    @classmethod
+    def _proxy_servers(cls, value: Any) -> Any:
+        return parse_proxy(value)
 
     @field_validator("api_domain", "auth_domain")
     @classmethod
@@ -306,12 +381,14 @@ class AnacondaAuthSettings(BaseSettings):
     @property
     def success_url(self) -> str:
         """Page shown in the browser after a successful login."""
-        return self.login_success_url or f"https://{self.api_domain}/local-login-success"
+        path = "/" + (self.login_success_path or "local-login-success").lstrip("/")
+        return self.login_success_url or f"https://{self.api_domain}{path}"
 
     @property
     def error_url(self) -> str:
         """Page shown in the browser after a failed login."""
-        return self.login_error_url or f"https://{self.api_domain}/local-login-error"
+        path = "/" + (self.login_error_path or "local-login-error").lstrip("/")
+        return self.login_error_url or f"https://{self.api_domain}{path}"
 
 
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 token
@@ -383,6 +460,47 @@ def parse_ssl_verify(value: Any) -> bool | str:
     return str(path)
 
 
+def parse_proxy(value: Any) -> Any:
+    """A proxy URL; anaconda-auth's ``proxy_servers`` mapping gives its ``https`` entry."""
+    if isinstance(value, str) and value.strip().startswith("{"):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError('expected a proxy URL or a JSON object like {"https": URL}') from None
+    if isinstance(value, Mapping):
+        chosen = value.get("https") or value.get("all") or value.get("all://")
+        if not isinstance(chosen, str) or not chosen:
+            raise ValueError(
+                "proxy_servers has no https entry, and every request is https: "
+                "set the proxy for https (or ANACONDA_AUTH_PROXY to one proxy URL)"
+            )
+        return chosen
+    return value
+
+
+class RequestsCABundleSource(PydanticBaseSettingsSource):
+    """``REQUESTS_CA_BUNDLE`` (else ``CURL_CA_BUNDLE``) as ``ssl_verify``, below every other
+    source: anaconda-cloud-auth honoured it through requests."""
+
+    kind = "environment"
+    NAMES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: `__call__` builds the whole mapping."""
+        return None, field_name, False
+
+    def _name(self) -> str | None:
+        return next((n for n in self.NAMES if os.environ.get(n)), None)
+
+    def __call__(self) -> dict[str, Any]:
+        name = self._name()
+        return {} if name is None else {"ANACONDA_AUTH_SSL_VERIFY": os.environ[name]}
+
+    def describe(self, name: str) -> str:
+        """``environment variable REQUESTS_CA_BUNDLE`` (or the name that was set)."""
+        return f"environment variable {self._name() or self.NAMES[0]}"
+
+
 def resolve_settings(settings: AnacondaAuthSettings | None, **changes: Any) -> AnacondaAuthSettings:
     """`settings` with `changes` applied (`with_overrides`), or, when `settings` is None,
     fresh settings from the environment with `changes` as arguments (so they win over a
@@ -393,7 +511,7 @@ def resolve_settings(settings: AnacondaAuthSettings | None, **changes: Any) -> A
     return settings.with_overrides(**changes)
 
 
-SourceKind = Literal["argument", "environment", "dotenv", "default", "other"]
+SourceKind = Literal["argument", "environment", "dotenv", "config", "default", "other"]
 
 
 @dataclass(frozen=True)
@@ -459,7 +577,8 @@ def setting_source(
             if given is not None:
                 describe = getattr(source, "describe", None)
                 label = describe(given) if callable(describe) else f"{given} ({source!r})"
-                return SettingSource("other", str(label), data[given])
+                kind: SourceKind = getattr(source, "kind", "other")
+                return SettingSource(kind, str(label), data[given])
     return DEFAULT
 
 
@@ -594,3 +713,59 @@ def _error_message(exc: ValidationError | SettingsError, init: Mapping[str, Any]
         message = str(error["msg"]).removeprefix("Value error, ")
         parts.append(f"Invalid setting {field} (from {_source(field, init)}): {message}.")
     return " ".join(parts).replace("..", ".")
+
+
+# Names that are not settings here but are known: read elsewhere in this package, or
+# anaconda-auth's conda settings (IGNORED), or read and refused (UNHONOURED).
+_ELSEWHERE = frozenset({"ANACONDA_AUTH_KEYRING_PATH", "ANACONDA_AUTH_ALLOW_DOTENV"})
+_PREFIXES = ("ANACONDA_AUTH_", "ANACONDA_CLOUD_")
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def known_names() -> frozenset[str]:
+    """Every ``ANACONDA_AUTH_*`` / ``ANACONDA_CLOUD_*`` name this package knows."""
+    names = {n for f in AnacondaAuthSettings.model_fields for n in _names(f)}
+    for key in (*IGNORED, *UNHONOURED):
+        names.update(prefix + key.upper() for prefix in _PREFIXES)
+    return frozenset(names | _ELSEWHERE)
+
+
+def warn_unknown_names(environ: Mapping[str, str] | None = None) -> None:
+    """Warn once per process about each unknown ``ANACONDA_AUTH_*``/``ANACONDA_CLOUD_*`` name
+    in the environment or ``.env``, naming the closest known name.
+
+    Names with ``__`` (anaconda-auth's nested settings) count as their first part.
+    Unhonoured anaconda-auth names set there are a `ConfigurationError`.
+    """
+    found = {k.upper(): "the environment" for k in (os.environ if environ is None else environ)}
+    env_file = Path(".env")
+    if environ is None and env_file.is_file():
+        from dotenv import dotenv_values
+
+        for key in dotenv_values(env_file):
+            found.setdefault(key.upper(), str(env_file.resolve()))
+    known = known_names()
+    for name, where in sorted(found.items()):
+        if not name.startswith(_PREFIXES):
+            continue
+        base = name.split("__", 1)[0]
+        suffix = base.split("_", 2)[2].lower() if base.count("_") >= 2 else ""
+        if suffix in UNHONOURED:
+            raise ConfigurationError(
+                f"{base} (in {where}) is anaconda-auth's {suffix}, which anaconda-auth-async "
+                f"cannot honour: {UNHONOURED[suffix]}."
+            )
+        if base in known:
+            continue
+        with _warned_lock:
+            if name in _warned:
+                continue
+            _warned.add(name)
+        close = difflib.get_close_matches(base, sorted(known), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        warnings.warn(
+            f"{name} (in {where}) is not a setting of anaconda-auth-async and is ignored{hint}",
+            UserWarning,
+            stacklevel=3,
+        )

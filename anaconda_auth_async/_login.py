@@ -314,6 +314,7 @@ async def obtain_key_in_time(
 async def login(
     *,
     settings: AnacondaAuthSettings | None = None,
+    site: str | None = None,
     auth_domain: str | None = None,
     ssl_verify: bool | str | None = None,
     force: bool = False,
@@ -333,8 +334,10 @@ async def login(
     unless it expires within `renew_within` (a `timedelta`, or seconds): then it logs in
     again, so a scheduled ``login(renew_within=timedelta(days=30))`` renews a key before
     it runs out and is a no-op otherwise (a key with no known expiry is never renewed).
-    `auth_domain`, `ssl_verify` and `flow` override `settings` (default: read from the
-    environment); ``basic=True`` is the deprecated password flow.
+    `site` selects a site of ``~/.anaconda/config.toml`` or a preset (``"anaconda.com"``,
+    ``"anaconda.cloud"``); `auth_domain`, `ssl_verify` and `flow` override `settings`
+    (default: read from the environment and the config file); ``basic=True`` is the
+    deprecated password flow.
 
     Without `on_event`, the login shows on stderr what the person must do: the device
     code and its URL (and opens that page in a browser when one can be opened), the login
@@ -351,6 +354,7 @@ async def login(
     """
     settings = resolve_settings(
         settings,
+        site=site,
         auth_domain=auth_domain,
         ssl_verify=ssl_verify,
         login_flow=_requested_flow(flow, basic),
@@ -436,6 +440,7 @@ async def _save_repairable(
 async def logout(
     *,
     settings: AnacondaAuthSettings | None = None,
+    site: str | None = None,
     auth_domain: str | None = None,
     store: TokenStore | None = None,
 ) -> bool:
@@ -446,7 +451,7 @@ async def logout(
     Also removes the files beside the keyring file that may hold keys: copies of a damaged
     keyring file kept aside (``keyring.corrupt-*``) and temp files of interrupted writes.
     """
-    settings = resolve_settings(settings, auth_domain=auth_domain)
+    settings = resolve_settings(settings, site=site, auth_domain=auth_domain)
     removed, _ = await logout_and_clean(settings, _store(settings, store))
     return removed
 
@@ -492,6 +497,7 @@ async def current_token(
 async def is_logged_in(
     *,
     settings: AnacondaAuthSettings | None = None,
+    site: str | None = None,
     auth_domain: str | None = None,
     store: TokenStore | None = None,
 ) -> bool:
@@ -501,5 +507,6 @@ async def is_logged_in(
     key clients send; so ``if not await is_logged_in(): await login()`` never starts an
     interactive login where a key is configured. `current_token` says where the key is.
     """
-    token, _ = await current_token(resolve_settings(settings, auth_domain=auth_domain), store=store)
+    settings = resolve_settings(settings, site=site, auth_domain=auth_domain)
+    token, _ = await current_token(settings, store=store)
     return token is not None and not token.expired

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -43,11 +44,13 @@ Exit codes:
 
 \b
 Results are printed on stdout; progress, notes and errors on stderr.
-Settings come from ANACONDA_AUTH_* environment variables and a .env file
-(see the README); --verbose shows debug logs and tracebacks."""
+Settings come from ANACONDA_AUTH_* environment variables, a .env file and
+~/.anaconda/config.toml ([plugin.auth], [sites.NAME]; --at NAME picks a site);
+'status' says where each came from; --verbose shows debug logs and tracebacks."""
 
 _LOGIN_CMD = "anaconda-auth login"
-_OPTION_OF = {"auth_domain": "--auth-domain", "ssl_verify": "--ca-bundle"}
+_OPTION_OF = {"auth_domain": "--auth-domain", "ssl_verify": "--ca-bundle", "site": "--at"}
+_SITE_KEY = "anaconda_auth_async.site"
 
 
 class _Group(click.Group):
@@ -109,6 +112,9 @@ def _settings_from_options(**overrides: Any) -> AnacondaAuthSettings:
     from ._config import resolve_settings
     from ._exceptions import ConfigurationError
 
+    context = click.get_current_context(silent=True)
+    if context is not None and overrides.get("site") is None:
+        overrides["site"] = context.meta.get(_SITE_KEY)
     try:
         return resolve_settings(None, **overrides)
     except ConfigurationError as exc:
@@ -205,8 +211,23 @@ def _old_domain(ctx: click.Context, param: click.Parameter, value: str | None) -
     ctx.params["domain"] = ctx.params.get("domain") or value
 
 
+def _remember_site(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.meta[_SITE_KEY] = value
+
+
 def _domain_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    """``--auth-domain`` (passed as `domain`), and ``--domain``, its deprecated spelling."""
+    """``--at NAME`` (the site) and ``--auth-domain`` (passed as `domain`), on every command,
+    and ``--domain``, the deprecated spelling of ``--auth-domain``."""
+    func = click.option(
+        "--at",
+        "site",
+        metavar="NAME",
+        expose_value=False,
+        callback=_remember_site,
+        help="Site: a [sites.NAME] of ~/.anaconda/config.toml or a preset "
+        "(anaconda.com, anaconda.cloud); default: ANACONDA_AUTH_SITE, else default_site.",
+    )(func)
     func = click.option(
         "--domain",
         "old_domain",
@@ -220,7 +241,8 @@ def _domain_option(func: Callable[..., Any]) -> Callable[..., Any]:
         "domain",
         metavar="HOST",
         callback=_auth_domain,
-        help="Auth domain (default: ANACONDA_AUTH_AUTH_DOMAIN, else id.anaconda.cloud).",
+        help="Auth domain (default: ANACONDA_AUTH_AUTH_DOMAIN, else the site's, else "
+        "id.anaconda.cloud).",
     )(func)
 
 
@@ -698,12 +720,15 @@ async def _status(
     *, settings: AnacondaAuthSettings, as_json: bool, min_days: int | None = None
 ) -> None:
     from . import _login as api
+    from ._storage import default_store
 
     token, source = await api.current_token(settings)
+    store = default_store(settings).name
     has_key = token is not None and bool(token.api_key)
     expires_at = token.expires_at if token is not None and has_key else None
     expired = has_key and token is not None and token.expired
     report: dict[str, Any] = {
+        "site": settings.site,
         "auth_domain": settings.auth_domain,
         "api_domain": settings.api_domain,
         "logged_in": has_key and not expired,
@@ -712,6 +737,8 @@ async def _status(
         "expires_at": _iso(expires_at) if expires_at is not None else None,
         "days_left": _days_left(expires_at) if expires_at is not None else None,
         "expired": expired,
+        "stored_as": token.domain if token is not None and has_key and source == store else None,
+        "settings": _setting_sources(settings),
     }
     if as_json:
         import json
@@ -750,14 +777,42 @@ def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(timespec="seconds")
 
 
+_SHOWN = ("site", "api_domain", "auth_domain", "ssl_verify", "login_flow", "keyring_path")
+_SECRET = frozenset({"api_key", "extra_headers", "client_cert_key"})
+
+
+def _setting_sources(settings: AnacondaAuthSettings) -> dict[str, dict[str, Any]]:
+    """``{setting: {"value", "from"}}`` for the main settings and every one not at its
+    default; secret values are never shown."""
+    result: dict[str, dict[str, Any]] = {}
+    for name in type(settings).model_fields:
+        source = settings.source_of(name)
+        if name not in _SHOWN and source.kind == "default":
+            continue
+        value = getattr(settings, name)
+        shown = "(hidden)" if name in _SECRET else value
+        if isinstance(shown, Path):
+            shown = str(shown)
+        described = source.description
+        if source.kind == "argument" and name in _OPTION_OF:
+            described = _OPTION_OF[name]  # the command-line option that set it
+        result[name] = {"value": shown, "from": described}
+    return result
+
+
 def _print_status(report: dict[str, Any], *, has_key: bool) -> None:
     yes = click.style("yes", fg="green")
     no = click.style("no", fg="red")
+    site = report["site"] or "none (the defaults: the anaconda.cloud preset)"
+    key_from = report["source"] if has_key else f"none stored in {report['source']}"
+    if report["stored_as"]:
+        key_from += f", stored as {report['stored_as']}"
     rows = [
+        ("Site", site),
         ("Auth domain", report["auth_domain"]),
         ("API domain", report["api_domain"]),
         ("Logged in", yes if report["logged_in"] else no),
-        ("Key from", report["source"] if has_key else f"none stored in {report['source']}"),
+        ("Key from", key_from),
     ]
     if report["username"]:
         rows.append(("User", report["username"]))
@@ -766,6 +821,12 @@ def _print_status(report: dict[str, Any], *, has_key: bool) -> None:
     width = max(len(label) for label, _ in rows) + 2
     for label, value in rows:
         click.echo(f"{label + ':':<{width}}{value}")
+    click.echo("Settings:")
+    names = report["settings"]
+    width = max(len(name) for name in names) + 2
+    for name, info in names.items():
+        value = "(none)" if info["value"] is None else info["value"]
+        click.echo(f"  {name:<{width}}{value}  (from {info['from']})")
 
 
 def _describe_expiry(report: dict[str, Any]) -> str:
@@ -780,8 +841,22 @@ def _describe_expiry(report: dict[str, Any]) -> str:
 
 def main(args: list[str] | None = None, *, prog_name: str = "anaconda-auth") -> None:
     """Run ``anaconda-auth`` (the console script); exits with one of `ExitCode`."""
+    import warnings
+
+    # A warning (an unknown ANACONDA_AUTH_* name, ...) is one line, like an error.
+    warnings.formatwarning = _format_warning
     with exit_on_interrupt():
         cli.main(args=args, prog_name=prog_name)
+
+
+def _format_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    line: str | None = None,
+) -> str:
+    return f"Warning: {message}\n"
 
 
 if __name__ == "__main__":  # python -m anaconda_auth_async.cli

@@ -78,6 +78,7 @@ def _blocking(
 def _password_warning(
     *,
     settings: AnacondaAuthSettings | None = None,
+    site: str | None = None,
     flow: LoginFlow | None = None,
     basic: bool = False,
     **_: object,
@@ -85,7 +86,7 @@ def _password_warning(
     """Give the password flow's deprecation warning at the caller's line, not in the portal."""
     if basic or flow == "password" or flow is None:
         _login.warn_if_password_login(
-            resolve_settings(settings, login_flow=_login._requested_flow(flow, basic))
+            resolve_settings(settings, site=site, login_flow=_login._requested_flow(flow, basic))
         )
     return lambda: _login.password_warning_given.set(True)  # given above
 

@@ -21,7 +21,16 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     """A fresh HOME and working directory, and no ANACONDA_* variables, for every test."""
     home = tmp_path_factory.mktemp("home")
     for name in list(os.environ):
-        if name.upper().startswith(("ANACONDA_", "BROWSER", "HTTP_PROXY", "HTTPS_PROXY")):
+        if name.upper().startswith(
+            (
+                "ANACONDA_",
+                "BROWSER",
+                "HTTP_PROXY",
+                "HTTPS_PROXY",
+                "REQUESTS_CA_BUNDLE",
+                "CURL_CA_BUNDLE",
+            )
+        ):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("ANACONDA_AUTH_KEYRING_PATH", str(home / ".anaconda" / "keyring"))

@@ -17,13 +17,26 @@ SECRET = "sk-super-secret-api-key"
 
 # field -> (its environment names, new name first; a raw value; the value it gives)
 NAMES: dict[str, tuple[tuple[str, ...], str, Any]] = {
+    "site": (("ANACONDA_AUTH_SITE", "ANACONDA_DEFAULT_SITE"), "anaconda.com", "anaconda.com"),
     "api_domain": (
-        ("ANACONDA_AUTH_API_DOMAIN", "ANACONDA_CLOUD_API_DOMAIN"),
+        (
+            "ANACONDA_AUTH_API_DOMAIN",
+            "ANACONDA_CLOUD_API_DOMAIN",
+            "ANACONDA_AUTH_DOMAIN",
+            "ANACONDA_CLOUD_DOMAIN",
+        ),
         "api.example.com",
         "api.example.com",
     ),
     "auth_domain": (
-        ("ANACONDA_AUTH_AUTH_DOMAIN", "ANACONDA_CLOUD_AUTH_DOMAIN"),
+        (
+            "ANACONDA_AUTH_AUTH_DOMAIN",
+            "ANACONDA_CLOUD_AUTH_DOMAIN",
+            "ANACONDA_AUTH_AUTH_DOMAIN_OVERRIDE",
+            "ANACONDA_CLOUD_AUTH_DOMAIN_OVERRIDE",
+            "ANACONDA_AUTH_DOMAIN",
+            "ANACONDA_CLOUD_DOMAIN",
+        ),
         "id.example.com:8443",
         "id.example.com:8443",
     ),
@@ -63,7 +76,11 @@ NAMES: dict[str, tuple[tuple[str, ...], str, Any]] = {
         "false",
         False,
     ),
-    "proxy": (("ANACONDA_AUTH_PROXY",), "http://proxy.example:3128", "http://proxy.example:3128"),
+    "proxy": (
+        ("ANACONDA_AUTH_PROXY", "ANACONDA_AUTH_PROXY_SERVERS"),
+        "http://proxy.example:3128",
+        "http://proxy.example:3128",
+    ),
     "client_cert": (("ANACONDA_AUTH_CLIENT_CERT",), "/etc/cert.pem", "/etc/cert.pem"),
     "client_cert_key": (("ANACONDA_AUTH_CLIENT_CERT_KEY",), "/etc/key.pem", "/etc/key.pem"),
     "timeout": (("ANACONDA_AUTH_TIMEOUT",), "12.5", 12.5),
@@ -71,7 +88,11 @@ NAMES: dict[str, tuple[tuple[str, ...], str, Any]] = {
     "storage_timeout": (("ANACONDA_AUTH_STORAGE_TIMEOUT",), "2", 2.0),
     "preferred_token_storage": (("ANACONDA_AUTH_PREFERRED_TOKEN_STORAGE",), "system", "system"),
     "keyring_path": (("ANACONDA_AUTH_KEYRING_PATH",), "/srv/keyring", Path("/srv/keyring")),
-    "login_flow": (("ANACONDA_AUTH_LOGIN_FLOW",), "device", "device"),
+    "login_flow": (
+        ("ANACONDA_AUTH_LOGIN_FLOW", "ANACONDA_AUTH_USE_DEVICE_FLOW"),
+        "device",
+        "device",
+    ),
     "ephemeral_port": (("ANACONDA_AUTH_EPHEMERAL_PORT",), "yes", True),
     "login_success_url": (
         ("ANACONDA_AUTH_LOGIN_SUCCESS_URL",),
@@ -83,6 +104,8 @@ NAMES: dict[str, tuple[tuple[str, ...], str, Any]] = {
         "https://err.example",
         "https://err.example",
     ),
+    "login_success_path": (("ANACONDA_AUTH_LOGIN_SUCCESS_PATH",), "/app/ok", "/app/ok"),
+    "login_error_path": (("ANACONDA_AUTH_LOGIN_ERROR_PATH",), "/app/err", "/app/err"),
 }
 
 CASES = [
