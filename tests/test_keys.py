@@ -540,7 +540,7 @@ def test_logout_removes_set_aside_copies_and_temp_files_and_says_so(
         keyring.with_name(".other.abc.tmp"),
     ]
     for path in keep:
-        path.write_text("keep me")
+        path.write_text("# keep me\n")  # valid TOML: config.toml is read
     store_key(store, 40 * DAY)
     result = run("logout")
     assert result.exit_code == 0, result.stderr
