@@ -281,3 +281,36 @@ def test_anaconda_cloud_auth_login_still_works_with_ours(machine: Machine) -> No
     assert machine.our_key() == key
     assert machine.run(sys.executable, OUR_REQUEST) == f"Bearer {key}"
     assert machine.run(CLOUD_AUTH, SEED_KEY) == key
+
+
+def test_a_named_site_of_config_toml_shares_its_key(machine: Machine) -> None:
+    config = machine.home / ".anaconda" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        '[sites.work]\ndomain = "work.example.com"\n\n[sites.other]\ndomain = "x.example"\n'
+    )
+    theirs = make_api_key()
+    site_login = THEIR_LOGIN.replace(
+        "actions.login(force=True)", 'actions.login("work", force=True)'
+    )
+    machine.run(ANACONDA_AUTH, site_login, theirs)
+    assert list(machine.entries()) == ["work.example.com"]
+    found = machine.ours("api-key", "--at", "work")
+    assert found.stdout.strip() == theirs, found.stderr
+    assert machine.ours("status", "--at", "other").returncode == 3
+
+    ours = make_api_key(claims={"iat": 2_000_000_000 - 10})
+    our_site_login = OUR_LOGIN.replace("login(force=True)", 'login(force=True, site="work")')
+    assert machine.run(sys.executable, our_site_login, ours) == "True"
+    anaconda = str(Path(ANACONDA_AUTH).parent / "anaconda")
+    result = subprocess.run(
+        [anaconda, "auth", "api-key", "--at", "work"],
+        cwd=machine.home,
+        env=machine.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.stdout.strip() == ours, result.stderr
+    assert machine.ours("logout", "--at", "work").returncode == 0
+    assert machine.entries() == {}
