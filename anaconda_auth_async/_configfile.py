@@ -265,19 +265,25 @@ class SiteSource(_TableSource):
         super().__init__(settings_cls)
         self._above = above
 
-    def _requested(self) -> str | None:
-        key = self._key("site")
+    def _above_value(self, name: str) -> str | None:
+        key = self._key(name)
         for source in self._above:
             data = source()
-            value = data.get("site", data.get(key))
+            value = data.get(name, data.get(key))
             if value:
                 return str(value)
         return None
 
     def __call__(self) -> dict[str, Any]:
         config = read_config()
-        requested = self._requested()
+        requested = self._above_value("site")
         how = None
+        domain = self._above_value("api_domain") if requested is None else None
+        if domain and config is not None:
+            # As anaconda-auth: a domain given above picks the one site with that domain.
+            matches = [n for n, t in config.sites.items() if t.get("domain") == domain]
+            if len(matches) == 1:
+                requested, how = matches[0], f"the site whose domain is {domain}"
         if requested is None and config is not None:
             default = config.data.get("default_site")
             if isinstance(default, str) and default:

@@ -183,6 +183,16 @@ def test_site_argument_and_with_overrides_reread_the_sources(config: Path) -> No
     assert (moved.site, moved.auth_domain, moved.timeout) == ("play", "play.example", 3)
 
 
+def test_a_domain_given_above_picks_the_site_with_that_domain(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(config, SITES.replace("[sites.play]", "[sites.play]\nclient_id = 'play-client'"))
+    monkeypatch.setenv("ANACONDA_AUTH_DOMAIN", "play.example")
+    settings = AnacondaAuthSettings()
+    assert (settings.site, settings.client_id) == ("play", "play-client")
+    assert str(settings.source_of("site")) == "the site whose domain is play.example"
+
+
 def test_a_site_can_be_named_by_its_domain(config: Path) -> None:
     write(config, SITES)
     settings = AnacondaAuthSettings(site="play.example")
