@@ -107,16 +107,21 @@ def _run_command(func: Callable[..., Awaitable[T]], /, **kwargs: Any) -> T:
         raise KeyboardInterrupt from None
 
 
+def _with_site(overrides: dict[str, Any]) -> dict[str, Any]:
+    """`overrides` with the site given by ``--at``, if any."""
+    context = click.get_current_context(silent=True)
+    if context is not None and overrides.get("site") is None:
+        return {**overrides, "site": context.meta.get(_SITE_KEY)}
+    return overrides
+
+
 def _settings_from_options(**overrides: Any) -> AnacondaAuthSettings:
     """Settings from the environment, with the options given on the command line."""
     from ._config import resolve_settings
     from ._exceptions import ConfigurationError
 
-    context = click.get_current_context(silent=True)
-    if context is not None and overrides.get("site") is None:
-        overrides["site"] = context.meta.get(_SITE_KEY)
     try:
-        return resolve_settings(None, **overrides)
+        return resolve_settings(None, **_with_site(overrides))
     except ConfigurationError as exc:
         message = str(exc)
         for name, option in _OPTION_OF.items():
@@ -141,7 +146,7 @@ def _offline_settings(**overrides: Any) -> AnacondaAuthSettings:
     from ._exceptions import ConfigurationError
 
     try:
-        return resolve_settings(None, **overrides)
+        return resolve_settings(None, **_with_site(overrides))
     except ConfigurationError as exc:
         if not exc.settings or not set(exc.settings) <= set(_NETWORK_ONLY):
             return _settings_from_options(**overrides)  # the same error, as a Failure
