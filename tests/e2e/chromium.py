@@ -295,10 +295,25 @@ def _probe(driver: Any, url: str, paths: str, record: Record) -> None:
         record.actions.append(f"open {path} on the loopback listener")
 
 
+# The page's visible text, shadow DOM included (Panel/Bokeh render inside shadow roots).
+_VISIBLE_TEXT_JS = """
+const parts = [document.body ? document.body.innerText : ''];
+const walk = (root) => root.querySelectorAll('*').forEach((element) => {
+  if (!element.shadowRoot) return;
+  for (const child of element.shadowRoot.children) {
+    if (!['STYLE', 'SCRIPT', 'LINK'].includes(child.tagName)) parts.push(child.innerText || '');
+  }
+  walk(element.shadowRoot);
+});
+walk(document);
+return parts.filter((part) => part.trim()).join('\\n');
+"""
+
+
 def _wait_for_text(driver: Any, expected: str | None, deadline: float) -> str:
     """The page's visible text, once it shows `expected` (pages rendered by script)."""
     while True:
-        text = str(driver.execute_script("return document.body ? document.body.innerText : ''"))
+        text = str(driver.execute_script(_VISIBLE_TEXT_JS))
         if not expected or expected in text or time.monotonic() > deadline:
             return text[:2000]
         time.sleep(POLL)
