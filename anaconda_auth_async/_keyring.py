@@ -5,7 +5,11 @@ as JSON, so an existing login keeps working. This backend is registered through 
 ``keyring.backends`` entry point with anaconda-cloud-auth's priority (9, above the OS
 keyrings). Unlike the original it
 
-- creates the directory 0700 and the file 0600 (and keeps them so after every write);
+- creates the missing directories 0700 (and changes the mode of no directory it did not
+  create) and the file 0600 (and keeps it so after every write);
+- refuses, as ssh does, a file owned by another user or writable by others, and a
+  directory owned by another user or writable by everyone (without the sticky bit);
+- removes, under the lock, temp files of writes that a crash left behind;
 - writes a temp file in the same directory, fsyncs it and ``os.replace``-s it, so a reader
   never sees half a file;
 - holds a cross-process lock (``keyring.lock`` beside the file) around every
@@ -188,9 +192,11 @@ class AnacondaKeyring(KeyringBackend):
             return {}
         except OSError as exc:
             raise self._os_error("read", exc) from exc
+        _check_file(self._file, st)
         hit = _cache.get(self._file)
         if hit is not None and hit.settled and hit.key == (st.st_ino, st.st_size, st.st_mtime_ns):
             return hit.data
+        _check_directory(self._path.parent)
         return self._read_fresh(hit)
 
     def _read_fresh(self, hit: _Version | None) -> Data:
@@ -198,6 +204,7 @@ class AnacondaKeyring(KeyringBackend):
             try:
                 with open(self._file, "rb") as fp:
                     st = os.fstat(fp.fileno())
+                    _check_file(self._file, st)  # the file opened, not the one stat-ed
                     raw = fp.read()
             except FileNotFoundError:
                 return {}
@@ -235,6 +242,7 @@ class AnacondaKeyring(KeyringBackend):
 
         self._ensure_dir()
         with self._locked():
+            self._remove_stale_temp_files()
             fresh = False
             try:
                 data = {service: dict(entries) for service, entries in self.read().items()}
@@ -247,15 +255,40 @@ class AnacondaKeyring(KeyringBackend):
             return changed
 
     def _ensure_dir(self) -> None:
+        """Create the missing directories, each 0700; change the mode of no other one.
+
+        A directory that already exists (``$HOME`` for ``ANACONDA_AUTH_KEYRING_PATH=
+        $HOME/x``) keeps its mode; it only has to pass `_check_directory`.
+        """
         directory = self._path.parent
+        missing = []
+        probe = directory
+        while not probe.exists() and probe != probe.parent:
+            missing.append(probe)
+            probe = probe.parent
         try:
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-            st = directory.stat()
-            if st.st_mode & 0o077 and st.st_uid == _uid():
-                directory.chmod(0o700)
-                logger.info("Made %s private (mode 0700): it holds API keys", directory)
+            for created in reversed(missing):
+                try:
+                    created.mkdir(mode=0o700)
+                except FileExistsError:
+                    continue  # another process made it meanwhile: not ours to change
+                os.chmod(created, 0o700)  # whatever the umask
         except OSError as exc:
             raise self._os_error("create the directory of", exc) from exc
+        _check_directory(directory)
+
+    def _remove_stale_temp_files(self) -> None:
+        """Remove temp files of writes that never finished; call under the lock.
+
+        Every write of this package holds the lock from creating its temp file to renaming
+        it, so a temp file found while holding it was left by a crash, and may hold keys.
+        """
+        name = self._path.name
+        for path in self.leftovers():
+            if path.name.startswith(f".{name}.") and path.name.endswith(".tmp"):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    logger.info("Removed %s, left by a write that never finished", path)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -447,6 +480,48 @@ def _fsync_dir(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _check_file(path: str, st: os.stat_result) -> None:
+    """Refuse a keyring file another user could have written (as ssh does with keys)."""
+    if os.name != "posix":
+        return
+    problem = None
+    if st.st_uid != _uid():
+        problem = f"is owned by another user (uid {st.st_uid})"
+    elif st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        problem = f"is writable by other users (mode {stat.S_IMODE(st.st_mode):04o})"
+    if problem is not None:
+        raise _untrusted(f"The token file {path} {problem}", f"chmod 600 {path}")
+
+
+def _check_directory(directory: Path) -> None:
+    """Refuse a directory where other users could replace the keyring file."""
+    if os.name != "posix":
+        return
+    try:
+        st = directory.stat()
+    except FileNotFoundError:
+        return  # nothing stored there yet; it is created 0700 on the first write
+    except OSError:
+        return  # reading or writing the file reports the problem itself
+    problem = None
+    if st.st_uid not in (_uid(), 0):
+        problem = f"is owned by another user (uid {st.st_uid})"
+    elif st.st_mode & stat.S_IWOTH and not st.st_mode & stat.S_ISVTX:
+        problem = f"is writable by every user (mode {stat.S_IMODE(st.st_mode):04o})"
+    if problem is not None:
+        raise _untrusted(f"The directory {directory} of the token file {problem}", None)
+
+
+def _untrusted(what: str, fix: str | None) -> StorageError:
+    from ._exceptions import StorageError
+
+    todo = f"run `{fix}` if it is yours" if fix else "make it yours and not writable by others"
+    return StorageError(
+        f"{what}, so it is not trusted with API keys; {todo}, or choose another file with "
+        "ANACONDA_AUTH_KEYRING_PATH."
+    )
 
 
 def _uid() -> int:
