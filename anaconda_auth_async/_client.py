@@ -23,6 +23,7 @@ import httpx
 from ._apiversion import MinApiVersion
 from ._auth import AnacondaAuth
 from ._config import AnacondaAuthSettings, resolve_settings
+from ._text import json_object
 from ._transport import (
     USER_AGENT,
     DeadlineExceeded,
@@ -388,11 +389,8 @@ def _send_within(client: BaseClient, request: httpx.Request, **options: Any) -> 
 
 
 def _account_of(response: httpx.Response) -> dict[str, Any]:
-    try:
-        account = response.json()
-    except ValueError:
-        account = None
-    if not isinstance(account, dict):
+    account = json_object(response.content)  # bounded: no RecursionError from a server
+    if account is None:
         raise ValueError(
             f"{response.url} did not answer with a JSON object; check the client's base_url."
         )

@@ -52,7 +52,9 @@ class Server:
         return f"http://{self.host}"
 
 
-def _handler(seen: Seen, stop: threading.Event, drip: float | None, status: int) -> type:
+def _handler(
+    seen: Seen, stop: threading.Event, drip: float | None, status: int, answer: bytes | None
+) -> type:
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -62,7 +64,7 @@ def _handler(seen: Seen, stop: threading.Event, drip: float | None, status: int)
             length = int(self.headers.get("Content-Length") or 0)
             if length:
                 self.rfile.read(length)
-            body = json.dumps(ACCOUNT).encode() + b" " * 4096
+            body = answer if answer is not None else json.dumps(ACCOUNT).encode() + b" " * 4096
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -89,12 +91,18 @@ def _handler(seen: Seen, stop: threading.Event, drip: float | None, status: int)
 
 @contextmanager
 def attacker(
-    *, drip: float | None = None, status: int = 200, tls: Path | None = None
+    *,
+    drip: float | None = None,
+    status: int = 200,
+    tls: Path | None = None,
+    body: bytes | None = None,
 ) -> Iterator[Server]:
     """An HTTP server on 127.0.0.1 that records requests (and drips its body if asked);
     HTTPS with a self-signed certificate (made in the directory `tls`) when given."""
     seen, stop = Seen(), threading.Event()
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _handler(seen, stop, drip, status))
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), _handler(seen, stop, drip, status, body)
+    )
     server.daemon_threads = True
     if tls is not None:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

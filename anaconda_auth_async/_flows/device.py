@@ -35,6 +35,7 @@ from .opener import open_in_browser
 from .token_endpoint import (
     OAuthTokens,
     TokenEndpointUnreachableError,
+    form_secrets,
     parse_token_response,
     post_token_request,
     token_form,
@@ -141,7 +142,9 @@ def device_token_request(settings: AnacondaAuthSettings, device_code: str) -> st
     return token_form(DEVICE_CODE_GRANT, device_code=device_code, client_id=settings.client_id)
 
 
-def parse_poll_response(status: int, body: bytes) -> OAuthTokens | PollOutcome:
+def parse_poll_response(
+    status: int, body: bytes, *, secrets: tuple[str, ...] = ()
+) -> OAuthTokens | PollOutcome:
     """Read one poll's answer: the tokens, or what to do next.
 
     Raises `LoginDeniedError` for ``access_denied``, `LoginTimeoutError` for
@@ -167,7 +170,7 @@ def parse_poll_response(status: int, body: bytes) -> OAuthTokens | PollOutcome:
         raise LoginTimeoutError(
             "The device code expired before it was entered; run the login again to get a new code."
         )
-    return parse_token_response(status, body)
+    return parse_token_response(status, body, secrets=secrets)
 
 
 async def _request_code(
@@ -194,7 +197,7 @@ async def _poll(http: httpx.AsyncClient, endpoint: str, form: str) -> OAuthToken
     except TokenEndpointUnreachableError as exc:
         logger.warning("%s Will retry.", exc)
         return "retry"
-    return parse_poll_response(response.status_code, response.content)
+    return parse_poll_response(response.status_code, response.content, secrets=form_secrets(form))
 
 
 async def device_flow(

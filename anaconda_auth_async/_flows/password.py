@@ -28,7 +28,7 @@ from .._exceptions import LoginDeniedError, LoginError
 from .._oidc import ProviderMetadata
 from .._text import json_object
 from . import SCOPE, FlowResult
-from .token_endpoint import parse_token_response, post_token_request, token_form
+from .token_endpoint import form_secrets, parse_token_response, post_token_request, token_form
 
 __all__ = [
     "CredentialsCallback",
@@ -196,4 +196,5 @@ async def password_flow(
             "The user name or password was not accepted; check them and try again.",
             error=error or "http_401",
         )
-    return FlowResult(tokens=parse_token_response(status, response.content), nonce=None)
+    tokens = parse_token_response(status, response.content, secrets=form_secrets(form))
+    return FlowResult(tokens=tokens, nonce=None)

@@ -9,10 +9,11 @@ endpoint as `TokenEndpointUnreachableError` with `describe_network_error`, and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 from authlib.oauth2.rfc6749.parameters import (  # type: ignore[import-untyped]
@@ -26,6 +27,7 @@ from .._transport import describe_network_error
 __all__ = [
     "OAuthTokens",
     "TokenEndpointUnreachableError",
+    "form_secrets",
     "parse_token_response",
     "post_token_request",
     "request_tokens",
@@ -34,6 +36,7 @@ __all__ = [
 
 # Errors that mean "the provider (or the user) said no", as opposed to a protocol problem.
 _DENIED = frozenset({"access_denied", "invalid_grant"})
+_SECRET_PARAMS = ("code", "code_verifier", "device_code", "password", "refresh_token")
 _HEADERS = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
 
 
@@ -83,16 +86,27 @@ async def post_token_request(
 async def request_tokens(http: httpx.AsyncClient, token_endpoint: str, form: str) -> OAuthTokens:
     """`post_token_request`, then `parse_token_response` of its answer."""
     response = await post_token_request(http, token_endpoint, form)
-    return parse_token_response(response.status_code, response.content)
+    return parse_token_response(response.status_code, response.content, secrets=form_secrets(form))
 
 
-def parse_token_response(status: int, body: bytes | Mapping[str, Any]) -> OAuthTokens:
+def form_secrets(form: str) -> tuple[str, ...]:
+    """The values of a token request that are credentials (the code, the PKCE verifier,
+    the device code, a password...): an error answer must never echo them."""
+    values = parse_qs(form, keep_blank_values=False)
+    return tuple(v for name in _SECRET_PARAMS for v in values.get(name, ()) if v)
+
+
+def parse_token_response(
+    status: int, body: bytes | Mapping[str, Any], *, secrets: Iterable[str] = ()
+) -> OAuthTokens:
     """Read a token endpoint response (pure).
 
     An ``error`` of ``access_denied`` or ``invalid_grant`` (the user or the provider
     refused: a denied consent, an expired or reused code, wrong credentials) raises
     `LoginDeniedError` with the provider's code and description; any other error, a
     non-JSON body or a missing ``access_token`` raises `LoginError` naming the status.
+    The provider's text is cleaned and redacted, `secrets` (`form_secrets` of the
+    request) included, wherever they appear in it.
     """
     data = json_object(body) if isinstance(body, (bytes, bytearray)) else body
     if not isinstance(data, Mapping):
@@ -102,7 +116,7 @@ def parse_token_response(status: int, body: bytes | Mapping[str, Any]) -> OAuthT
         )
     error = data.get("error")
     if error is not None:
-        raise _token_error(status, str(error), data.get("error_description"))
+        raise _token_error(status, str(error), data.get("error_description"), tuple(secrets))
     access_token = data.get("access_token")
     if not (200 <= status < 300) or not isinstance(access_token, str) or not access_token:
         raise LoginError(
@@ -120,15 +134,19 @@ def parse_token_response(status: int, body: bytes | Mapping[str, Any]) -> OAuthT
     )
 
 
-def _token_error(status: int, error: str, description: object) -> LoginError:
-    detail = safe_line(error)
+def _token_error(
+    status: int, error: str, description: object, secrets: tuple[str, ...] = ()
+) -> LoginError:
+    detail = safe_line(error, secrets=secrets)
+    text = None
     if isinstance(description, str) and description.strip():
-        detail = f"{detail}: {safe_line(description)}"
+        text = safe_line(description, secrets=secrets)
+        detail = f"{detail}: {text}"
     if error in _DENIED:
         return LoginDeniedError(
             f"The provider refused the login ({detail}); run the login again.",
             error=error,
-            description=description if isinstance(description, str) else None,
+            description=text,
         )
     return LoginError(
         f"The token endpoint answered HTTP {status} with an error ({detail}); "
