@@ -232,3 +232,19 @@ def test_chromium_stays_on_the_page_until_the_test_stops_it(chromium: E2E) -> No
     assert processes_naming(chromium.browser_log) == []
     assert group_members(pid) == []  # the launcher's group: chromedriver, Chromium
     assert not is_running(pid)
+
+
+def test_without_chromium_the_reason_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import chromium
+
+    monkeypatch.setenv("E2E_CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.setattr(
+        chromium,
+        "_ENV_DEFAULTS",
+        {"chromium": "/nonexistent/chromium", "chromedriver": "/nonexistent/driver"},
+    )
+    monkeypatch.setattr(chromium.shutil, "which", lambda name: None)
+    reason = chromium.chromium_missing_reason()
+    assert reason is not None
+    assert reason.startswith("chromium and chromedriver not found")
+    assert "apt-get install chromium chromium-driver" in reason
