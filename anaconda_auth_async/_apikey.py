@@ -15,7 +15,7 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import httpx
@@ -69,8 +69,6 @@ class APIKey:
         """The JSON form printed by ``anaconda-auth api-key --new --json`` (includes the key)."""
         expires = None
         if self.expires_at is not None:
-            from datetime import timezone
-
             when = datetime.fromtimestamp(self.expires_at, tz=timezone.utc)
             expires = when.isoformat(timespec="seconds")
         return {

@@ -18,7 +18,7 @@ from ._warnings import warn_at_caller
 
 if TYPE_CHECKING:
     import httpx
-    from semver.version import Version
+    from semver.version import Version  # semver is needed only when a server sends Min-Api-Version
 
 __all__ = ["MinApiVersion", "parse_version"]
 
@@ -60,7 +60,7 @@ class MinApiVersion:
 
 def parse_version(text: str) -> Version | None:
     """A semver `Version`, tolerant of dates like ``2023.01.01``; None when unparsable."""
-    from semver.version import Version
+    from semver.version import Version  # semver is needed only when a server sends Min-Api-Version
 
     text = text.strip()
     end = min((i for i in (text.find("-"), text.find("+")) if i != -1), default=len(text))

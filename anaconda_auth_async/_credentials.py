@@ -31,6 +31,7 @@ from ._sharing import EntryNames, entry_names, same_api
 from ._token import jwt_expiry
 
 if TYPE_CHECKING:
+    # On use: pydantic is imported only when no settings were given.
     from ._config import AnacondaAuthSettings
     from ._storage import TokenStore
     from ._token import TokenInfo
@@ -123,6 +124,7 @@ class TokenProvider:
         if api_key:
             self._use(api_key, "argument")
             return
+        # On use: the key-file module is read only when api_key_file is set.
         from ._keyfile import configured_key
 
         configured = configured_key(self._get_settings())
@@ -164,6 +166,7 @@ class TokenProvider:
     def store(self) -> TokenStore:
         """The token store, made on first use (a key given directly never needs one)."""
         if self._store is None:
+            # On use: keyring is imported only when a key is read from the store.
             from ._storage import default_store
 
             self._store = default_store(self._get_settings())
@@ -225,6 +228,7 @@ class TokenProvider:
 
     def _get_settings(self) -> AnacondaAuthSettings:
         if self._settings is None:
+            # On use: pydantic is imported only when no settings were given.
             from ._config import AnacondaAuthSettings
 
             self._settings = AnacondaAuthSettings()

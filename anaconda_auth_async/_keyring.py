@@ -96,6 +96,14 @@ def default_keyring_path() -> Path:
     return Path(field.get_default(call_default_factory=True)).expanduser()
 
 
+def _errors() -> tuple[type[CorruptTokenFileError], type[StorageError]]:
+    """The exception classes, imported on first use: their module imports httpx, which a
+    program that only uses `keyring` (and so loads this backend) should not pay for."""
+    from ._exceptions import CorruptTokenFileError, StorageError
+
+    return CorruptTokenFileError, StorageError
+
+
 def _nearest_existing(path: Path) -> Path:
     while not path.exists() and path != path.parent:
         path = path.parent
@@ -238,7 +246,6 @@ class AnacondaKeyring(KeyringBackend):
 
     def _modify(self, change: Callable[[Data], bool]) -> bool:
         """Apply `change` to a fresh copy of the file under the lock; write if it says so."""
-        from ._exceptions import CorruptTokenFileError
 
         self._ensure_dir()
         with self._locked():
@@ -246,7 +253,7 @@ class AnacondaKeyring(KeyringBackend):
             fresh = False
             try:
                 data = {service: dict(entries) for service, entries in self.read().items()}
-            except CorruptTokenFileError:
+            except _errors()[0]:
                 self._set_aside()
                 data, fresh = {}, True
             changed = change(data)
@@ -292,7 +299,7 @@ class AnacondaKeyring(KeyringBackend):
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        from filelock import FileLock, Timeout
+        from filelock import FileLock, Timeout  # only a writer needs the lock
 
         with self._lock_guard:
             if self._lock is None:
@@ -302,9 +309,7 @@ class AnacondaKeyring(KeyringBackend):
         try:
             lock.acquire()
         except Timeout:
-            from ._exceptions import StorageError
-
-            raise StorageError(
+            raise _errors()[1](
                 f"Another process held the lock {lock.lock_file} for more than "
                 f"{self.lock_timeout:g} seconds; try again when it has finished."
             ) from None
@@ -378,9 +383,7 @@ class AnacondaKeyring(KeyringBackend):
                 except FileNotFoundError:
                     continue
                 except OSError as exc:
-                    from ._exceptions import StorageError
-
-                    raise StorageError(
+                    raise _errors()[1](
                         f"Could not remove {path}, which may hold API keys: "
                         f"{exc.strerror or type(exc).__name__}; remove it by hand."
                     ) from exc
@@ -430,19 +433,17 @@ class AnacondaKeyring(KeyringBackend):
     # errors
 
     def _corrupt(self, reason: str) -> CorruptTokenFileError:
-        from ._exceptions import CorruptTokenFileError
 
-        return CorruptTokenFileError(
+        return _errors()[0](
             f"The token file {self._file} could not be parsed ({reason}); log in again with "
             "`anaconda-auth login` to write a new one (the damaged file is kept aside as "
             f"{self._path.name}.corrupt-<time>), or restore it from a backup."
         )
 
     def _os_error(self, action: str, exc: OSError) -> StorageError:
-        from ._exceptions import StorageError
 
         reason = exc.strerror or type(exc).__name__
-        return StorageError(
+        return _errors()[1](
             f"Could not {action} the token file {self._file}: {reason}; check the "
             "permissions of the file and its directory, and that the disk is not full."
         )

@@ -203,7 +203,7 @@ async def store_api_key(
 
 def _known_names(settings: AnacondaAuthSettings, file_names: Iterable[str]) -> list[str]:
     """Every keyring name a key of any site may be under, as far as this package knows."""
-    from ._sharing import ANACONDA_NAMES, entry_names
+    from ._sharing import ANACONDA_NAMES, entry_names  # storage names only for logout --all
 
     names = list(entry_names(settings.auth_domain, settings.api_domain).read)
     names += ANACONDA_NAMES

@@ -73,7 +73,7 @@ def _ignore(event: LoginEvent) -> None:
 def _store(settings: AnacondaAuthSettings, store: TokenStore | None) -> TokenStore:
     if store is not None:
         return store
-    from ._storage import default_store
+    from ._storage import default_store  # keyring only when no store was given
 
     return default_store(settings)
 
@@ -128,7 +128,7 @@ async def browser_available() -> bool:
 
     `webbrowser.get` may start a process to ask the desktop, so it runs in a worker thread.
     """
-    from ._flows.opener import no_display
+    from ._flows.opener import no_display  # the opener module only when a browser may be needed
 
     if os.environ.get("BROWSER"):
         return True
@@ -144,7 +144,7 @@ def event_sink(on_event: EventSink | None, *, quiet: bool = False) -> EventSink:
         return on_event
     if quiet:
         return _ignore
-    from ._present import Presentation
+    from ._present import Presentation  # stderr/Jupyter presentation only for an interactive login
 
     return Presentation()
 
@@ -220,7 +220,7 @@ async def _validate(
     settings: AnacondaAuthSettings,
     result: FlowResult,
 ) -> dict[str, Any]:
-    from ._idtoken import verify_id_token
+    from ._idtoken import verify_id_token  # joserfc only when an ID token is validated
 
     if result.tokens.id_token is None:
         logger.info("The provider sent no ID token; the user name will be unknown")
@@ -246,6 +246,7 @@ async def _obtain_key(
     tags: Iterable[str] | None = None,
 ) -> APIKey:
     """Run the network part of a login; return the new API key, with the user name."""
+    # On use: httpx clients, discovery and the key exchange only when a login runs.
     from ._apikey import mint_api_key
     from ._oidc import discover
     from ._transport import async_http_client
@@ -460,7 +461,7 @@ async def logout_and_clean(
     settings: AnacondaAuthSettings, store: TokenStore
 ) -> tuple[bool, list[Path]]:
     """`logout`'s work: whether a key was removed, and the leftover files removed."""
-    from ._keyring import AnacondaKeyring
+    from ._keyring import AnacondaKeyring  # keyring only when logging out of the file keyring
 
     names = entry_names(settings.auth_domain, settings.api_domain)
     removed = await store.adelete_site(names)
@@ -482,7 +483,7 @@ async def current_token(
     <path> (from ...)"``. Otherwise the stored entry (``None`` when there is none; it may
     be expired) and the store's name.
     """
-    from ._keyfile import configured_key
+    from ._keyfile import configured_key  # the key-file module only when api_key_file is set
 
     settings = settings or AnacondaAuthSettings()
     configured = configured_key(settings)

@@ -38,7 +38,7 @@ from ._token import TokenInfo
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
 
-    from ._config import AnacondaAuthSettings
+    from ._config import AnacondaAuthSettings  # pydantic only when no settings were given
 
 __all__ = ["SERVICE", "KeyringTokenStore", "TokenStore", "default_store"]
 
@@ -244,7 +244,7 @@ class KeyringTokenStore(TokenStore):
         backend: KeyringBackend | None = None,
     ) -> None:
         if settings is None:
-            from ._config import AnacondaAuthSettings
+            from ._config import AnacondaAuthSettings  # pydantic only when no settings were given
 
             settings = AnacondaAuthSettings()
         self.timeout = settings.storage_timeout
@@ -316,7 +316,7 @@ class KeyringTokenStore(TokenStore):
 
     def delete(self, domain: str) -> bool:
         """Remove the token of `domain`; True when there was one."""
-        from keyring.errors import PasswordDeleteError
+        from keyring.errors import PasswordDeleteError  # only a delete can raise it
 
         self._decoded.pop(domain, None)
         try:
@@ -391,7 +391,7 @@ def default_store(settings: AnacondaAuthSettings | None = None) -> TokenStore:
     if _override is not None:
         return _override
     if settings is None:
-        from ._config import AnacondaAuthSettings
+        from ._config import AnacondaAuthSettings  # pydantic only when no settings were given
 
         settings = AnacondaAuthSettings()
     key = (settings.preferred_token_storage, str(settings.keyring_path), settings.storage_timeout)

@@ -197,7 +197,7 @@ def _default_context() -> ssl.SSLContext:
 
 def _truststore_context() -> ssl.SSLContext:
     try:
-        import truststore
+        import truststore  # optional extra, only for ssl_verify=truststore
     except ImportError:
         raise ConfigurationError(
             "ssl_verify='truststore' needs the truststore package; install it with "

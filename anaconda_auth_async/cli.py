@@ -11,8 +11,13 @@ fast, so the SDK (httpx, pydantic, keyring, anyio) is imported inside the comman
 from __future__ import annotations
 
 import functools
+import json
+import re
 import sys
+import time
+import traceback
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -71,8 +76,6 @@ class _Group(click.Group):
                 raise
             code, message = classify(exc)
             if ctx.meta.get("anaconda_auth.verbose"):
-                import traceback
-
                 traceback.print_exception(exc, file=sys.stderr)
             failure = Failure(code, message)
         failure.show()
@@ -97,7 +100,7 @@ def _run_command(func: Callable[..., Awaitable[T]], /, **kwargs: Any) -> T:
     `asyncio.CancelledError` itself escapes. Nothing else cancels the main task from
     outside, so one escaping the event loop is the interruption.
     """
-    import asyncio
+    import asyncio  # an event loop only when a command runs: --help stays fast
 
     import anyio
 
@@ -162,8 +165,6 @@ def _day(timestamp: float) -> str:
 
 
 def _days_left(timestamp: float) -> int:
-    import time
-
     return int((timestamp - time.time()) // 86400)
 
 
@@ -410,8 +411,6 @@ def _duration(value: str | None) -> float | None:
     """Seconds in ``30d``, ``12h``, ``90m``, ``2w`` or ``45s`` (a bare number is days)."""
     if value is None:
         return None
-    import re
-
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", value.lower())
     if match is None:
         raise click.BadParameter(f"{value!r} is not a duration like 30d, 12h, 2w or 90m.")
@@ -556,8 +555,6 @@ async def _whoami(*, settings: AnacondaAuthSettings, as_json: bool) -> None:
             f"run '{_LOGIN_CMD}' to get a new one.",
         ) from None
     if as_json:
-        import json
-
         click.echo(json.dumps(account, indent=2, sort_keys=True))
         return
     user = account.get("user")
@@ -683,8 +680,6 @@ async def _new_api_key(
         )
     )
     if as_json:
-        import json
-
         click.echo(json.dumps(new.to_dict(), indent=2))
     else:
         click.echo(new.api_key)
@@ -746,8 +741,6 @@ async def _status(
         "settings": _setting_sources(settings),
     }
     if as_json:
-        import json
-
         click.echo(json.dumps(report, indent=2))
     else:
         _print_status(report, has_key=has_key)
@@ -761,8 +754,6 @@ def _check_min_days(
     expires_at: float, min_days: int, settings: AnacondaAuthSettings, source: str
 ) -> None:
     """The `EXPIRES_SOON` failure when the key expires within `min_days` days from now."""
-    import time
-
     if expires_at - time.time() > min_days * 86400:
         return
     if _configured_name(settings) is not None:
@@ -777,8 +768,6 @@ def _check_min_days(
 
 
 def _iso(timestamp: float) -> str:
-    from datetime import datetime, timezone
-
     return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(timespec="seconds")
 
 

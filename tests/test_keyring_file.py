@@ -310,3 +310,18 @@ def test_concurrent_processes_lose_nothing(path: Path) -> None:
     assert _mode(path) == 0o600
     assert _mode(path.parent) == 0o700
     assert not list(path.parent.glob(".keyring.*"))
+
+
+def test_importing_the_backend_imports_no_httpx() -> None:
+    """keyring loads this module (our entry point) in every program that uses keyring."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, anaconda_auth_async._keyring\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('httpx', 'pydantic')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
