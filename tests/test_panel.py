@@ -1,25 +1,57 @@
-"""The Panel OAuth provider: registered under ``anaconda_cloud``, endpoints on the auth domain."""
+"""The Panel OAuth provider: registered as ``anaconda_cloud``, endpoints from discovery."""
 
 from __future__ import annotations
 
+import ssl
+import subprocess
+import sys
 from importlib.metadata import entry_points
+from typing import Any
 
+import httpx
 import pytest
 
 pytest.importorskip("panel")
 
-# Panel loads the ``panel.auth`` entry points (ours included) while importing
-# panel.auth, so it must be imported before our module, as `panel serve` does.
-import panel.auth  # noqa: F401
 from panel.config import config
 
+from anaconda_auth_async import _transport
 from anaconda_auth_async.panel import AnacondaCloudLoginHandler
+
+ISSUER = "https://id.example.test"
+DOCUMENT = {
+    "issuer": ISSUER,
+    "authorization_endpoint": f"{ISSUER}/authorize-here",
+    "token_endpoint": f"{ISSUER}/token-here",
+    "userinfo_endpoint": f"{ISSUER}/me",
+    "jwks_uri": f"{ISSUER}/jwks",
+}
 
 
 def _handler() -> AnacondaCloudLoginHandler:
     # A tornado RequestHandler needs an application to be built; the endpoint
-    # properties only read settings, so a bare instance is enough to test them.
+    # properties only read the discovered document, so a bare instance is enough.
     return AnacondaCloudLoginHandler.__new__(AnacondaCloudLoginHandler)
+
+
+@pytest.fixture
+def provider(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Discovery answered over MockTransport for any issuer; returns the URLs asked."""
+    asked: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        issuer = f"https://{request.url.netloc.decode()}"
+        document = {k: v.replace(ISSUER, issuer) for k, v in DOCUMENT.items()}
+        return httpx.Response(200, json=document)
+
+    real = _transport.async_http_client
+
+    def client(settings: Any, **overrides: Any) -> httpx.AsyncClient:
+        return real(settings, transport=httpx.MockTransport(answer), **overrides)
+
+    monkeypatch.setattr(_transport, "async_http_client", client)
+    return asked
 
 
 def test_registered_as_panel_provider() -> None:
@@ -27,21 +59,66 @@ def test_registered_as_panel_provider() -> None:
     assert entry.load() is AnacondaCloudLoginHandler
 
 
-def test_endpoints_default_to_production_auth_domain() -> None:
+@pytest.mark.parametrize("first", ["anaconda_auth_async.panel", "panel.auth"])
+def test_imports_in_either_order_in_a_fresh_interpreter(first: str) -> None:
+    script = (
+        f"import {first}\n"
+        "import panel.auth\n"
+        "from anaconda_auth_async.panel import AnacondaCloudLoginHandler as H\n"
+        "assert panel.auth.AUTH_PROVIDERS['anaconda_cloud'] is H\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.anyio
+async def test_endpoints_come_from_the_discovery_document(
+    provider: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANACONDA_AUTH_AUTH_DOMAIN", "id.example.test")
     handler = _handler()
-    assert handler._OAUTH_AUTHORIZE_URL == "https://id.anaconda.cloud/oauth2/auth"
-    assert handler._OAUTH_ACCESS_TOKEN_URL == "https://id.anaconda.cloud/oauth2/token"
-    assert handler._OAUTH_USER_URL == "https://id.anaconda.cloud/oauth2/userinfo"
+    await handler._discover()
+    assert provider == [f"{ISSUER}/.well-known/openid-configuration"]
+    assert f"{ISSUER}/authorize-here" == handler._OAUTH_AUTHORIZE_URL
+    assert f"{ISSUER}/token-here" == handler._OAUTH_ACCESS_TOKEN_URL
+    assert f"{ISSUER}/me" == handler._OAUTH_USER_URL
     assert handler._access_token_header == "Bearer {}"
     assert handler._USER_KEY == "email"
 
 
-def test_auth_domain_from_seed_env_var(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ANACONDA_CLOUD_AUTH_DOMAIN", "id.example.test")
-    assert _handler()._OAUTH_AUTHORIZE_URL == "https://id.example.test/oauth2/auth"
+@pytest.mark.anyio
+async def test_auth_domain_from_seed_env_var(
+    provider: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANACONDA_CLOUD_AUTH_DOMAIN", "id.seed.test")
+    handler = _handler()
+    await handler._discover()
+    assert handler._OAUTH_AUTHORIZE_URL == "https://id.seed.test/authorize-here"
 
 
-def test_auth_domain_from_panel_extra_params(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.anyio
+async def test_auth_domain_from_panel_extra_params(
+    provider: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ANACONDA_AUTH_AUTH_DOMAIN", "id.from-env.test")
     monkeypatch.setattr(config, "oauth_extra_params", {"auth-domain": "id.extra.test"})
-    assert _handler()._OAUTH_ACCESS_TOKEN_URL == "https://id.extra.test/oauth2/token"
+    handler = _handler()
+    await handler._discover()
+    assert handler._OAUTH_ACCESS_TOKEN_URL == "https://id.extra.test/token-here"
+
+
+def test_no_endpoint_before_discovery() -> None:
+    with pytest.raises(RuntimeError, match="read in get"):
+        _ = _handler()._OAUTH_AUTHORIZE_URL
+
+
+def test_panels_requests_use_the_sdks_tls_context(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(AnacondaCloudLoginHandler, "_http", {})
+    client = _handler().get_auth_http_client()
+    assert isinstance(client.defaults["ssl_options"], ssl.SSLContext)
+    monkeypatch.setattr(AnacondaCloudLoginHandler, "_http", {})
+    monkeypatch.setenv("ANACONDA_AUTH_SSL_VERIFY", "false")
+    options = _handler().get_auth_http_client().defaults["ssl_options"]
+    assert options.verify_mode == ssl.CERT_NONE

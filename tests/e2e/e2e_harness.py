@@ -39,6 +39,8 @@ PROVIDER_DIR = HERE / "provider"
 SERVER_SCRIPT = PROVIDER_DIR / "server.mjs"
 BROWSER_SCRIPT = HERE / "browser.py"
 SDK_CLIENT_ID = "b4ad7f1d-c784-46b5-a9fe-106e50441f5a"
+PANEL_CLIENT_ID = "anaconda-auth-async-e2e-panel"  # server.mjs: public, PKCE, /login
+PANEL_APP = HERE / "panel_app.py"
 TEST_CLIENT_ID = "anaconda-auth-async-e2e"
 
 NPM_CI_TIMEOUT = 300.0
@@ -364,6 +366,89 @@ def run_server(
         yield server
     finally:
         stop_process_group(process)
+
+
+@dataclass(frozen=True)
+class PanelServer:
+    """A running ``panel serve`` with the ``anaconda_cloud`` OAuth provider."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    app_url: str
+    log_path: Path
+
+    def log_text(self) -> str:
+        """What Panel printed so far (for failure messages)."""
+        return self.log_path.read_text(errors="replace") if self.log_path.is_file() else ""
+
+
+@contextmanager
+def run_panel(
+    workdir: Path,
+    env: Mapping[str, str],
+    *,
+    app: Path = PANEL_APP,
+    client_id: str = PANEL_CLIENT_ID,
+    start_timeout: float = 60.0,
+) -> Iterator[PanelServer]:
+    """Serve `app` with ``panel serve --oauth-provider anaconda_cloud`` on 127.0.0.1.
+
+    `env` points the provider at the e2e server (``ANACONDA_AUTH_*``, as
+    `E2EServer.env` gives them); the Panel app logs in as the public client `client_id`
+    with PKCE and is redirected to its ``/login``. Stops Panel (process group) on exit.
+    """
+    import secrets
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    origin = f"127.0.0.1:{port}"
+    command = [
+        sys.executable, "-m", "panel", "serve", str(app),
+        "--address", "127.0.0.1", "--port", str(port),
+        "--allow-websocket-origin", origin,
+        "--oauth-provider", "anaconda_cloud",
+        "--oauth-key", client_id,
+        "--oauth-redirect-uri", f"http://{origin}/login",
+        "--cookie-secret", secrets.token_hex(16),
+    ]  # fmt: skip
+    log_path = workdir / "panel.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command,
+            env={**os.environ, **env},
+            cwd=workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = PanelServer(process, port, f"http://{origin}/{app.stem}", log_path)
+    try:
+        _wait_for_panel(server, start_timeout)
+        yield server
+    finally:
+        stop_process_group(process)
+
+
+def _wait_for_panel(server: PanelServer, timeout: float) -> None:
+    """Poll the app until Panel answers (a redirect to its login page)."""
+    deadline = time.monotonic() + timeout
+    last_error = "no answer"
+    with httpx.Client(timeout=2.0, follow_redirects=False) as http:
+        while time.monotonic() < deadline:
+            if server.process.poll() is not None:
+                raise HarnessError(f"panel serve exited:\n{server.log_text()}")
+            try:
+                response = http.get(server.app_url)
+                if response.status_code < 500:
+                    return
+                last_error = f"HTTP {response.status_code}"
+            except httpx.HTTPError as exc:
+                last_error = repr(exc)
+            time.sleep(0.2)
+    raise HarnessError(
+        f"panel serve was not ready in {timeout:.0f} s ({last_error}):\n{server.log_text()}"
+    )
 
 
 def _wait_for_state(

@@ -21,6 +21,7 @@ import * as jose from 'jose';
 import Provider, { errors } from 'oidc-provider';
 
 const SDK_CLIENT_ID = 'b4ad7f1d-c784-46b5-a9fe-106e50441f5a';
+const PANEL_CLIENT_ID = 'anaconda-auth-async-e2e-panel';
 
 function env(name, fallback) {
   const value = process.env[name];
@@ -211,7 +212,18 @@ const configuration = {
     grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'],
     response_types: ['code'],
     id_token_signed_response_alg: 'RS256',
-  })),
+  })).concat([{
+    // The Panel app of the Panel e2e test (anaconda_auth_async.panel): a public client
+    // with PKCE, redirected to Panel's /login on any loopback port.
+    client_id: PANEL_CLIENT_ID,
+    client_name: 'anaconda-auth-async e2e Panel app',
+    application_type: 'native',
+    token_endpoint_auth_method: 'none',
+    redirect_uris: ['http://127.0.0.1:5006/login', 'http://localhost:5006/login'],
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    id_token_signed_response_alg: 'RS256',
+  }]),
   responseTypes: ['code'],
   jwks: { keys: [idSigningJwk] },
   cookies: { keys: [randomBytes(32).toString('hex')] },
