@@ -65,11 +65,9 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         members = getattr(current, "exceptions", None)
         if isinstance(members, tuple):
             todo.extend(m for m in members if isinstance(m, BaseException))
-        if current.__cause__ is not None:
-            todo.append(current.__cause__)
-        # "raise ... from" hides the context: what a time limit cut short is not the cause.
-        if current.__context__ is not None and not current.__suppress_context__:
-            todo.append(current.__context__)
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                todo.append(linked)
 
 
 def unwrap(exc: BaseException) -> BaseException:
