@@ -18,6 +18,7 @@ one answer to "where did this setting come from", found by asking the sources th
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 import os
 import re
@@ -723,6 +724,7 @@ _warned: set[str] = set()
 _warned_lock = threading.Lock()
 
 
+@functools.cache
 def known_names() -> frozenset[str]:
     """Every ``ANACONDA_AUTH_*`` / ``ANACONDA_CLOUD_*`` name this package knows."""
     names = {n for f in AnacondaAuthSettings.model_fields for n in _names(f)}

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic.fields import FieldInfo
 from pydantic_settings import PydanticBaseSettingsSource
+from pydantic_settings.sources import PydanticBaseEnvSettingsSource
 
 from ._exceptions import ConfigurationError
 
@@ -266,10 +267,15 @@ class SiteSource(_TableSource):
         self._above = above
 
     def _above_value(self, name: str) -> str | None:
+        """Setting `name` from the sources above, asking only for that field."""
+        info = self.settings_cls.model_fields[name]
         key = self._key(name)
         for source in self._above:
-            data = source()
-            value = data.get(name, data.get(key))
+            if isinstance(source, PydanticBaseEnvSettingsSource):
+                value, _, _ = source.get_field_value(info, name)
+            else:
+                data = source()
+                value = data.get(name, data.get(key))
             if value:
                 return str(value)
         return None

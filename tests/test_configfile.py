@@ -174,6 +174,13 @@ def test_environment_picks_the_site(
     assert str(settings.source_of("site")) == f"environment variable {name}"
 
 
+def test_dotenv_picks_the_site(config: Path, isolated_env: Path) -> None:
+    write(config, SITES)
+    write(isolated_env / ".env", "ANACONDA_AUTH_SITE=play\n")
+    settings = AnacondaAuthSettings()
+    assert (settings.site, settings.api_domain) == ("play", "play.example")
+
+
 def test_site_argument_and_with_overrides_reread_the_sources(config: Path) -> None:
     write(config, SITES)
     play = AnacondaAuthSettings(site="play")
