@@ -135,9 +135,12 @@ def test_api_domain_is_an_extra_field_old_readers_ignore() -> None:
 def test_origins_are_plain_tuples_with_explicit_ports() -> None:
     from anaconda_auth_async._origin import key_origins, origin_of, parse_origins
 
-    assert origin_of(httpx.URL("https://anaconda.cloud/api")) == ("https", "anaconda.cloud", 443)
-    assert origin_of(httpx.URL("https://anaconda.cloud:443/")) == ("https", "anaconda.cloud", 443)
-    assert key_origins("https://anaconda.cloud") == {("https", "anaconda.cloud", 443)}
+    https = ("https", b"anaconda.cloud", 443)
+    assert origin_of(httpx.URL("https://anaconda.cloud/api")) == https
+    assert origin_of(httpx.URL("https://Anaconda.Cloud:443/")) == https
+    assert key_origins("https://anaconda.cloud") == {https}
     assert key_origins("http://anaconda.cloud") == frozenset()
-    assert key_origins("https://[::1]:8443") == {("https", "::1", 8443), ("http", "::1", 8443)}
-    assert parse_origins(["https://repo.example.com:8443"]) == {("https", "repo.example.com", 8443)}
+    assert key_origins("https://[::1]:8443") == {("https", b"::1", 8443), ("http", b"::1", 8443)}
+    assert parse_origins(["https://repo.example.com:8443"]) == {
+        ("https", b"repo.example.com", 8443)
+    }
