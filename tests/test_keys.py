@@ -658,3 +658,22 @@ def test_logout_all_and_domain_contradict(store: MemoryTokenStore) -> None:
     result = run("logout", "--all", "--auth-domain", "id.example.org")
     assert result.exit_code == 2
     assert "drop --auth-domain" in result.stderr
+
+
+def test_logout_all_reaches_the_sites_of_config_toml(
+    store: MemoryTokenStore, isolated_env: Path
+) -> None:
+    # A store that cannot be listed (as a system keyring): only names it is told are removed.
+    config = isolated_env / ".anaconda" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        '[sites.staging]\ndomain = "staging.example.com"\n\n'
+        '[sites.corp]\napi_domain = "api.corp.example"\nauth_domain = "id.corp.example"\n'
+    )
+    for name in ("staging.example.com", "id.corp.example", "api.corp.example", "unknown.example"):
+        store.save(TokenInfo(domain=name, api_key=make_api_key(sub=name)))
+    result = run("logout", "--all")
+    assert result.exit_code == 0, result.stderr
+    for name in ("staging.example.com", "id.corp.example", "api.corp.example"):
+        assert name in result.stdout.splitlines()[0]
+    assert store.domains == ["unknown.example"]  # in no config, no file: cannot be found
