@@ -1,5 +1,9 @@
 """mkdocs hook: fail the build unless the reference covers every public name and option.
 
+The API page groups the names of `anaconda_auth_async` by task; a name in its ``__all__``
+that the page does not mention yet is listed under "Other names" at the end, so a new
+public name is documented from its docstring before anyone places it.
+
 After the site is built, every name in the ``__all__`` of each module in
 `PUBLIC_MODULES` must have an entry in the site's ``objects.inv`` (an API reference
 section), and every ``anaconda-auth`` command and option must appear on the command line
@@ -9,6 +13,7 @@ reference page.
 from __future__ import annotations
 
 import importlib
+import re
 import zlib
 from pathlib import Path
 from typing import Any
@@ -72,6 +77,22 @@ def missing_cli_items(site_dir: Path) -> list[str]:
 
     visit(cli, "anaconda-auth")
     return missing
+
+
+API_PAGE = "reference/api.md"
+
+
+def on_page_markdown(markdown: str, *, page: Any, **_: Any) -> str:
+    """Append an entry for every public name the API page does not mention."""
+    if page.file.src_uri != API_PAGE:
+        return markdown
+    module = importlib.import_module(PUBLIC_MODULES[0])
+    placed = set(re.findall(r"^::: anaconda_auth_async\.(\w+)\s*$", markdown, re.MULTILINE))
+    others = [name for name in module.__all__ if name not in placed]
+    if not others:
+        return markdown
+    entries = "\n\n".join(f"::: {PUBLIC_MODULES[0]}.{name}" for name in others)
+    return f"{markdown.rstrip()}\n\n## Other names\n\n{entries}\n"
 
 
 def on_post_build(config: Any, **_: Any) -> None:
