@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import json
 import logging
 import os
@@ -260,6 +261,22 @@ class AnacondaKeyring(KeyringBackend):
             if changed or fresh:
                 self._write(data)
             return changed
+
+    def check_writable(self) -> None:
+        """Raise `StorageError` unless a key could be written now (before a login starts).
+
+        Creates the missing directories (as a write would), then checks that the directory
+        is writable and that the lock can be taken, so a read-only home fails in a second,
+        not after the person has logged in.
+        """
+        self._ensure_dir()
+        directory = self._path.parent
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise self._os_error(
+                "write", PermissionError(errno.EACCES, "its directory is not writable")
+            )
+        with self._locked():
+            pass
 
     def _ensure_dir(self) -> None:
         """Create the missing directories, each 0700; change the mode of no other one.

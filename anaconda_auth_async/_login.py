@@ -373,6 +373,8 @@ async def login(
             logger.debug("An unexpired API key is stored for %s; not logging in", domain)
             return existing
         logger.info("The API key stored for %s expires soon; logging in to renew it", domain)
+    # Fail now, not after the person logged in, when the new key could not be stored.
+    await store.acheck_writable()
     sink = event_sink(on_event, quiet=quiet)
     new = await obtain_key_in_time(
         settings,

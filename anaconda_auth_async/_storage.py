@@ -68,6 +68,13 @@ class TokenStore(abc.ABC):
     timeout: float = 10.0
     """Seconds the bounded methods wait for the backend before raising `StorageError`."""
 
+    def check_writable(self) -> None:  # noqa: B027 - optional: stores that can check do
+        """Raise `StorageError` when a token could not be saved now (default: no check)."""
+
+    async def acheck_writable(self) -> None:
+        """`check_writable` in a worker thread, within `timeout`."""
+        await self._in_thread(lambda _: self.check_writable(), None, action="check")
+
     @abc.abstractmethod
     def load(self, domain: str) -> TokenInfo | None:
         """The token stored for `domain`, or None; raises `StorageError` if unreadable."""
@@ -280,6 +287,20 @@ class KeyringTokenStore(TokenStore):
 
     def __repr__(self) -> str:
         return f"KeyringTokenStore({self._label()})"
+
+    def check_writable(self) -> None:
+        """For the file keyring: its directory can be written and its lock taken."""
+        backend = self.backend
+        if not isinstance(backend, AnacondaKeyring):
+            return  # a system keyring says so only when asked to store
+        try:
+            backend.check_writable()
+        except StorageError as exc:
+            raise StorageError(
+                f"{str(exc).rstrip('.')}. The key could not be stored, so no login was "
+                "started; set ANACONDA_AUTH_KEYRING_PATH to a file in a writable directory "
+                "(or ANACONDA_AUTH_PREFERRED_TOKEN_STORAGE=system)."
+            ) from exc
 
     def load(self, domain: str) -> TokenInfo | None:
         """The token stored for `domain`, or None."""

@@ -37,6 +37,7 @@ from anaconda_auth_async import (
     LoginEvent,
     LoginTimeoutError,
     RepoToken,
+    StorageError,
     TokenInfo,
     _login,
     _oidc,
@@ -767,3 +768,38 @@ async def test_an_explicit_browser_flow_does_not_fall_back(
 ) -> None:
     await anaconda_auth_async.login(settings=settings, flow="browser")
     assert flows.give_up_without_browser is False
+
+
+# --- failing before the person does the work ---------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_store_that_cannot_be_written_fails_before_the_login_starts(
+    flows: Flows, platform: Platform, isolated_env: Path
+) -> None:
+    blocker = isolated_env / "not-a-directory"
+    blocker.write_text("a file where the keyring's directory should be")
+    settings = AnacondaAuthSettings(
+        auth_domain=AUTH, api_domain=API, login_flow="device", keyring_path=blocker / "keyring"
+    )
+    with pytest.raises(StorageError, match="Not a directory"):
+        await anaconda_auth_async.login(settings=settings)
+    assert flows.calls == []  # no browser opened, no code shown
+    assert platform.requests == []
+
+
+@pytest.mark.anyio
+async def test_a_read_only_keyring_directory_fails_before_the_login_starts(
+    settings: AnacondaAuthSettings, flows: Flows, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    directory = settings.keyring_path.parent
+    real = os.access
+    monkeypatch.setattr(
+        os, "access", lambda p, m: False if str(p) == str(directory) else real(p, m)
+    )
+    with pytest.raises(StorageError, match="directory is not writable") as caught:
+        await anaconda_auth_async.login(settings=settings)
+    assert "no login was started; set ANACONDA_AUTH_KEYRING_PATH" in str(caught.value)
+    assert flows.calls == []
