@@ -9,7 +9,7 @@ readable or writable by other users (on POSIX) is a `ConfigurationError` naming 
 Precedence: a key given as an argument wins over both; otherwise ``ANACONDA_AUTH_API_KEY``
 and a key file from the same kind of source (both in the environment, or both in
 ``.env``) are an error, since one of them would be silently ignored; between different
-sources the higher one wins (environment over ``.env``).
+sources the higher one wins (environment over ``.env`` over ``~/.anaconda/config.toml``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 __all__ = ["ConfiguredKey", "configured_key", "forget_key_files", "read_key_file"]
 
 MAX_KEY_FILE = 64 * 1024
-_RANK = {"environment": 1, "other": 2, "dotenv": 3}
+_RANK = {"environment": 1, "other": 2, "dotenv": 3, "config": 4}
 
 _cache: dict[str, str] = {}
 _cache_lock = threading.Lock()

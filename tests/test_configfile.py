@@ -368,3 +368,24 @@ def test_status_names_the_site_and_where_each_setting_came_from(config: Path) ->
     bad = CliRunner().invoke(cli, ["logout", "--at", "nope"])
     assert bad.exit_code == 6
     assert "Unknown site 'nope'" in bad.output
+
+
+@pytest.mark.anyio
+async def test_a_key_in_config_toml_is_said_to_come_from_there(config: Path) -> None:
+    from anaconda_auth_async import _login
+
+    key = make_api_key()
+    write(config, f'[plugin.auth]\napi_key = "{key}"\n')
+    token, source = await _login.current_token(AnacondaAuthSettings())
+    assert token is not None
+    assert token.api_key == key
+    assert source == f"api_key in [plugin.auth] of {config}, line 2"
+
+
+def test_status_says_a_key_came_from_config_toml(config: Path) -> None:
+    key = make_api_key()
+    write(config, f'[plugin.auth]\napi_key = "{key}"\n')
+    result = CliRunner().invoke(cli, ["status"])
+    assert result.exit_code == 0, result.output
+    assert f"Key from:    api_key in [plugin.auth] of {config}, line 2" in result.output
+    assert key not in result.output
