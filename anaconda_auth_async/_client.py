@@ -30,6 +30,7 @@ from ._transport import (
     build_ssl_context,
     send_within,
     transport_config,
+    transport_override,
 )
 
 if TYPE_CHECKING:
@@ -146,6 +147,9 @@ class _Common:
         if "cert" in options and "verify" not in options:
             # httpx loads a client cert into the context it is given: not into the shared one.
             kwargs["verify"] = build_ssl_context(settings.ssl_verify)
+        override = transport_override()
+        if override is not None and "transport" not in options and "mounts" not in options:
+            kwargs["transport"] = override  # testing.use_platform
         kwargs["base_url"] = base_url or settings.api_base_url
         kwargs["headers"] = merged
         kwargs["auth"] = AnacondaAuth(

@@ -244,6 +244,7 @@ async def _obtain_key(
     open_device_page: bool = False,
     scopes: Iterable[str] | None = None,
     tags: Iterable[str] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> APIKey:
     """Run the network part of a login; return the new API key, with the user name."""
     # On use: httpx clients, discovery and the key exchange only when a login runs.
@@ -251,7 +252,7 @@ async def _obtain_key(
     from ._oidc import discover
     from ._transport import async_http_client
 
-    async with async_http_client(settings) as http:
+    async with async_http_client(settings, transport=transport) as http:
         metadata = await discover(http, settings)
         flow = await _choose_flow(settings.login_flow, metadata)
         logger.debug("Logging in to %s with the %s flow", settings.auth_domain, flow)
@@ -285,6 +286,7 @@ async def obtain_key_in_time(
     open_device_page: bool = False,
     scopes: Iterable[str] | None = None,
     tags: Iterable[str] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> APIKey:
     """`_obtain_key` under the login's one time limit (`timeout`, else ``login_timeout``).
 
@@ -302,6 +304,7 @@ async def obtain_key_in_time(
                 open_device_page=open_device_page,
                 scopes=scopes,
                 tags=tags,
+                transport=transport,
             )
     except TimeoutError:
         if not scope.cancelled_caught:
@@ -328,6 +331,7 @@ async def login(
     timeout: float | None = None,  # noqa: ASYNC109 - the contract; applied with fail_after
     renew_within: dt.timedelta | float | None = None,
     quiet: bool = False,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> TokenInfo:
     """Log in and store an API key for the auth domain; return the stored `TokenInfo`.
 
@@ -350,7 +354,9 @@ async def login(
     ``BROWSER``, run silently; with `on_event` given, only this opens the device
     flow's page). The network steps and the user's
     part must finish within `timeout` seconds (default: the ``login_timeout`` setting) or
-    `LoginTimeoutError` is raised. Any failure raises a `LoginError` and leaves the stored
+    `LoginTimeoutError` is raised. `transport` (an httpx transport, for tests: see
+    `anaconda_auth_async.testing.FakePlatform`) carries every request of the login.
+    Any failure raises a `LoginError` and leaves the stored
     key untouched.
     """
     settings = resolve_settings(
@@ -383,6 +389,7 @@ async def login(
         ask_credentials=ask_credentials,
         open_browser=open_browser,
         open_device_page=on_event is None and not quiet,
+        transport=transport,
     )
     token = await save_key(store, settings, new.api_key, new.username)
     sink(LoginEvent(kind="done", message=f"Logged in to {domain}."))

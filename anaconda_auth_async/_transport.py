@@ -38,7 +38,9 @@ __all__ = [
     "build_ssl_context",
     "describe_network_error",
     "send_within",
+    "set_transport_override",
     "transport_config",
+    "transport_override",
 ]
 
 logger = logging.getLogger(__name__)
@@ -147,6 +149,23 @@ class _DeadlineClient(httpx.AsyncClient):
         return await send_within(self.deadline, request, call)
 
 
+# The transport every client the SDK makes uses unless given one (`testing.use_platform`).
+_transport_override: list[httpx.MockTransport | None] = [None]
+
+
+def set_transport_override(transport: httpx.MockTransport | None) -> httpx.MockTransport | None:
+    """Make every client the SDK builds without a ``transport`` use `transport` (None: stop);
+    return the previous one. For `anaconda_auth_async.testing`; not for production."""
+    previous = _transport_override[0]
+    _transport_override[0] = transport
+    return previous
+
+
+def transport_override() -> httpx.MockTransport | None:
+    """The transport set by `set_transport_override`, if any."""
+    return _transport_override[0]
+
+
 def async_http_client(settings: AnacondaAuthSettings, **overrides: Any) -> httpx.AsyncClient:
     """An `httpx.AsyncClient` with the shared transport config, for OIDC and key exchange.
 
@@ -158,7 +177,9 @@ def async_http_client(settings: AnacondaAuthSettings, **overrides: Any) -> httpx
     """
     options: dict[str, Any] = transport_config(settings).client_kwargs()
     options["headers"] = {"User-Agent": USER_AGENT}
-    options.update(overrides)
+    if _transport_override[0] is not None:
+        options["transport"] = _transport_override[0]
+    options.update({k: v for k, v in overrides.items() if v is not None})
     return _DeadlineClient(deadline=settings.timeout, **options)
 
 

@@ -1,16 +1,20 @@
 """Test support for packages built on anaconda-auth-async.
 
-Keep tokens in memory instead of the user's keyring, and make API keys whose expiry you
-choose, without patching the SDK's internals::
+Keep tokens in memory instead of the user's keyring, fake Anaconda's login provider and
+API (`FakePlatform`), and make API keys whose expiry you choose, without patching the
+SDK's internals::
 
-    from anaconda_auth_async import TokenInfo
-    from anaconda_auth_async.testing import MemoryTokenStore, make_api_key, use_store
+    from anaconda_auth_async.testing import FakePlatform, MemoryTokenStore, use_platform, use_store
 
     def test_my_client() -> None:
-        store = MemoryTokenStore()
-        store.save(TokenInfo(domain="id.anaconda.cloud", api_key=make_api_key()))
-        with use_store(store):
-            ...  # everything in the SDK now reads and writes `store`
+        platform = FakePlatform()
+        with use_store(MemoryTokenStore()) as store, use_platform(platform):
+            store.save(platform.token_info())  # a logged-in user
+            ...  # every SDK client now talks to `platform`, and the SDK reads `store`
+
+The same as pytest fixtures (``anaconda_platform``, ``anaconda_store``,
+``anaconda_logged_in``): add ``pytest_plugins = ["anaconda_auth_async.pytest_plugin"]``
+to your top-level ``conftest.py`` (the plugin is opt-in: it is not loaded otherwise).
 """
 
 from __future__ import annotations
@@ -24,10 +28,12 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from ._fakeplatform import FakePlatform
 from ._storage import TokenStore, set_override
 from ._token import TokenInfo
+from ._transport import set_transport_override
 
-__all__ = ["MemoryTokenStore", "make_api_key", "use_store"]
+__all__ = ["FakePlatform", "MemoryTokenStore", "make_api_key", "use_platform", "use_store"]
 
 _ONE_HOUR = dt.timedelta(hours=1)
 _FAKE_SIGNATURE = base64.urlsafe_b64encode(b"fake-signature-not-verifiable").rstrip(b"=").decode()
@@ -107,6 +113,23 @@ def use_store(store: TokenStore) -> Iterator[TokenStore]:
         yield store
     finally:
         set_override(previous)
+
+
+@contextmanager
+def use_platform(platform: FakePlatform) -> Iterator[FakePlatform]:
+    """Inside the block, every client the SDK builds without a ``transport`` (your
+    `AsyncAuthClient`/`BaseClient` subclasses and a login's own requests) talks to
+    `platform`. Nests; the previous one is restored on exit.
+    """
+    from ._oidc import clear_caches  # the provider's documents are cached per process
+
+    previous = set_transport_override(platform.transport)
+    clear_caches()
+    try:
+        yield platform
+    finally:
+        set_transport_override(previous)
+        clear_caches()
 
 
 def make_api_key(

@@ -9,6 +9,10 @@ from pathlib import Path
 
 import pytest
 
+# The SDK's opt-in pytest plugin (anaconda_platform, anaconda_store, anaconda_logged_in),
+# as a package built on the SDK enables it; tests/downstream is that package's example.
+pytest_plugins = ["anaconda_auth_async.pytest_plugin"]
+
 
 @pytest.fixture(params=["asyncio", "trio"])
 def anyio_backend(request: pytest.FixtureRequest) -> str:

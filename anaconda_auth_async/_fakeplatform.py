@@ -1,0 +1,303 @@
+"""`FakePlatform`: Anaconda's OpenID provider and API in memory, behind one httpx transport.
+
+Re-exported by `anaconda_auth_async.testing`; see its docstring. It speaks the protocol the
+SDK speaks (discovery, JWKS, authorization code with PKCE and RFC 9207 ``iss``, device
+code, password grant, signed ID tokens, ``POST /api/iam/api-keys``, ``GET /api/account``)
+so a login and every API call run the SDK's real code; only the network is replaced.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import httpx
+
+from ._config import AnacondaAuthSettings, resolve_settings
+from ._text import json_object
+from ._token import TokenInfo
+
+__all__ = ["FakePlatform"]
+
+_AUTH_REQUIRED = {"error": {"code": "auth_required", "message": "Authentication required"}}
+_key_lock = threading.Lock()
+_signing_key: list[Any] = []  # one RSA key per process: generating one takes a while
+
+
+def _rsa_key() -> Any:
+    from joserfc.jwk import RSAKey  # only a fake that signs ID tokens needs it
+
+    with _key_lock:
+        if not _signing_key:
+            _signing_key.append(RSAKey.generate_key(2048, parameters={"kid": "fake-1"}))
+        return _signing_key[0]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class FakePlatform:
+    """Anaconda's login provider and API, faked in memory for tests.
+
+    `transport` (an `httpx.MockTransport`) answers every request the SDK makes: pass it
+    to ``login(transport=...)`` and a client's ``transport=``, or make it the default of
+    every client with `anaconda_auth_async.testing.use_platform`. `user` holds the claims
+    of the person who logs in and the account the API returns. `open_browser` completes
+    a browser login without a browser; device-code logins are approved at once (set
+    `approve_device` False to have them wait); `password` is the password-grant
+    password. `api_key` makes a key the API accepts; `revoke` makes it rejected (401,
+    ``auth_required``); `forbid` makes a path answer 403. `requests` records every
+    request; `route` adds answers for your own API paths.
+    """
+
+    def __init__(
+        self,
+        *,
+        auth_domain: str = "id.anaconda.cloud",
+        api_domain: str = "anaconda.cloud",
+        user: Mapping[str, Any] | None = None,
+        client_id: str | None = None,
+        password: str = "test-password",  # noqa: S107 - a fake's fixed test password
+    ) -> None:
+        self.auth_domain = auth_domain
+        self.api_domain = api_domain
+        self.issuer = f"https://{auth_domain}"
+        self.api = f"https://{api_domain}"
+        self.client_id = client_id or str(AnacondaAuthSettings.model_fields["client_id"].default)
+        self.user: dict[str, Any] = {
+            "sub": "test-user-id",
+            "email": "test@example.com",
+            "preferred_username": "test-user",
+            "first_name": "Test",
+            "last_name": "User",
+            **(user or {}),
+        }
+        self.password = password
+        self.approve_device = True
+        self.requests: list[httpx.Request] = []
+        self.minted: list[str] = []
+        """Every API key the API created (by a login, or by `api_key`)."""
+        self._valid: set[str] = set()
+        self._access_tokens: set[str] = set()
+        self._codes: dict[str, dict[str, str]] = {}
+        self._device_codes: set[str] = set()
+        self._forbidden: set[str] = set()
+        self._routes: dict[tuple[str, str], Callable[[httpx.Request], httpx.Response]] = {}
+        self._lock = threading.Lock()
+        self.transport = httpx.MockTransport(self._handle)
+
+    # --- what a test calls ------------------------------------------------------------
+
+    def settings(self, **overrides: Any) -> AnacondaAuthSettings:
+        """Settings for this platform's domains (from the environment otherwise)."""
+        return resolve_settings(
+            None, auth_domain=self.auth_domain, api_domain=self.api_domain, **overrides
+        )
+
+    def api_key(self, *, expires_in: dt.timedelta = dt.timedelta(days=30)) -> str:
+        """A new API key for `user` that the API accepts until it expires or is revoked."""
+        from .testing import make_api_key  # testing re-exports this module
+
+        key = make_api_key(
+            exp=expires_in,
+            sub=str(self.user["sub"]),
+            claims={"jti": secrets.token_hex(8), "iss": self.api},
+        )
+        with self._lock:
+            self._valid.add(key)
+            self.minted.append(key)
+        return key
+
+    def token_info(self, *, expires_in: dt.timedelta = dt.timedelta(days=30)) -> TokenInfo:
+        """A stored-login entry for `user` with a fresh key (save it in a token store)."""
+        return TokenInfo(
+            domain=self.auth_domain,
+            api_key=self.api_key(expires_in=expires_in),
+            username=str(self.user.get("preferred_username") or self.user["sub"]),
+            extra={"api_domain": self.api_domain},
+        )
+
+    def revoke(self, key: str) -> None:
+        """Make the API reject `key` with 401 ``auth_required``, as for a revoked key."""
+        with self._lock:
+            self._valid.discard(key)
+
+    def forbid(self, path: str) -> None:
+        """Make the API answer 403 to any request for `path` (a key without the right)."""
+        self._forbidden.add(path)
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        answer: Callable[[httpx.Request], httpx.Response] | None = None,
+        *,
+        json: Any = None,
+        status: int = 200,
+    ) -> None:
+        """Answer ``method path`` on the API, after the key check: with `answer(request)`,
+        or with `json` and `status`."""
+        if answer is None:
+
+            def answer(request: httpx.Request) -> httpx.Response:
+                return httpx.Response(status, json=json)
+
+        self._routes[(method.upper(), path)] = answer
+
+    def open_browser(self, url: str) -> bool:
+        """Complete a browser login for `user`: what a person's browser would do.
+
+        Pass it as ``login(open_browser=platform.open_browser)``; it sends the provider's
+        redirect (with a fresh code, the ``state`` and ``iss``) to the SDK's loopback
+        listener and returns True.
+        """
+        query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+        code = secrets.token_urlsafe(16)
+        with self._lock:
+            self._codes[code] = query
+        params = {"code": code, "state": query.get("state", ""), "iss": self.issuer}
+        redirect = f"{query['redirect_uri']}?{urlencode(params)}"
+        with httpx.Client(trust_env=False) as browser:  # the real loopback listener
+            browser.get(redirect)
+        return True
+
+    # --- the fake servers -------------------------------------------------------------
+
+    def _handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        origin = f"{request.url.scheme}://{request.url.netloc.decode()}"
+        if origin == self.issuer:
+            return self._provider(request)
+        if origin == self.api:
+            return self._api(request)
+        return httpx.Response(404, json={"error": "not_found"})
+
+    def _provider(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/.well-known/openid-configuration":
+            return httpx.Response(200, json=self._discovery())
+        if path == "/.well-known/jwks.json":
+            return httpx.Response(200, json={"keys": [_rsa_key().as_dict(private=False)]})
+        form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
+        if path == "/oauth2/device/auth" and request.method == "POST":
+            device_code = secrets.token_urlsafe(16)
+            self._device_codes.add(device_code)
+            return httpx.Response(
+                200,
+                json={
+                    "device_code": device_code,
+                    "user_code": "ABCD-EFGH",
+                    "verification_uri": f"{self.issuer}/device",
+                    "verification_uri_complete": f"{self.issuer}/device?user_code=ABCD-EFGH",
+                    "expires_in": 600,
+                    "interval": 1,
+                },
+            )
+        if path == "/oauth2/token" and request.method == "POST":
+            return self._token(form)
+        return httpx.Response(404, json={"error": "not_found"})
+
+    def _discovery(self) -> dict[str, Any]:
+        return {
+            "issuer": self.issuer,
+            "authorization_endpoint": f"{self.issuer}/oauth2/auth",
+            "token_endpoint": f"{self.issuer}/oauth2/token",
+            "jwks_uri": f"{self.issuer}/.well-known/jwks.json",
+            "device_authorization_endpoint": f"{self.issuer}/oauth2/device/auth",
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "authorization_response_iss_parameter_supported": True,
+        }
+
+    def _token(self, form: Mapping[str, str]) -> httpx.Response:
+        grant = form.get("grant_type")
+        nonce: str | None = None
+        if grant == "authorization_code":
+            with self._lock:
+                sent = self._codes.pop(form.get("code", ""), None)
+            verifier = form.get("code_verifier", "")
+            challenge = _b64(hashlib.sha256(verifier.encode()).digest())
+            if sent is None or sent.get("code_challenge") != challenge:
+                return _oauth_error("invalid_grant", "The code is unknown, used, or PKCE failed.")
+            if sent.get("redirect_uri") != form.get("redirect_uri"):
+                return _oauth_error("invalid_grant", "The redirect_uri does not match.")
+            nonce = sent.get("nonce")
+        elif grant == "urn:ietf:params:oauth:grant-type:device_code":
+            if form.get("device_code") not in self._device_codes:
+                return _oauth_error("invalid_grant", "The device code is unknown.")
+            if not self.approve_device:
+                return _oauth_error("authorization_pending", "Waiting for the user.")
+        elif grant == "password":
+            if form.get("password") != self.password:
+                return _oauth_error("invalid_grant", "Wrong user name or password.")
+        else:
+            return _oauth_error("unsupported_grant_type", "Not supported here.")
+        access_token = secrets.token_urlsafe(24)
+        with self._lock:
+            self._access_tokens.add(access_token)
+        return httpx.Response(
+            200,
+            json={
+                "access_token": access_token,
+                "token_type": "Bearer",
+                "expires_in": 3600,
+                "id_token": self._id_token(access_token, nonce),
+            },
+        )
+
+    def _id_token(self, access_token: str, nonce: str | None) -> str:
+        from joserfc import jwt  # only a fake that signs ID tokens needs it
+
+        now = int(time.time())
+        digest = hashlib.sha256(access_token.encode()).digest()
+        claims = {
+            **{k: v for k, v in self.user.items() if k in ("sub", "email", "preferred_username")},
+            "iss": self.issuer,
+            "aud": self.client_id,
+            "iat": now,
+            "exp": now + 600,
+            "at_hash": _b64(digest[:16]),
+        }
+        if nonce is not None:
+            claims["nonce"] = nonce
+        key = _rsa_key()
+        return str(jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key))
+
+    def _api(self, request: httpx.Request) -> httpx.Response:
+        path, method = request.url.path, request.method
+        bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if path == "/api/iam/api-keys" and method == "POST":
+            if bearer not in self._access_tokens:
+                return httpx.Response(401, json=_AUTH_REQUIRED)
+            body = json_object(request.content) or {}
+            key = self.api_key()
+            return httpx.Response(
+                201,
+                json={
+                    "id": secrets.token_hex(8),
+                    "api_key": key,
+                    "scopes": body.get("scopes", []),
+                    "tags": body.get("tags", []),
+                },
+            )
+        if bearer not in self._valid:
+            return httpx.Response(401, json=_AUTH_REQUIRED)
+        if path in self._forbidden:
+            return httpx.Response(403, json={"error": {"code": "forbidden"}})
+        answer = self._routes.get((method, path))
+        if answer is not None:
+            return answer(request)
+        if path == "/api/account" and method == "GET":
+            return httpx.Response(200, json={"user": dict(self.user)})
+        return httpx.Response(404, json={"error": {"code": "not_found"}})
+
+
+def _oauth_error(error: str, description: str) -> httpx.Response:
+    return httpx.Response(400, json={"error": error, "error_description": description})

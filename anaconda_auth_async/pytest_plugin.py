@@ -1,0 +1,56 @@
+"""pytest fixtures for packages built on anaconda-auth-async (an opt-in pytest plugin).
+
+Enable it in your top-level ``conftest.py``::
+
+    pytest_plugins = ["anaconda_auth_async.pytest_plugin"]
+
+``anaconda_store``
+    A `MemoryTokenStore` the SDK uses instead of the keyring (no key in it).
+``anaconda_platform``
+    A `FakePlatform` every SDK client talks to, with the environment pointing at its
+    domains; log in with ``login(open_browser=anaconda_platform.open_browser)``, or
+    ``flow="device"``.
+``anaconda_logged_in``
+    The `TokenInfo` of a logged-in user: a key the platform accepts, in the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from ._token import TokenInfo
+from .testing import FakePlatform, MemoryTokenStore, use_platform, use_store
+
+__all__ = ["anaconda_logged_in", "anaconda_platform", "anaconda_store"]
+
+
+@pytest.fixture
+def anaconda_store() -> Iterator[MemoryTokenStore]:
+    """A token store in memory, used by the SDK for the test (the keyring is not touched)."""
+    store = MemoryTokenStore()
+    with use_store(store):
+        yield store
+
+
+@pytest.fixture
+def anaconda_platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePlatform]:
+    """A fake Anaconda platform that every SDK client talks to during the test."""
+    platform = FakePlatform()
+    for name in ("ANACONDA_AUTH_API_KEY", "ANACONDA_CLOUD_API_KEY", "ANACONDA_AUTH_API_KEY_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ANACONDA_AUTH_AUTH_DOMAIN", platform.auth_domain)
+    monkeypatch.setenv("ANACONDA_AUTH_API_DOMAIN", platform.api_domain)
+    with use_platform(platform):
+        yield platform
+
+
+@pytest.fixture
+def anaconda_logged_in(
+    anaconda_platform: FakePlatform, anaconda_store: MemoryTokenStore
+) -> TokenInfo:
+    """A logged-in user: a key the fake platform accepts, stored in `anaconda_store`."""
+    token = anaconda_platform.token_info()
+    anaconda_store.save(token)
+    return token

@@ -1,0 +1,65 @@
+"""The downstream example's tests: only `anaconda_auth_async.testing` and its fixtures."""
+
+from __future__ import annotations
+
+import pytest
+from acme_cloud import AcmeClient, greeting, projects
+
+from anaconda_auth_async import LoginRequiredError, TokenInfo
+from anaconda_auth_async.testing import FakePlatform, MemoryTokenStore
+
+
+def test_a_logged_in_user_is_greeted_without_a_login(
+    anaconda_logged_in: TokenInfo, anaconda_platform: FakePlatform
+) -> None:
+    assert greeting() == "Hello, Test User!"
+    assert not [r for r in anaconda_platform.requests if r.url.path == "/oauth2/token"]
+
+
+def test_a_login_runs_when_nobody_is_logged_in(
+    anaconda_platform: FakePlatform, anaconda_store: MemoryTokenStore
+) -> None:
+    assert greeting(open_browser=anaconda_platform.open_browser) == "Hello, Test User!"
+    stored = anaconda_store.load(anaconda_platform.auth_domain)
+    assert stored is not None
+    assert stored.api_key in anaconda_platform.minted
+    assert stored.username == "test-user"
+
+
+def test_the_client_sends_its_user_agent_and_api_version(
+    anaconda_logged_in: TokenInfo, anaconda_platform: FakePlatform
+) -> None:
+    anaconda_platform.route("GET", "/api/acme/projects", json={"projects": ["rocket"]})
+    assert projects() == ["rocket"]
+    sent = anaconda_platform.requests[-1]
+    assert sent.headers["User-Agent"] == "acme-cloud/1.0"
+    assert sent.headers["Api-Version"] == "2024.01.01"
+    assert sent.headers["Authorization"] == f"Bearer {anaconda_logged_in.api_key}"
+
+
+def test_a_revoked_key_asks_for_a_login(
+    anaconda_logged_in: TokenInfo, anaconda_platform: FakePlatform
+) -> None:
+    assert anaconda_logged_in.api_key is not None
+    anaconda_platform.revoke(anaconda_logged_in.api_key)
+    with pytest.raises(LoginRequiredError, match="invalid or has been revoked"):
+        projects()
+
+
+def test_a_forbidden_path_is_an_http_error(
+    anaconda_logged_in: TokenInfo, anaconda_platform: FakePlatform
+) -> None:
+    anaconda_platform.forbid("/api/acme/projects")
+    with AcmeClient() as client:
+        assert client.get("/api/acme/projects").status_code == 403
+
+
+def test_a_device_code_login_completes_without_a_person(
+    anaconda_platform: FakePlatform, anaconda_store: MemoryTokenStore
+) -> None:
+    from anaconda_auth_async.sync import login
+
+    token = login(flow="device", quiet=True)
+    assert token.api_key in anaconda_platform.minted
+    with AcmeClient() as client:
+        assert client.email == "test@example.com"
