@@ -252,7 +252,8 @@ async def _obtain_key(
     from ._oidc import discover
     from ._transport import async_http_client
 
-    async with async_http_client(settings, transport=transport) as http:
+    given = {"transport": transport} if transport is not None else {}
+    async with async_http_client(settings, **given) as http:
         metadata = await discover(http, settings)
         flow = await _choose_flow(settings.login_flow, metadata)
         logger.debug("Logging in to %s with the %s flow", settings.auth_domain, flow)
