@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import E2E
 from e2e_harness import PanelServer, run_panel
+from test_e2e_chromium import final_page, start_chromium
 
 pytest.importorskip("panel")
 
@@ -36,3 +37,17 @@ def test_panel_app_login_shows_the_user(e2e: E2E, panel_server: PanelServer) -> 
     auth = [r["path"] for r in e2e.server.requests(server="auth")]
     assert "/.well-known/openid-configuration" in auth
     assert "/token" in auth  # Panel exchanged the code at the discovered token endpoint
+
+
+def test_panel_app_login_in_chromium_shows_the_user(
+    chromium: E2E, panel_server: PanelServer
+) -> None:
+    # The same login in headless Chromium: the page Panel renders (by script, over its
+    # websocket, in shadow DOM) must show the user's name; the screenshot keeps the look.
+    chromium.setenv("E2E_BROWSER_EXPECT", "Logged in as ada@example.com")
+    start_chromium(chromium, panel_server.app_url, mode="approve")
+    record = final_page(chromium)
+    assert record["actions"] == ["login as ada", "grant consent"], panel_server.log_text()
+    assert record["final_url"].startswith(panel_server.app_url), record
+    assert record["final_title"] == "Logged in as ada@example.com", record
+    assert "Logged in as ada@example.com" in record["final_text"], record
