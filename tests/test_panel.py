@@ -54,8 +54,12 @@ def provider(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return asked
 
 
-def test_registered_as_panel_provider() -> None:
-    (entry,) = [e for e in entry_points(group="panel.auth") if e.name == "anaconda_cloud"]
+@pytest.mark.parametrize("name", ["anaconda_cloud", "anaconda_auth_async"])
+def test_registered_as_panel_provider(name: str) -> None:
+    # anaconda-cloud-auth registers anaconda_cloud too (Panel keeps whichever it reads
+    # last), so the provider also has a name of its own.
+    ours = [e for e in entry_points(group="panel.auth") if e.value.startswith("anaconda_auth")]
+    (entry,) = [e for e in ours if e.name == name]
     assert entry.load() is AnacondaCloudLoginHandler
 
 
@@ -66,6 +70,7 @@ def test_imports_in_either_order_in_a_fresh_interpreter(first: str) -> None:
         "import panel.auth\n"
         "from anaconda_auth_async.panel import AnacondaCloudLoginHandler as H\n"
         "assert panel.auth.AUTH_PROVIDERS['anaconda_cloud'] is H\n"
+        "assert panel.auth.AUTH_PROVIDERS['anaconda_auth_async'] is H\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
