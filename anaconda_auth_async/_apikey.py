@@ -16,16 +16,18 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._config import AnacondaAuthSettings
 from ._exceptions import APIKeyExchangeError
 from ._text import MAX_LENGTH, json_object, safe_line
 from ._token import jwt_expiry
 from ._transport import describe_network_error
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._config import AnacondaAuthSettings
 
 __all__ = [
     "API_KEY_PATH",

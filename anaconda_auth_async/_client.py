@@ -9,6 +9,9 @@ process-wide transport config (one SSL context per distinct settings).
 The account helpers differ by face: on `AsyncAuthClient` they are coroutine methods
 (``await client.account()``, ``await client.name()``), since a property cannot await; on
 `BaseClient` they are properties, as in anaconda-cloud-auth.
+
+Over 400 lines on purpose: the two faces share one constructor and must stay identical;
+most of the length is their typed httpx options.
 """
 
 from __future__ import annotations

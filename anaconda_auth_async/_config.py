@@ -13,6 +13,10 @@ Two things have one owner here: `AnacondaAuthSettings.with_overrides` is the one
 apply arguments to settings (validated, like the constructor), and `setting_source` is the
 one answer to "where did this setting come from", found by asking the sources that
 `AnacondaAuthSettings.settings_customise_sources` declares, in their order.
+
+Over 400 lines on purpose: the settings class, its sources (environment, ``.env``,
+``config.toml``) and `setting_source` must agree on one declaration of every setting, so
+they live together.
 """
 
 from __future__ import annotations

@@ -20,6 +20,9 @@ keyrings). Unlike the original it
 Reads take no lock and are cached per file version (inode, size, mtime), so a repeated
 read costs one ``os.stat`` (for a version younger than two seconds, a rewrite could hide
 behind the same inode, size and mtime, so its bytes are compared too).
+
+Over 400 lines on purpose: the file format, the lock, the atomic write and the corrupt-
+file handling are one hardened unit; split, each part would need the others' invariants.
 """
 
 from __future__ import annotations

@@ -13,6 +13,10 @@ display, or `webbrowser.get` finds nothing) and the provider offers device-code 
 
 The user name stored with the key is the ID token's ``preferred_username``, else its
 ``email``, else its ``sub``; it stays unknown when the provider sends no ID token.
+
+Over 400 lines on purpose: `login`, `logout` and `is_logged_in` share the flow choice, the
+time limit and the store rules; the protocol steps themselves are in `_flows`, `_oidc` and
+`_idtoken`.
 """
 
 from __future__ import annotations

@@ -14,6 +14,9 @@ the one-name methods, so every store, including a test store, follows them.
 
 `default_store` is the store the SDK uses; ``anaconda_auth_async.testing.use_store``
 replaces it in tests.
+
+Over 400 lines on purpose: the store's sync and async faces and the keyring backend choice
+are one contract (see docs/internals.md); the file backend is `_keyring`.
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ Every expected failure ends in one ``Error: ...`` line and an exit code from `Ex
 
 Only click and the standard library are imported at module level: ``--help`` must stay
 fast, so the SDK (httpx, pydantic, keyring, anyio) is imported inside the commands.
+
+Over 400 lines on purpose: every command, its options, its output and its exit codes read
+in one place, as click's own examples do; the exit-code policy is in `_cli_errors` and the
+login display in `_cli_ui`.
 """
 
 from __future__ import annotations

@@ -17,11 +17,14 @@ Enable it in your top-level ``conftest.py``::
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from ._token import TokenInfo
 from .testing import FakePlatform, MemoryTokenStore, use_platform, use_store
+
+if TYPE_CHECKING:
+    from ._token import TokenInfo
 
 __all__ = ["anaconda_logged_in", "anaconda_platform", "anaconda_store"]
 

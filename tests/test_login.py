@@ -14,7 +14,6 @@ import hashlib
 import json
 import time
 import webbrowser
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -40,7 +39,6 @@ from anaconda_auth_async import (
     StorageError,
     TokenInfo,
     _login,
-    _oidc,
     _transport,
 )
 from anaconda_auth_async._flows import FlowResult
@@ -63,13 +61,6 @@ NONCE = "nonce-5e2a"
 def signing_key() -> RSAKey:
     key: RSAKey = RSAKey.generate_key(2048, parameters={"kid": "k1", "use": "sig"})
     return key
-
-
-@pytest.fixture(autouse=True)
-def fresh_oidc_caches() -> Iterator[None]:
-    _oidc.clear_caches()
-    yield
-    _oidc.clear_caches()
 
 
 def at_hash(token: str) -> str:

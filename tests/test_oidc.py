@@ -8,7 +8,7 @@ import hmac
 import json
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -38,7 +38,6 @@ from anaconda_auth_async._idtoken import (
 )
 from anaconda_auth_async._oidc import (
     ProviderMetadata,
-    clear_caches,
     discover,
     expected_issuer,
     fetch_jwks,
@@ -69,13 +68,6 @@ def document(**changes: Any) -> dict[str, Any]:
 
 
 METADATA = ProviderMetadata.from_document(WELL_KNOWN, document(), issuer=ISSUER)
-
-
-@pytest.fixture(autouse=True)
-def fresh_caches() -> Iterator[None]:
-    clear_caches()
-    yield
-    clear_caches()
 
 
 @pytest.fixture(scope="module")

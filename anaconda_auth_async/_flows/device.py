@@ -20,14 +20,12 @@ import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 import httpx
 
-from .._config import AnacondaAuthSettings
 from .._exceptions import LoginDeniedError, LoginError, LoginTimeoutError
-from .._oidc import ProviderMetadata
 from .._text import json_object, safe_line
 from .._transport import describe_network_error
 from . import SCOPE, EventSink, FlowResult, LoginEvent
@@ -40,6 +38,10 @@ from .token_endpoint import (
     post_token_request,
     token_form,
 )
+
+if TYPE_CHECKING:
+    from .._config import AnacondaAuthSettings
+    from .._oidc import ProviderMetadata
 
 __all__ = [
     "DEVICE_CODE_GRANT",

@@ -18,17 +18,20 @@ import logging
 import sys
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
-import httpx
 
-from .._config import AnacondaAuthSettings
 from .._exceptions import LoginDeniedError, LoginError
-from .._oidc import ProviderMetadata
 from .._text import json_object
 from . import SCOPE, FlowResult
 from .token_endpoint import form_secrets, parse_token_response, post_token_request, token_form
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .._config import AnacondaAuthSettings
+    from .._oidc import ProviderMetadata
 
 __all__ = [
     "CredentialsCallback",
