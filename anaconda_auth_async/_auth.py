@@ -19,6 +19,7 @@ and a set lookup, one float comparison for its expiry, one header set.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import warnings
 from collections.abc import AsyncGenerator, Generator
@@ -139,21 +140,16 @@ class AnacondaAuth(httpx.Auth):
         """Drive `_flow` for `httpx.AsyncClient`, loading the key without blocking."""
         provider = self._provider
         flow = self._flow(request, provider.current if provider.ready else await provider.aget())
-        try:  # closed when this driver is, as httpx closes the driver
-            step = next(flow)
-            while True:
+        with contextlib.closing(flow):  # closed with this driver, as httpx closes drivers
+            step: _Step | None = next(flow)
+            while step is not None:
                 if isinstance(step, _Reload):
                     step = flow.send(await provider.areload(step.stale))
                     continue
                 response = yield step
-                if response.status_code == 401 or response.status_code == 403:
+                if response.status_code in (401, 403):
                     await response.aread()
-                try:
-                    step = flow.send(response)
-                except StopIteration:
-                    return
-        finally:
-            flow.close()
+                step = _resume(flow, response)
 
     def sync_auth_flow(
         self, request: httpx.Request
@@ -161,21 +157,16 @@ class AnacondaAuth(httpx.Auth):
         """Drive `_flow` for `httpx.Client`: loads the key (blocking) on first use."""
         provider = self._provider
         flow = self._flow(request, provider.current if provider.ready else provider.get())
-        try:  # closed when this driver is, as httpx closes the driver
-            step = next(flow)
-            while True:
+        with contextlib.closing(flow):  # closed with this driver, as httpx closes drivers
+            step: _Step | None = next(flow)
+            while step is not None:
                 if isinstance(step, _Reload):
                     step = flow.send(provider.reload(step.stale))
                     continue
                 response = yield step
-                if response.status_code == 401 or response.status_code == 403:
+                if response.status_code in (401, 403):
                     response.read()
-                try:
-                    step = flow.send(response)
-                except StopIteration:
-                    return
-        finally:
-            flow.close()
+                step = _resume(flow, response)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """The flow for code that drives an `httpx.Auth` by hand: `sync_auth_flow`.
@@ -286,6 +277,14 @@ class AnacondaAuth(httpx.Auth):
         return (
             f"{what[0].upper()}{what[1:]} expired on {_date_time(credential.expires_at)}; {todo}."
         )
+
+
+def _resume(flow: _Flow, response: httpx.Response) -> _Step | None:
+    """The flow's next step after `response`, or None when it is done."""
+    try:
+        return flow.send(response)
+    except StopIteration:
+        return None
 
 
 def _advice(source: Source, domain: str) -> tuple[str, str]:

@@ -188,19 +188,16 @@ class FakePlatform:
             return httpx.Response(200, json={"keys": [_rsa_key().as_dict(private=False)]})
         form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
         if path == "/oauth2/device/auth" and request.method == "POST":
-            device_code = secrets.token_urlsafe(16)
-            self._device_codes.add(device_code)
-            return httpx.Response(
-                200,
-                json={
-                    "device_code": device_code,
-                    "user_code": "ABCD-EFGH",
-                    "verification_uri": f"{self.issuer}/device",
-                    "verification_uri_complete": f"{self.issuer}/device?user_code=ABCD-EFGH",
-                    "expires_in": 600,
-                    "interval": 1,
-                },
-            )
+            answer: dict[str, Any] = {
+                "device_code": secrets.token_urlsafe(16),
+                "user_code": "ABCD-EFGH",
+                "verification_uri": f"{self.issuer}/device",
+                "verification_uri_complete": f"{self.issuer}/device?user_code=ABCD-EFGH",
+                "expires_in": 600,
+                "interval": 1,
+            }
+            self._device_codes.add(answer["device_code"])
+            return httpx.Response(200, json=answer)
         if path == "/oauth2/token" and request.method == "POST":
             return self._token(form)
         return httpx.Response(404, json={"error": "not_found"})
@@ -239,18 +236,11 @@ class FakePlatform:
                 return _oauth_error("invalid_grant", "Wrong user name or password.")
         else:
             return _oauth_error("unsupported_grant_type", "Not supported here.")
-        access_token = secrets.token_urlsafe(24)
+        tokens = {"access_token": secrets.token_urlsafe(24), "token_type": "Bearer"}
+        tokens["id_token"] = self._id_token(tokens["access_token"], nonce)
         with self._lock:
-            self._access_tokens.add(access_token)
-        return httpx.Response(
-            200,
-            json={
-                "access_token": access_token,
-                "token_type": "Bearer",
-                "expires_in": 3600,
-                "id_token": self._id_token(access_token, nonce),
-            },
-        )
+            self._access_tokens.add(tokens["access_token"])
+        return httpx.Response(200, json={**tokens, "expires_in": 3600})
 
     def _id_token(self, access_token: str, nonce: str | None) -> str:
         from joserfc import jwt  # only a fake that signs ID tokens needs it

@@ -86,13 +86,8 @@ def authorization_url(
 
 def code_exchange_form(*, code: str, client_id: str, redirect_uri: str, code_verifier: str) -> str:
     """The urlencoded token request body exchanging `code` (pure; a public client)."""
-    return token_form(
-        "authorization_code",
-        redirect_uri=redirect_uri,
-        code=code,
-        client_id=client_id,
-        code_verifier=code_verifier,
-    )
+    pkce = {"code": code, "code_verifier": code_verifier, "client_id": client_id}
+    return token_form("authorization_code", redirect_uri=redirect_uri, **pkce)
 
 
 async def browser_flow(
