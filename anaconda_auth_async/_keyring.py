@@ -146,8 +146,15 @@ class AnacondaKeyring(KeyringBackend):
         """True when the default file exists and is writable, or could be created.
 
         Creates nothing: it only looks at the file or its nearest existing directory.
+        Never raises: `keyring` asks every backend outside its own error handling, so a
+        broken configuration (``config.toml``, an unknown site) would otherwise break
+        `keyring` in every program; the backend is then not viable.
         """
-        path = default_keyring_path()
+        try:
+            path = default_keyring_path()
+        except Exception as exc:
+            logger.debug("Anaconda file keyring not viable: %s", exc)
+            return False
         if path.exists():
             return path.is_file() and os.access(path, os.R_OK | os.W_OK)
         parent = _nearest_existing(path.parent)

@@ -8,6 +8,8 @@ import logging
 import multiprocessing
 import os
 import stat
+import subprocess
+import sys
 import threading
 import time
 from importlib.metadata import entry_points
@@ -84,6 +86,32 @@ def test_viable_creates_nothing(path: Path, isolated_env: Path) -> None:
     path.unlink()
     path.mkdir()  # a directory where the file should be
     assert not AnacondaKeyring.viable
+
+
+@pytest.mark.parametrize("broken", ["config.toml", "site"])
+def test_a_broken_configuration_makes_the_backend_not_viable_instead_of_raising(
+    broken: str, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # keyring asks `viable` of every backend outside its own exception guard, so raising
+    # here would break keyring.get_password() in every program of the environment.
+    monkeypatch.delenv("ANACONDA_AUTH_KEYRING_PATH")
+    if broken == "config.toml":
+        (isolated_env / ".anaconda").mkdir()
+        (isolated_env / ".anaconda" / "config.toml").write_text("[plugin.auth\n")
+    else:
+        monkeypatch.setenv("ANACONDA_AUTH_SITE", "no-such-site")
+    assert AnacondaKeyring.viable is False
+    script = "import keyring; print(keyring.get_keyring())"
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "PYTHON_KEYRING_BACKEND"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "AnacondaKeyring" not in result.stdout
 
 
 def test_new_file_is_0600_in_a_0700_directory(path: Path) -> None:
