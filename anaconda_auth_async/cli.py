@@ -60,6 +60,7 @@ Settings come from ANACONDA_AUTH_* environment variables, a .env file and
 _LOGIN_CMD = "anaconda-auth login"
 _OPTION_OF = {"auth_domain": "--auth-domain", "ssl_verify": "--ca-bundle", "site": "--at"}
 _SITE_KEY = "anaconda_auth_async.site"
+_IGNORED_KEY = "anaconda_auth_async.ignored"  # {setting: its source}, invalid and ignored
 
 
 class _Group(click.Group):
@@ -149,7 +150,7 @@ _NETWORK_ONLY = (
 
 def _offline_settings(**overrides: Any) -> AnacondaAuthSettings:
     """Settings for a command that sends no request: a bad network-only setting is ignored."""
-    from ._config import AnacondaAuthSettings, resolve_settings
+    from ._config import AnacondaAuthSettings, resolve_settings, setting_source
     from ._exceptions import ConfigurationError
 
     try:
@@ -161,6 +162,11 @@ def _offline_settings(**overrides: Any) -> AnacondaAuthSettings:
         defaults = {
             name: fields[name].get_default(call_default_factory=True) for name in exc.settings
         }
+        context = click.get_current_context(silent=True)
+        if context is not None:  # for status: the value was ignored, not given as an option
+            context.meta[_IGNORED_KEY] = {
+                name: str(setting_source(name, init=_with_site(overrides))) for name in exc.settings
+            }
         return _settings_from_options(**overrides, **defaults)
 
 
@@ -783,6 +789,8 @@ def _setting_sources(settings: AnacondaAuthSettings) -> dict[str, dict[str, Any]
     """``{setting: {"value", "from"}}`` for the main settings and every one not at its
     default; secret values are never shown."""
     result: dict[str, dict[str, Any]] = {}
+    context = click.get_current_context(silent=True)
+    ignored: dict[str, str] = context.meta.get(_IGNORED_KEY, {}) if context is not None else {}
     for name in type(settings).model_fields:
         source = settings.source_of(name)
         if name not in _SHOWN and source.kind == "default":
@@ -792,7 +800,9 @@ def _setting_sources(settings: AnacondaAuthSettings) -> dict[str, dict[str, Any]
         if isinstance(shown, Path):
             shown = str(shown)
         described = source.description
-        if source.kind == "argument" and name in _OPTION_OF:
+        if name in ignored:
+            described = f"its default: the value from {ignored[name]} is invalid"
+        elif source.kind == "argument" and name in _OPTION_OF:
             described = _OPTION_OF[name]  # the command-line option that set it
         result[name] = {"value": shown, "from": described}
     return result

@@ -304,6 +304,20 @@ def test_offline_commands_do_not_fail_on_network_only_settings(
     assert run("whoami").exit_code == ExitCode.CONFIGURATION  # it sends a request
 
 
+def test_status_says_an_invalid_network_setting_was_ignored(
+    monkeypatch: pytest.MonkeyPatch, store: MemoryTokenStore
+) -> None:
+    monkeypatch.setenv("ANACONDA_AUTH_SSL_VERIFY", "/no/such/ca.pem")
+    monkeypatch.setenv("ANACONDA_AUTH_TIMEOUT", "-1")
+    lines = run("status").output.splitlines()
+    for name, variable in [("ssl_verify", "SSL_VERIFY"), ("timeout", "TIMEOUT")]:
+        (line,) = [line for line in lines if line.lstrip().startswith(name)]
+        assert line.endswith(
+            f"(from its default: the value from environment variable ANACONDA_AUTH_{variable} "
+            "is invalid)"
+        ), line
+
+
 def test_offline_commands_still_fail_on_other_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANACONDA_AUTH_SSL_VERIFY", "/no/such/ca.pem")
     monkeypatch.setenv("ANACONDA_AUTH_API_DOMAIN", "https://x/")
