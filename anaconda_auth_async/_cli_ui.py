@@ -247,3 +247,24 @@ def setup_logging() -> Callable[[], None]:
         ours.setLevel(saved[1])
 
     return undo
+
+
+def log_warnings_as_lines() -> Callable[[], None]:
+    """Without --verbose, this package's logged warnings as ``Warning: ...`` lines on stderr,
+    like the Python warnings (instead of Python's bare last-resort output); returns the undo.
+    """
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter("Warning: %(message)s"))
+    ours = logging.getLogger("anaconda_auth_async")
+    saved = ours.propagate
+    ours.addHandler(handler)
+    ours.propagate = False
+
+    def undo() -> None:
+        ours.removeHandler(handler)
+        ours.propagate = saved
+
+    return undo

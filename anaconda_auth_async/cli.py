@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ._cli_errors import ExitCode, Failure, classify, unwrap
-from ._cli_ui import LoginUI, confirm, exit_on_interrupt, setup_logging
+from ._cli_ui import LoginUI, confirm, exit_on_interrupt, log_warnings_as_lines, setup_logging
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -269,8 +269,7 @@ def _domain_option(func: Callable[..., Any]) -> Callable[..., Any]:
 def cli(ctx: click.Context, verbose: bool) -> None:
     """Log in to Anaconda's cloud and manage the API key used by its tools."""
     ctx.meta["anaconda_auth.verbose"] = verbose
-    if verbose:
-        ctx.call_on_close(setup_logging())
+    ctx.call_on_close(setup_logging() if verbose else log_warnings_as_lines())
 
 
 @cli.command()
@@ -397,13 +396,7 @@ async def _login_with_token(*, settings: AnacondaAuthSettings, key: str) -> None
     from ._storage import default_store
 
     checked = _keys.check_api_key(key, settings)
-    account = await _keys.account_of_key(checked, settings)
-    if account is None:
-        click.echo(
-            f"Note: {settings.api_domain} could not be reached, so the key was stored "
-            "without asking the API whether it accepts it.",
-            err=True,
-        )
+    account = await _keys.account_of_key(checked, settings)  # warns when offline
     username = _keys.username_of_account(account)
     token = await save_key(default_store(settings), settings, checked, username)
     who = f" as {username}" if username else ""
