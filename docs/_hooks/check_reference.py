@@ -25,6 +25,7 @@ PUBLIC_MODULES = (
     "anaconda_auth_async",
     "anaconda_auth_async.sync",
     "anaconda_auth_async.testing",
+    "anaconda_auth_async.pytest_plugin",
     "anaconda_auth_async.panel",
     "anaconda_auth_async.cli",
 )
