@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import threading
-from typing import Any
+from collections.abc import Iterator
 
-import httpx
 import pytest
 import trio
 
@@ -17,68 +15,26 @@ from anaconda_auth_async import (
     LoginError,
     LoginEvent,
     TokenInfo,
-    _transport,
     sync,
 )
 from anaconda_auth_async._client import BaseClient, client_factory
-from anaconda_auth_async._flows import FlowResult
-from anaconda_auth_async._flows import device as device_module
-from anaconda_auth_async._flows.token_endpoint import OAuthTokens
-from anaconda_auth_async._oidc import clear_caches
 from anaconda_auth_async._storage import KeyringTokenStore
-from anaconda_auth_async.testing import make_api_key
+from anaconda_auth_async.testing import FakePlatform, use_platform
 
 AUTH = "id.example.test"
-ISSUER = f"https://{AUTH}"
 API = "api.example.test"
-NEW_KEY = make_api_key(sub="alice", exp=dt.timedelta(days=365))
-
-
-def provider(request: httpx.Request) -> httpx.Response:
-    url = str(request.url)
-    if url == f"{ISSUER}/.well-known/openid-configuration":
-        return httpx.Response(
-            200,
-            json={
-                "issuer": ISSUER,
-                "authorization_endpoint": f"{ISSUER}/authorize",
-                "token_endpoint": f"{ISSUER}/token",
-                "jwks_uri": f"{ISSUER}/jwks",
-                "device_authorization_endpoint": f"{ISSUER}/device",
-            },
-        )
-    if url == f"https://{API}/api/iam/api-keys":
-        return httpx.Response(201, json={"api_key": NEW_KEY})
-    return httpx.Response(404)
 
 
 @pytest.fixture(autouse=True)
-def fake_platform(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Discovery and key exchange over MockTransport; the device flow is faked.
+def platform() -> Iterator[FakePlatform]:
+    """The SDK's own fake platform (discovery, device flow, key exchange) for every login."""
+    platform = FakePlatform(auth_domain=AUTH, api_domain=API)
+    with use_platform(platform):
+        yield platform
 
-    Returns the thread ids the fake flow ran in.
-    """
-    clear_caches()
-    real = _transport.async_http_client
-    threads: list[int] = []
 
-    def client(settings: AnacondaAuthSettings, **overrides: Any) -> httpx.AsyncClient:
-        return real(settings, transport=httpx.MockTransport(provider), **overrides)
-
-    async def flow(
-        http: Any, metadata: Any, settings: Any, *, on_event: Any, open_browser: Any
-    ) -> FlowResult:
-        threads.append(threading.get_ident())
-        on_event(LoginEvent(kind="device_code", url=f"{ISSUER}/device", user_code="ABCD"))
-        tokens = OAuthTokens(
-            access_token="access", id_token=None, refresh_token=None, token_type="Bearer",
-            expires_in=None, raw={},
-        )  # fmt: skip
-        return FlowResult(tokens=tokens)
-
-    monkeypatch.setattr(_transport, "async_http_client", client)
-    monkeypatch.setattr(device_module, "device_flow", flow)
-    return threads
+def device_requests(platform: FakePlatform) -> int:
+    return sum(r.url.path == "/oauth2/device/auth" for r in platform.requests)
 
 
 @pytest.fixture
@@ -100,43 +56,53 @@ def test_exports() -> None:
     assert sync.client_factory is client_factory
 
 
-def test_login_from_a_script(settings: AnacondaAuthSettings, fake_platform: list[int]) -> None:
+def test_login_from_a_script(settings: AnacondaAuthSettings, platform: FakePlatform) -> None:
     events: list[LoginEvent] = []
+    threads: list[int] = []
+
+    def on_event(event: LoginEvent) -> None:
+        events.append(event)
+        threads.append(threading.get_ident())
+
     assert sync.is_logged_in(settings=settings) is False
 
-    token = sync.login(settings=settings, on_event=events.append)
+    token = sync.login(settings=settings, on_event=on_event)
 
     assert isinstance(token, TokenInfo)
-    assert token.api_key == NEW_KEY
+    assert token.api_key == platform.minted[-1]
     assert KeyringTokenStore(settings).load(AUTH) == token
-    assert [e.kind for e in events] == ["device_code", "exchanging", "done"]
-    assert len(fake_platform) == 1
-    assert fake_platform[0] != threading.get_ident()  # the flow ran in the portal's loop
+    assert [e.kind for e in events] == ["device_code", "waiting", "exchanging", "done"]
+    assert device_requests(platform) == 1
+    assert threading.get_ident() not in threads  # the flow ran in the portal's loop
     assert sync.is_logged_in(settings=settings) is True
     assert sync.login(settings=settings) == token  # no-op now
-    assert len(fake_platform) == 1
+    assert device_requests(platform) == 1
     assert sync.logout(settings=settings) is True
     assert sync.logout(settings=settings) is False
     assert sync.is_logged_in(settings=settings) is False
 
 
-def test_login_inside_a_running_asyncio_loop(settings: AnacondaAuthSettings) -> None:
+def test_login_inside_a_running_asyncio_loop(
+    settings: AnacondaAuthSettings, platform: FakePlatform
+) -> None:
     async def notebook_cell() -> TokenInfo:
         asyncio.get_running_loop()  # as in Jupyter: a loop is running in this thread
-        return sync.login(settings=settings)
+        return sync.login(settings=settings, quiet=True)
 
     token = asyncio.run(notebook_cell())
-    assert token.api_key == NEW_KEY
+    assert token.api_key in platform.minted
     assert KeyringTokenStore(settings).load(AUTH) == token
 
 
-def test_login_inside_a_running_trio_loop(settings: AnacondaAuthSettings) -> None:
+def test_login_inside_a_running_trio_loop(
+    settings: AnacondaAuthSettings, platform: FakePlatform
+) -> None:
     async def main() -> tuple[TokenInfo, bool]:
-        token = sync.login(settings=settings, force=True)
+        token = sync.login(settings=settings, force=True, quiet=True)
         return token, sync.logout(settings=settings)
 
     token, removed = trio.run(main)
-    assert token.api_key == NEW_KEY
+    assert token.api_key in platform.minted
     assert removed is True
     assert KeyringTokenStore(settings).load(AUTH) is None
 
