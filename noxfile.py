@@ -113,7 +113,9 @@ def docs(session: nox.Session) -> None:
     """Build the documentation site with mkdocs --strict into build/site.
 
     Fails on a broken link or reference, and (docs/_hooks/check_reference.py) when a
-    public name or an ``anaconda-auth`` command or option has no reference entry.
+    public name or an ``anaconda-auth`` command or option has no reference entry. The
+    examples of README.md and docs/ are run by the e2e session
+    (tests/e2e/test_e2e_examples.py), against its provider.
     """
     _install(session, "docs")
     session.run(
