@@ -174,6 +174,7 @@ class AnacondaAuthSettings(BaseSettings):
     )
     proxy: Annotated[str | None, NoDecode] = Field(
         None,
+        repr=False,  # its URL may carry a password
         validation_alias=_env("ANACONDA_AUTH_PROXY", "ANACONDA_AUTH_PROXY_SERVERS"),
         description="Proxy URL for every request (else HTTP(S)_PROXY are honoured); "
         "anaconda-auth's proxy_servers gives its https entry.",

@@ -790,6 +790,8 @@ def _setting_sources(settings: AnacondaAuthSettings) -> dict[str, dict[str, Any]
             continue
         value = getattr(settings, name)
         shown = "(hidden)" if name in _SECRET else value
+        if name == "proxy" and isinstance(value, str):
+            shown = _without_password(value)
         if isinstance(shown, Path):
             shown = str(shown)
         described = source.description
@@ -799,6 +801,18 @@ def _setting_sources(settings: AnacondaAuthSettings) -> dict[str, dict[str, Any]
             described = _OPTION_OF[name]  # the command-line option that set it
         result[name] = {"value": shown, "from": described}
     return result
+
+
+def _without_password(url: str) -> str:
+    """`url` with the password of its user info (``http://user:pass@host``) hidden."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    name = user.partition(":")[0]
+    return parts._replace(netloc=f"{name}:***@{host}").geturl()
 
 
 def _print_status(report: dict[str, Any], *, has_key: bool) -> None:

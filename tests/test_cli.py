@@ -23,7 +23,7 @@ import pytest
 import respx
 from click.testing import CliRunner, Result
 
-from anaconda_auth_async import LoginEvent, TokenInfo, __version__
+from anaconda_auth_async import AnacondaAuthSettings, LoginEvent, TokenInfo, __version__
 from anaconda_auth_async import _login as login_module
 from anaconda_auth_async import cli as cli_module
 from anaconda_auth_async._cli_errors import ExitCode
@@ -316,6 +316,17 @@ def test_status_says_an_invalid_network_setting_was_ignored(
             f"(from its default: the value from environment variable ANACONDA_AUTH_{variable} "
             "is invalid)"
         ), line
+
+
+def test_status_and_settings_repr_hide_a_proxy_password(
+    monkeypatch: pytest.MonkeyPatch, store: MemoryTokenStore
+) -> None:
+    monkeypatch.setenv("ANACONDA_AUTH_PROXY", "http://bob:S3cret@proxy.example:3128")
+    for args in (["status"], ["status", "--json"]):
+        result = run(*args)
+        assert "S3cret" not in result.output
+        assert "bob:***@proxy.example:3128" in result.output
+    assert "S3cret" not in repr(AnacondaAuthSettings())
 
 
 def test_offline_commands_still_fail_on_other_settings(monkeypatch: pytest.MonkeyPatch) -> None:
