@@ -818,7 +818,12 @@ def _without_password(url: str) -> str:
 def _print_status(report: dict[str, Any], *, has_key: bool) -> None:
     yes = click.style("yes", fg="green")
     no = click.style("no", fg="red")
-    site = report["site"] or "none (the defaults: the anaconda.cloud preset)"
+    site = report["site"] or "none"
+    if not report["site"] and all(
+        report["settings"].get(name, {}).get("from") == "its default"
+        for name in ("api_domain", "auth_domain")
+    ):
+        site += " (the defaults: the anaconda.cloud preset)"
     key_from = report["source"] if has_key else f"none stored in {report['source']}"
     if report["stored_as"]:
         key_from += f", stored as {report['stored_as']}"

@@ -329,6 +329,14 @@ def test_status_and_settings_repr_hide_a_proxy_password(
     assert "S3cret" not in repr(AnacondaAuthSettings())
 
 
+def test_status_names_the_preset_only_when_its_domains_are_used(
+    monkeypatch: pytest.MonkeyPatch, store: MemoryTokenStore
+) -> None:
+    assert "Site:        none (the defaults: the anaconda.cloud preset)" in run("status").output
+    monkeypatch.setenv("ANACONDA_AUTH_DOMAIN", "corp.example")
+    assert "Site:        none\n" in run("status").output
+
+
 def test_offline_commands_still_fail_on_other_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANACONDA_AUTH_SSL_VERIFY", "/no/such/ca.pem")
     monkeypatch.setenv("ANACONDA_AUTH_API_DOMAIN", "https://x/")
