@@ -253,12 +253,19 @@ class AnacondaAuthSettings(BaseSettings):
     _arguments: frozenset[str] = PrivateAttr(default=frozenset())
 
     def __init__(self, *, allow_dotenv: Iterable[str] = (), **values: Any) -> None:
-        warn_unknown_names()
         try:
+            warn_unknown_names()
             super().__init__(**values)
         except (ValidationError, SettingsError) as exc:
             raise ConfigurationError(
                 _error_message(exc, values), settings=_error_fields(exc)
+            ) from None
+        except UnicodeDecodeError:
+            env_file = Path(".env")
+            if not env_file.is_file():
+                raise
+            raise ConfigurationError(
+                f"Cannot read {env_file.resolve()}: it is not UTF-8 text; fix or remove it."
             ) from None
         self._arguments = frozenset(_field_of((name,)) for name in values)
         _refuse_weakening_dotenv(self, values, allow_dotenv)

@@ -101,3 +101,9 @@ def test_environment_and_arguments_still_weaken_deliberately(
     assert AnacondaAuthSettings().ssl_verify is False
     monkeypatch.delenv("ANACONDA_AUTH_SSL_VERIFY")
     assert AnacondaAuthSettings(ssl_verify=False).ssl_verify is False
+
+
+def test_a_dotenv_file_that_is_not_utf8_is_one_configuration_error(isolated_env: Path) -> None:
+    (isolated_env / ".env").write_bytes(b"\xff\xfe ANACONDA_AUTH_TIMEOUT=3\n")
+    with pytest.raises(ConfigurationError, match=r"\.env: it is not UTF-8 text; fix or remove it"):
+        AnacondaAuthSettings()
