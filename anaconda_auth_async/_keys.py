@@ -30,6 +30,8 @@ from ._login import _requested_flow, _store, event_sink, obtain_key_in_time, sav
 if TYPE_CHECKING:
     from pathlib import Path
 
+    import httpx
+
     from ._apikey import APIKey
     from ._config import LoginFlow
     from ._flows import EventSink
@@ -62,13 +64,14 @@ async def create_api_key(
     open_browser: Callable[[str], bool] | None = None,
     timeout: float | None = None,
     quiet: bool = False,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> APIKey:
     """Log in afresh and create a new API key for another machine; store nothing.
 
     `scopes` default to the scopes a login's own key gets (``cloud:read``,
     ``cloud:write``); `tags` are sent after the tag naming this SDK. The login always
     runs, even while a key is stored, and that stored key is left untouched. `flow`,
-    `on_event`, `quiet`, `open_browser` and `timeout` work as in `login`. Returns the
+    `on_event`, `quiet`, `open_browser`, `timeout` and `transport` work as in `login`. Returns the
     `APIKey` (the key, its id, expiry, scopes and tags). Raises `LoginError` (for instance
     `LoginDeniedError`, `LoginTimeoutError` or `APIKeyExchangeError`) when it fails.
     """
@@ -86,6 +89,7 @@ async def create_api_key(
         open_device_page=on_event is None and not quiet,
         scopes=scopes,
         tags=tags,
+        transport=transport,
     )
     logger.info(
         "Created API key %s for %s (not stored)", key.id or "(no id)", key.username or "unknown"

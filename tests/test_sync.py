@@ -151,3 +151,16 @@ def test_each_blocking_face_takes_exactly_the_async_arguments(name: str) -> None
     assert face.__module__ == "anaconda_auth_async.sync"
     assert face.__doc__
     assert "blocking" in face.__doc__.lower()
+
+
+def test_login_and_create_api_key_take_a_transport(settings: AnacondaAuthSettings) -> None:
+    """The test seam: every request of a login goes to the transport given, no patching."""
+    from anaconda_auth_async.testing import MemoryTokenStore
+
+    other = FakePlatform(auth_domain=AUTH, api_domain=API)
+    store = MemoryTokenStore()
+    token = sync.login(settings=settings, store=store, quiet=True, transport=other.transport)
+    assert token.api_key in other.minted
+    key = sync.create_api_key(settings=settings, quiet=True, transport=other.transport)
+    assert key.api_key in other.minted
+    assert device_requests(other) == 2

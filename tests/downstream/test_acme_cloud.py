@@ -63,3 +63,13 @@ def test_a_device_code_login_completes_without_a_person(
     assert token.api_key in anaconda_platform.minted
     with AcmeClient() as client:
         assert client.email == "test@example.com"
+
+
+def test_a_key_for_a_machine_is_minted_through_the_platform(
+    anaconda_platform: FakePlatform, anaconda_store: MemoryTokenStore
+) -> None:
+    from anaconda_auth_async.sync import create_api_key
+
+    key = create_api_key(open_browser=anaconda_platform.open_browser, quiet=True)
+    assert key.api_key in anaconda_platform.minted
+    assert anaconda_store.load(anaconda_platform.auth_domain) is None  # nothing stored
