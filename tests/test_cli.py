@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import ssl
 import subprocess
@@ -762,51 +763,15 @@ main(["login", "--basic"])
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 def test_ctrl_c_at_a_prompt_exits_130_and_restores_the_terminal() -> None:
-    import os
-    import pty
-    import select
-    import signal
-    import termios
-    import time
+    from pty_prompt import interrupt_at_password_prompt
 
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: run the CLI on the pseudo-terminal
-        os.execv(sys.executable, [sys.executable, "-c", _INTERRUPTED_PROMPT])
-    output = b""
-    status: int | None = None
-    deadline = time.monotonic() + 30
-
-    def read_until(needle: bytes) -> None:
-        nonlocal output
-        while needle not in output and time.monotonic() < deadline:
-            if select.select([fd], [], [], 0.5)[0]:
-                try:
-                    output += os.read(fd, 4096)
-                except OSError:  # the child closed the terminal
-                    return
-
-    try:
-        read_until(b"Email: ")
-        os.write(fd, b"ada@example.com\n")
-        read_until(b"Password: ")
-        assert b"Password: " in output, output
-        assert not termios.tcgetattr(fd)[3] & termios.ECHO  # the password is not echoed
-        os.kill(pid, signal.SIGINT)
-        read_until(b"Interrupted.")
-        while status is None and time.monotonic() < deadline:
-            done, code = os.waitpid(pid, os.WNOHANG)
-            status = code if done else None
-            time.sleep(0.05)
-    finally:
-        if status is None:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-    assert status is not None, f"the CLI did not exit: {output!r}"
-    assert os.waitstatus_to_exitcode(status) == ExitCode.INTERRUPTED
-    assert b"Error:\x1b[0m Interrupted." in output  # in colour: stderr is a terminal
-    assert b"Traceback" not in output  # Python 3.10 printed a CancelledError
-    assert termios.tcgetattr(fd)[3] & termios.ECHO  # echo is back on
-    os.close(fd)
+    result = interrupt_at_password_prompt(_INTERRUPTED_PROMPT)
+    assert result.status is not None, f"the CLI did not exit: {result.output!r}"
+    assert result.echo_hidden_at_prompt  # the password is not echoed
+    assert os.waitstatus_to_exitcode(result.status) == ExitCode.INTERRUPTED
+    assert b"Error:\x1b[0m Interrupted." in result.output  # in colour: stderr is a terminal
+    assert b"Traceback" not in result.output  # Python 3.10 printed a CancelledError
+    assert result.echo_restored
 
 
 # --- the waiting indicator --------------------------------------------------------------

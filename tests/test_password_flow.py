@@ -206,44 +206,10 @@ with start_blocking_portal() as portal:  # as sync.login runs it
 
 @pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
 def test_ctrl_c_at_the_library_prompt_exits_and_restores_echo() -> None:
-    import os
-    import pty
-    import select
-    import signal
-    import termios
-    import time
+    from pty_prompt import interrupt_at_password_prompt
 
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: a script prompting on the pseudo-terminal
-        os.execv(sys.executable, [sys.executable, "-c", _PROMPT_IN_A_SCRIPT])
-    output = b""
-    status: int | None = None
-    deadline = time.monotonic() + 30
-
-    def read_until(needle: bytes) -> None:
-        nonlocal output
-        while needle not in output and time.monotonic() < deadline:
-            if select.select([fd], [], [], 0.5)[0]:
-                try:
-                    output += os.read(fd, 4096)
-                except OSError:
-                    return
-
-    try:
-        read_until(b"Email: ")
-        os.write(fd, b"ada@example.com\n")
-        read_until(b"Password: ")
-        assert not termios.tcgetattr(fd)[3] & termios.ECHO  # the password is not echoed
-        os.kill(pid, signal.SIGINT)
-        while status is None and time.monotonic() < deadline:
-            read_until(b"\x00")  # drain, so the child never blocks writing
-            done, code = os.waitpid(pid, os.WNOHANG)
-            status = code if done else None
-    finally:
-        if status is None:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-    assert status is not None, f"the script did not exit: {output!r}"
-    assert b"KeyboardInterrupt" in output
-    assert termios.tcgetattr(fd)[3] & termios.ECHO  # echo is back on
-    os.close(fd)
+    result = interrupt_at_password_prompt(_PROMPT_IN_A_SCRIPT)
+    assert result.status is not None, f"the script did not exit: {result.output!r}"
+    assert result.echo_hidden_at_prompt  # the password is not echoed
+    assert b"KeyboardInterrupt" in result.output
+    assert result.echo_restored

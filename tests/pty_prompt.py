@@ -1,0 +1,63 @@
+"""Ctrl-C at a password prompt, on a real pseudo-terminal (shared by the CLI and SDK tests)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+
+
+@dataclass
+class Interrupted:
+    """What a script did when interrupted at its password prompt."""
+
+    status: int | None  # the wait status, None when it did not exit
+    output: bytes  # everything it wrote on the terminal
+    echo_hidden_at_prompt: bool  # the terminal did not echo while the password was asked
+    echo_restored: bool  # the terminal echoes again after it exited
+
+
+def interrupt_at_password_prompt(script: str, *, timeout: float = 30.0) -> Interrupted:
+    """Run `script` on a pseudo-terminal, answer ``Email:``, press Ctrl-C at ``Password:``."""
+    import pty
+    import select
+    import termios
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: run the script on the pseudo-terminal
+        os.execv(sys.executable, [sys.executable, "-c", script])
+    output = b""
+    status: int | None = None
+    deadline = time.monotonic() + timeout
+
+    def read_until(needle: bytes | None) -> None:
+        nonlocal output
+        while (needle is None or needle not in output) and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.2)[0]:
+                try:
+                    output += os.read(fd, 4096)
+                except OSError:  # the child closed the terminal
+                    return
+            elif needle is None:
+                return
+
+    try:
+        read_until(b"Email: ")
+        os.write(fd, b"ada@example.com\n")
+        read_until(b"Password: ")
+        hidden = b"Password: " in output and not termios.tcgetattr(fd)[3] & termios.ECHO
+        os.kill(pid, signal.SIGINT)
+        while status is None and time.monotonic() < deadline:
+            read_until(None)  # drain, so the child never blocks writing
+            done, code = os.waitpid(pid, os.WNOHANG)
+            status = code if done else None
+        read_until(None)
+        restored = bool(termios.tcgetattr(fd)[3] & termios.ECHO)
+    finally:
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)
+    return Interrupted(status, output, hidden, restored)
