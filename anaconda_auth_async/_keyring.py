@@ -75,13 +75,21 @@ class _Version(NamedTuple):
 # path -> the last version read
 _cache: dict[str, _Version] = {}
 
+# The keyring_path setting's default (a test checks it is the settings class's).
+_DEFAULT_PATH = "~/.anaconda/keyring"
+
 
 def default_keyring_path() -> Path:
     """The keyring file the ``keyring_path`` setting names, from wherever settings come from.
 
     Asks only for that one setting (`setting_source`), so a bad value of another setting
-    does not move the file.
+    does not move the file. Where nothing could set any setting (no ``ANACONDA_*``
+    variable, no ``.env`` here, no ``~/.anaconda/config.toml``) the answer is the default
+    without asking: `keyring` calls this (through `viable`) in every program that uses it,
+    and asking means importing pydantic (about 0.2 s).
     """
+    if not _settings_may_be_set():
+        return Path(_DEFAULT_PATH).expanduser()
     # On use, not at import: keyring imports this module in every program that uses it.
     from ._config import AnacondaAuthSettings, dotenv_allowed, setting_source
 
@@ -98,6 +106,15 @@ def default_keyring_path() -> Path:
         return Path(value).expanduser()
     field = AnacondaAuthSettings.model_fields["keyring_path"]
     return Path(field.get_default(call_default_factory=True)).expanduser()
+
+
+def _settings_may_be_set() -> bool:
+    """Whether any settings source could hold a value (cheap: no pydantic)."""
+    return (
+        any(name.upper().startswith("ANACONDA_") for name in os.environ)
+        or Path(".env").is_file()
+        or Path("~/.anaconda/config.toml").expanduser().is_file()
+    )
 
 
 def _errors() -> tuple[type[CorruptTokenFileError], type[StorageError]]:

@@ -340,16 +340,34 @@ def test_concurrent_processes_lose_nothing(path: Path) -> None:
     assert not list(path.parent.glob(".keyring.*"))
 
 
-def test_importing_the_backend_imports_no_httpx() -> None:
-    """keyring loads this module (our entry point) in every program that uses keyring."""
+def test_importing_the_backend_imports_no_httpx(tmp_path: Path) -> None:
+    """keyring loads this module (our entry point) in every program that uses keyring, and
+    asks it whether it is viable: neither imports httpx or pydantic where nothing is set."""
+    import os
     import subprocess
     import sys
 
     code = (
-        "import sys, anaconda_auth_async._keyring\n"
+        "import sys, anaconda_auth_async._keyring as k\n"
+        "k.AnacondaKeyring.viable\n"
+        "print(k.default_keyring_path())\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('httpx', 'pydantic')))"
     )
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("ANACONDA_")}
+    env["HOME"] = str(tmp_path)
     out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip() == "[]"
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=tmp_path,
+    ).stdout.splitlines()
+    assert out == [str(tmp_path / ".anaconda" / "keyring"), "[]"]
+
+
+def test_the_default_path_is_the_settings_default() -> None:
+    from anaconda_auth_async._keyring import _DEFAULT_PATH
+
+    field = AnacondaAuthSettings.model_fields["keyring_path"]
+    assert Path(_DEFAULT_PATH).expanduser() == field.get_default(call_default_factory=True)
