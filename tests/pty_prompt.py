@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 
 
@@ -25,7 +26,11 @@ def interrupt_at_password_prompt(script: str, *, timeout: float = 30.0) -> Inter
     import select
     import termios
 
-    pid, fd = pty.fork()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns that forking a threaded process may deadlock the child; this
+        # child only calls execv, which is safe.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid, fd = pty.fork()
     if pid == 0:  # the child: run the script on the pseudo-terminal
         os.execv(sys.executable, [sys.executable, "-c", script])
     output = b""
