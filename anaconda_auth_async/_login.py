@@ -418,7 +418,8 @@ async def save_key(
     token = await _save_repairable(
         store, names, api_key=key, username=username, api_domain=settings.api_domain
     )
-    logger.info("Logged in to %s as %s; API key stored in %s", names.primary, username, store.name)
+    who = f" as {username}" if username else ""
+    logger.info("Logged in to %s%s; API key stored in %s", names.primary, who, store.name)
     return token
 
 

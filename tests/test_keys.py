@@ -488,6 +488,18 @@ def test_with_token_offline_stores_the_key_unchecked(
     assert store.load(DOMAIN).api_key == key  # type: ignore[union-attr]
 
 
+def test_with_token_offline_logs_no_user_name_it_does_not_know(
+    store: MemoryTokenStore, account_api: respx.Route
+) -> None:
+    account_api.side_effect = httpx.ConnectError("[Errno 101] Network is unreachable")
+    result = run("-v", "login", "--with-token", input=make_api_key())
+    assert result.exit_code == 0, result.stderr
+    assert "INFO anaconda_auth_async._login: Logged in to id.anaconda.cloud; API key stored" in (
+        result.stderr
+    )
+    assert " as None" not in result.stderr
+
+
 def test_with_token_empty_stdin_and_clashing_options(store: MemoryTokenStore) -> None:
     empty = run("login", "--with-token", input="  \n")
     assert empty.exit_code == 2
