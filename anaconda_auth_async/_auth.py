@@ -54,7 +54,16 @@ class _Reload:
         self.stale = stale
 
 
-_Step = httpx.Request | _Reload
+class _Rejected:
+    """Asks the driver to record that the server rejected `stale` (see `TokenInfo.rejected`)."""
+
+    __slots__ = ("stale",)
+
+    def __init__(self, stale: Credential) -> None:
+        self.stale = stale
+
+
+_Step = httpx.Request | _Reload | _Rejected
 _Reply = httpx.Response | Credential | None
 _Flow = Generator[_Step, _Reply, None]
 
@@ -146,6 +155,10 @@ class AnacondaAuth(httpx.Auth):
                 if isinstance(step, _Reload):
                     step = flow.send(await provider.areload(step.stale))
                     continue
+                if isinstance(step, _Rejected):
+                    await provider.amark_rejected(step.stale)
+                    step = flow.send(None)
+                    continue
                 response = yield step
                 if response.status_code in (401, 403):
                     await response.aread()
@@ -162,6 +175,10 @@ class AnacondaAuth(httpx.Auth):
             while step is not None:
                 if isinstance(step, _Reload):
                     step = flow.send(provider.reload(step.stale))
+                    continue
+                if isinstance(step, _Rejected):
+                    provider.mark_rejected(step.stale)
+                    step = flow.send(None)
                     continue
                 response = yield step
                 if response.status_code in (401, 403):
@@ -222,6 +239,8 @@ class AnacondaAuth(httpx.Auth):
     ) -> _Flow:
         fresh = cast("Credential | None", (yield _Reload(credential)))
         if fresh is None or fresh.key == credential.key or time.time() >= fresh.expires_at:
+            if fresh is not None and fresh.key == credential.key:
+                yield _Rejected(credential)  # no newer key: remember this one was refused
             raise LoginRequiredError(
                 self._rejected_message(response, credential.source),
                 request=request,
@@ -240,6 +259,7 @@ class AnacondaAuth(httpx.Auth):
         if (response.status_code == 401 or response.status_code == 403) and _auth_required(
             response
         ):
+            yield _Rejected(fresh)
             raise LoginRequiredError(
                 self._rejected_message(response, fresh.source), request=request, response=response
             )

@@ -26,6 +26,7 @@ import anyio
 import httpx
 import sniffio
 
+from ._exceptions import StorageError
 from ._origin import Origin, describe, key_origins, origin_of
 from ._sharing import EntryNames, entry_names, same_api
 from ._token import jwt_expiry
@@ -119,6 +120,7 @@ class TokenProvider:
         self._sync_lock = threading.Lock()
         self._async_lock: anyio.Lock | None = None
         self._async_library: str | None = None
+        self._rejected: str | None = None  # the key last recorded as rejected
         self.current: Credential | None = None
         self.ready = False
         if api_key:
@@ -210,6 +212,35 @@ class TokenProvider:
             if self.current is stale:
                 self._set(self.store.load_site_within(self.names))
         return self.current
+
+    async def amark_rejected(self, stale: Credential) -> None:
+        """Record in the store that the server rejected `stale`, if it is the stored key.
+
+        `login()` then logs in again instead of keeping it, and ``anaconda-auth status``
+        says so. A store that cannot be written only loses the note: the request's own
+        error already tells the person what to do.
+        """
+        if stale.source != "store" or stale.key == self._rejected:
+            return
+        async with self._lock():  # concurrent rejections of one key record it once
+            if stale.key != self._rejected:
+                self._rejected = stale.key
+                try:
+                    await self.store.amark_rejected(self.names, stale.key, time.time())
+                except StorageError as exc:
+                    logger.debug("could not record that the key was rejected: %s", exc)
+
+    def mark_rejected(self, stale: Credential) -> None:
+        """`amark_rejected` for synchronous callers."""
+        if stale.source != "store" or stale.key == self._rejected:
+            return
+        with self._sync_lock:
+            if stale.key != self._rejected:
+                self._rejected = stale.key
+                try:
+                    self.store.mark_rejected_within(self.names, stale.key, time.time())
+                except StorageError as exc:
+                    logger.debug("could not record that the key was rejected: %s", exc)
 
     async def _astore(self) -> TokenStore:
         # Making the default store imports keyring (tens of milliseconds), which must not

@@ -379,7 +379,9 @@ async def login(
     # A damaged keyring file is the exception: logging in again is how it gets repaired
     # (the save keeps its bytes aside), so it counts as holding no key.
     existing = await _load_repairable(store, names)
-    if existing is not None and not existing.expired and not force:
+    if existing is not None and existing.rejected and not force:
+        logger.info("The server rejected the API key stored for %s; logging in again", domain)
+    elif existing is not None and not existing.expired and not force:
         if not expires_within(existing, renew_within):
             logger.debug("An unexpired API key is stored for %s; not logging in", domain)
             return existing
@@ -517,7 +519,7 @@ async def is_logged_in(
     auth_domain: str | None = None,
     store: TokenStore | None = None,
 ) -> bool:
-    """True when an unexpired API key is available for the auth domain.
+    """True when an unexpired API key the server has not rejected is available.
 
     An ``api_key`` setting (``ANACONDA_AUTH_API_KEY``, for CI) counts, because it is the
     key clients send; so ``if not await is_logged_in(): await login()`` never starts an
@@ -525,4 +527,4 @@ async def is_logged_in(
     """
     settings = resolve_settings(settings, site=site, auth_domain=auth_domain)
     token, _ = await current_token(settings, store=store)
-    return token is not None and not token.expired
+    return token is not None and not token.expired and not token.rejected

@@ -120,6 +120,29 @@ class TokenStore(abc.ABC):
         removed = [self.delete(name) for name in names.read]  # every one, no short cut
         return any(removed)
 
+    def mark_rejected(self, names: EntryNames, api_key: str, at: float) -> bool:
+        """Record that the server rejected `api_key` in each of the site's entries holding it.
+
+        Entries holding another key (a newer login) are left alone. True if any was marked.
+        """
+        marked = False
+        for name in names.read:
+            token = self.load(name)
+            if token is not None and token.api_key == api_key and not token.rejected:
+                self.save(token.with_rejection(at))
+                marked = True
+        return marked
+
+    async def amark_rejected(self, names: EntryNames, api_key: str, at: float) -> bool:
+        """`mark_rejected` in a daemon thread, limited to `timeout` seconds."""
+        mark = functools.partial(self.mark_rejected, api_key=api_key, at=at)
+        return await self._in_thread(mark, names, action=f"mark the key for {names.primary}")
+
+    def mark_rejected_within(self, names: EntryNames, api_key: str, at: float) -> bool:
+        """`mark_rejected` for synchronous callers, limited to `timeout` seconds."""
+        mark = functools.partial(self.mark_rejected, api_key=api_key, at=at)
+        return self._bounded(mark, names, action=f"mark the key for {names.primary}")
+
     async def aload_site(self, names: EntryNames) -> TokenInfo | None:
         """`load_site` in a daemon thread, limited to `timeout` seconds."""
         return await self._in_thread(

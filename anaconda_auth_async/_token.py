@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
+import hashlib
 import json
 import math
 import time
@@ -24,6 +26,13 @@ from typing import Any
 __all__ = ["RepoToken", "TokenInfo", "jwt_expiry", "jwt_issued_at"]
 
 _KNOWN = ("api_key", "username", "repo_tokens", "domain")
+# An extra field (other tools ignore and keep extra fields): the fingerprint of a key the
+# server rejected, and when. A fingerprint, not a flag, so it can only match that key.
+_REJECTED = "rejected_key"
+
+
+def _fingerprint(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -112,6 +121,33 @@ class TokenInfo:
         """
         value = self.extra.get("api_domain")
         return value if isinstance(value, str) and value else None
+
+    @property
+    def rejected(self) -> bool:
+        """True when the server rejected this very key (invalid or revoked) since it was stored.
+
+        Recorded by the clients on a 401/403 ``auth_required`` answer (`with_rejection`) as
+        a fingerprint of the key, so a new key stored under the same name by any tool is
+        never taken for the rejected one.
+        """
+        mark = self.extra.get(_REJECTED)
+        return (
+            self.api_key is not None
+            and isinstance(mark, dict)
+            and mark.get("key_sha256") == _fingerprint(self.api_key)
+        )
+
+    @property
+    def rejected_at(self) -> float | None:
+        """When the server rejected the key (a POSIX time), if `rejected`."""
+        at = self.extra[_REJECTED].get("at") if self.rejected else None
+        return float(at) if isinstance(at, int | float) else None
+
+    def with_rejection(self, at: float) -> TokenInfo:
+        """This entry, marked as rejected by the server at `at` (other fields kept)."""
+        assert self.api_key is not None
+        mark = {"key_sha256": _fingerprint(self.api_key), "at": at}
+        return dataclasses.replace(self, extra={**self.extra, _REJECTED: mark})
 
     @property
     def expired(self) -> bool:

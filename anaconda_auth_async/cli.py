@@ -205,6 +205,13 @@ def _usable(
             ExitCode.NOT_LOGGED_IN,
             f"The API key for {domain} from {source} expired{when}; {hint} to get a new one.",
         )
+    if token.rejected:
+        when = f" on {_day(token.rejected_at)}" if token.rejected_at is not None else ""
+        raise Failure(
+            ExitCode.NOT_LOGGED_IN,
+            f"The server rejected the API key for {domain} from {source}{when} (invalid or "
+            f"revoked); {hint} to get a new one.",
+        )
     return token, token.api_key
 
 
@@ -437,7 +444,11 @@ async def _login(
     store = default_store(settings)
     if not force:
         stored = await store.aload_site(entry_names(domain, settings.api_domain))
-        if stored is not None and stored.api_key and not stored.expired:
+        if stored is not None and stored.api_key and stored.rejected:
+            click.echo(
+                f"The server rejected your API key for {domain}; logging in again.", err=True
+            )
+        elif stored is not None and stored.api_key and not stored.expired:
             who = f" as {stored.username}" if stored.username else ""
             if api.expires_within(stored, renew_within) and stored.expires_at is not None:
                 click.echo(
@@ -730,16 +741,18 @@ async def _status(
     has_key = token is not None and bool(token.api_key)
     expires_at = token.expires_at if token is not None and has_key else None
     expired = has_key and token is not None and token.expired
+    rejected = has_key and token is not None and token.rejected
     report: dict[str, Any] = {
         "site": settings.site,
         "auth_domain": settings.auth_domain,
         "api_domain": settings.api_domain,
-        "logged_in": has_key and not expired,
+        "logged_in": has_key and not expired and not rejected,
         "source": source,
         "username": token.username if token is not None and has_key else None,
         "expires_at": _iso(expires_at) if expires_at is not None else None,
         "days_left": _days_left(expires_at) if expires_at is not None else None,
         "expired": expired,
+        "rejected": rejected,
         "stored_as": token.domain if token is not None and has_key and source == store else None,
         "settings": _setting_sources(settings),
     }
@@ -856,6 +869,8 @@ def _describe_expiry(report: dict[str, Any]) -> str:
     days = report["days_left"]
     if report["expired"]:
         return click.style(f"{date} (expired)", fg="red")
+    if report["rejected"]:
+        return click.style(f"{date} (rejected by the server: log in again)", fg="red")
     return f"{date} ({days} days left)"
 
 

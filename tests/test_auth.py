@@ -203,10 +203,36 @@ async def test_rejected_key_is_login_required_after_one_reread(kind: str, status
         await send(kind, recorder, store=store)
     assert len(recorder.requests) == 1  # same key in the store: no retry
     loads = [name for method, name in store.calls if method == "load"]
-    assert loads.count(DOMAIN) == 2  # first load + one re-read
+    assert loads.count(DOMAIN) == 3  # first load, one re-read, one to record the rejection
+    entry = store.load(DOMAIN)
+    assert entry is not None
+    assert entry.rejected
+    assert entry.api_key == key
+    assert entry.rejected_at is not None
     assert caught.value.response.status_code == status
     assert "anaconda-auth login" in str(caught.value)
     assert key not in str(caught.value)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_newer_stored_key_is_never_marked_rejected(kind: str) -> None:
+    old, new = make_api_key(sub="old"), make_api_key(sub="new")
+    store = stored(old)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.headers["Authorization"] == f"Bearer {new}":
+            return httpx.Response(200, json={"ok": True})
+        # another process logs in while the request with the old key is in flight
+        store.save(TokenInfo(domain=DOMAIN, api_key=new))
+        return httpx.Response(401, json=AUTH_REQUIRED)
+
+    response = await send(kind, Recorder(answer), store=store)
+    assert response.status_code == 200
+    entry = store.load(DOMAIN)
+    assert entry is not None
+    assert entry.api_key == new
+    assert not entry.rejected
 
 
 @pytest.mark.anyio
@@ -455,7 +481,11 @@ async def test_concurrent_rejections_share_one_reread() -> None:
                 group.start_soon(one)
     assert len(failures) == 100
     assert len(recorder.requests) == 100
-    assert len(store.load_threads) == 2  # the first load, and one shared re-read
+    # the first load, one shared re-read, and one read to record the rejection once
+    assert len(store.load_threads) == 3
+    entry = store.load(DOMAIN)
+    assert entry is not None
+    assert entry.rejected
 
 
 def test_concurrent_sync_first_requests_read_the_store_once() -> None:

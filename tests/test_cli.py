@@ -13,6 +13,7 @@ import re
 import ssl
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -243,6 +244,40 @@ def test_status_expired(store: MemoryTokenStore) -> None:
     assert report["logged_in"] is False
     assert report["days_left"] < 0
     assert "expired" in error_line(result)
+
+
+def reject(store: MemoryTokenStore) -> None:
+    """Record, as a client does on a 401 auth_required answer, that the key was refused."""
+    token = store.load(DOMAIN)
+    assert token is not None
+    store.save(token.with_rejection(time.time()))
+
+
+def test_status_says_the_server_rejected_the_key(store: MemoryTokenStore) -> None:
+    key = save(store)
+    reject(store)
+    result = run("status", "--json")
+    assert result.exit_code == ExitCode.NOT_LOGGED_IN
+    report = json.loads(result.stdout)
+    assert report["rejected"] is True
+    assert report["logged_in"] is False
+    assert "rejected" in error_line(result)
+    assert "anaconda-auth login" in error_line(result)
+    assert key not in everything(result)
+
+
+def test_login_replaces_a_rejected_key_without_asking(
+    store: MemoryTokenStore, fake_login: Callable[..., FakeLogin], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    save(store)
+    reject(store)
+    monkeypatch.setattr(cli_module, "_stdin_is_tty", lambda: True)
+    fake = fake_login()
+    result = run("login")
+    assert result.exit_code == 0
+    assert "rejected your API key" in result.stderr
+    assert "already logged in" not in everything(result)
+    assert len(fake.calls) == 1
 
 
 def test_status_not_logged_in(store: MemoryTokenStore) -> None:

@@ -284,6 +284,19 @@ async def test_no_op_while_a_valid_key_is_stored(
 
 
 @pytest.mark.anyio
+async def test_a_key_the_server_rejected_is_replaced_without_force(
+    settings: AnacondaAuthSettings, flows: Flows, platform: Platform
+) -> None:
+    # whoami said "log in again"; login must not answer "already logged in".
+    store_for(settings).save(OLD.with_rejection(time.time()))
+    assert not await anaconda_auth_async.is_logged_in(settings=settings)
+    token = await anaconda_auth_async.login(settings=settings)
+    assert token.api_key == platform.new_key
+    assert flows.calls == ["device"]
+    assert not token.rejected
+
+
+@pytest.mark.anyio
 async def test_a_damaged_keyring_file_is_repaired_by_logging_in(
     settings: AnacondaAuthSettings, flows: Flows, platform: Platform, keyring_file: Path
 ) -> None:

@@ -244,3 +244,18 @@ def test_encode_decode_round_trips_every_field(
     assert [t.extra for t in again.repo_tokens] == [t.extra for t in repo_tokens]
     assert again.to_dict() == token.to_dict()
     assert again.encode() == token.encode()
+
+
+def test_a_rejection_mark_matches_only_the_key_it_was_made_for() -> None:
+    key, other = make_api_key(sub="a"), make_api_key(sub="b")
+    marked = TokenInfo(domain="id.example.test", api_key=key, extra={"x": 1}).with_rejection(5.0)
+    assert marked.rejected
+    assert marked.rejected_at == 5.0
+    assert marked.extra["x"] == 1
+    assert key not in json.dumps(marked.extra)  # a fingerprint, not the key
+    again = TokenInfo.decode(marked.encode())
+    assert again.rejected
+    # another tool stores a new key and keeps our unknown fields: it is not rejected
+    replaced = TokenInfo(domain=marked.domain, api_key=other, extra=marked.extra)
+    assert not replaced.rejected
+    assert replaced.rejected_at is None
