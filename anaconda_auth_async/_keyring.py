@@ -1,9 +1,11 @@
 """The Anaconda file keyring: ``~/.anaconda/keyring`` as a hardened `keyring` backend.
 
 The file is the one anaconda-cloud-auth wrote, ``{"<service>": {"<username>": "<value>"}}``
-as JSON, so an existing login keeps working. This backend is registered through the
-``keyring.backends`` entry point with anaconda-cloud-auth's priority (9, above the OS
-keyrings). Unlike the original it
+as JSON, so an existing login keeps working. The SDK uses this backend directly; it is
+not registered with `keyring` (no entry point) and its priority is below keyring's own
+"no backend" placeholder, so installing or importing this package never changes which
+keyring other programs store their secrets in, and costs them nothing (see
+docs/decisions.md). Unlike the original it
 
 - creates the missing directories 0700 (and changes the mode of no directory it did not
   create) and the file 0600 (and keeps it so after every write);
@@ -141,7 +143,9 @@ class AnacondaKeyring(KeyringBackend):
     Built without arguments (as `keyring` does) it uses `default_keyring_path`.
     """
 
-    priority = 9  # as anaconda-cloud-auth: above the OS keyrings
+    # Never chosen by keyring on its own (below its "fail" placeholder, 0, and left out of
+    # its chainer): only used where asked for, by the SDK or by PYTHON_KEYRING_BACKEND.
+    priority = -1
 
     def __init__(
         self, *, path: str | os.PathLike[str] | None = None, lock_timeout: float = 10.0

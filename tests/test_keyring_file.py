@@ -58,11 +58,48 @@ def test_set_get_delete(path: Path) -> None:
         backend.delete_password("other-svc", "user")
 
 
-def test_registered_as_keyring_plugin_with_the_seeds_priority() -> None:
+def test_other_programs_keyring_is_never_ours(tmp_path: Path) -> None:
+    # A plaintext file must not become the keyring of every program in the environment:
+    # no entry point, and a priority keyring never picks, even after our module is imported.
     names = {ep.value for ep in entry_points(group="keyring.backends")}
-    assert "anaconda_auth_async._keyring" in names
-    assert AnacondaKeyring.priority == 9
+    assert not any(name.startswith("anaconda_auth_async") for name in names)
     assert AnacondaKeyring.name == "Anaconda file keyring"
+    code = (
+        "import keyring, anaconda_auth_async, anaconda_auth_async._keyring\n"
+        "from keyring.backends import chainer\n"
+        "print(type(keyring.get_keyring()).__name__)\n"
+        "print([type(k).__name__ for k in chainer.ChainerBackend.backends])\n"
+    )
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k != "PYTHON_KEYRING_BACKEND" and not k.upper().startswith("ANACONDA_")
+    }
+    env["HOME"] = str(tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert "AnacondaKeyring" not in result.stdout
+    # explicitly chosen, it still works (keyring's own way of naming a backend class)
+    env["PYTHON_KEYRING_BACKEND"] = "anaconda_auth_async._keyring.AnacondaKeyring"
+    code = "import keyring; keyring.set_password('svc', 'user', 'pw'); print(keyring.get_keyring())"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert "AnacondaKeyring" in result.stdout
+    assert (tmp_path / ".anaconda" / "keyring").exists()
 
 
 def test_default_path_follows_the_setting(isolated_env: Path, monkeypatch: pytest.MonkeyPatch):
@@ -341,8 +378,8 @@ def test_concurrent_processes_lose_nothing(path: Path) -> None:
 
 
 def test_importing_the_backend_imports_no_httpx(tmp_path: Path) -> None:
-    """keyring loads this module (our entry point) in every program that uses keyring, and
-    asks it whether it is viable: neither imports httpx or pydantic where nothing is set."""
+    """Loading this module and asking it whether it is viable (as keyring does when it is
+    named in PYTHON_KEYRING_BACKEND) imports neither httpx nor pydantic where nothing is set."""
     import os
     import subprocess
     import sys
