@@ -440,17 +440,42 @@ class AnacondaKeyring(KeyringBackend):
             logger.info("Removed %s", ", ".join(map(str, removed)))
         return removed
 
+    def keep_copy(self) -> None:
+        """Copy the file as it is to ``<name>.corrupt-<UTC time>`` (0600), as `_set_aside`.
+
+        For an entry that is damaged in a file that parses: the copy keeps its bytes before
+        a login replaces it. `logout` removes such copies with the other leftovers.
+        """
+        aside = self._copy_aside()
+        if aside is not None:
+            logger.warning(
+                "A damaged entry in %s is being replaced; the file as it was is kept in %s",
+                self._file,
+                aside,
+            )
+
     def _set_aside(self) -> None:
         """Copy a file that cannot be parsed to ``<name>.corrupt-<UTC time>`` (0600).
 
         A copy, not a move: until the fresh file replaces it, readers keep seeing the
         damaged file (and its clear error) rather than no file at all.
         """
+        aside = self._copy_aside()
+        if aside is not None:
+            logger.warning(
+                "The token file %s could not be parsed; its bytes were kept in %s and a new "
+                "file was started (log in again, or restore entries from the copy kept aside)",
+                self._file,
+                aside,
+            )
+
+    def _copy_aside(self) -> str | None:
+        """Copy the file to a new ``<name>.corrupt-<UTC time>`` (0600); its path, or None."""
         try:
             with open(self._file, "rb") as fp:
                 damaged = fp.read()
         except FileNotFoundError:
-            return
+            return None
         except OSError as exc:
             raise self._os_error("read", exc) from exc
         base = f"{self._file}.corrupt-{_utc_stamp()}"
@@ -471,12 +496,7 @@ class AnacondaKeyring(KeyringBackend):
                 os.fsync(out.fileno())
         except OSError as exc:
             raise self._os_error("keep aside a copy of", exc) from exc
-        logger.warning(
-            "The token file %s could not be parsed; its bytes were kept in %s and a new "
-            "file was started (log in again, or restore entries from the copy kept aside)",
-            self._file,
-            aside,
-        )
+        return aside
 
     # errors
 

@@ -447,7 +447,18 @@ async def _save_repairable(
     save = functools.partial(
         store.asave_login, names, api_key=api_key, username=username, api_domain=api_domain
     )
+    from ._storage import DamagedEntryError  # loaded already: the store exists
+
     try:
+        return await save()
+    except DamagedEntryError:
+        # The file is sound but an entry is not: keep a copy, then replace the damaged ones.
+        await store.akeep_damaged_copy()
+        for name in names.read:
+            try:
+                await store.aload(name)
+            except DamagedEntryError:
+                await store.asave(TokenInfo(domain=name, api_key=api_key, username=username))
         return await save()
     except CorruptTokenFileError:
         # Unreadable, so nothing to keep: a write sets the damaged file aside first.

@@ -47,6 +47,11 @@ __all__ = ["SERVICE", "KeyringTokenStore", "TokenStore", "default_store"]
 
 logger = logging.getLogger(__name__)
 
+
+class DamagedEntryError(CorruptTokenFileError):
+    """One entry of a readable store is not a token (the store itself is sound)."""
+
+
 SERVICE = "Anaconda Cloud"
 """The keyring service name anaconda-cloud-auth stores its entries under."""
 
@@ -172,6 +177,17 @@ class TokenStore(abc.ABC):
     async def aload(self, domain: str) -> TokenInfo | None:
         """`load` in a daemon thread, limited to `timeout` seconds."""
         return await self._in_thread(self.load, domain, action=f"read the token for {domain}")
+
+    def keep_damaged_copy(self) -> None:
+        """Keep a copy of the store's current bytes before a damaged entry is replaced.
+
+        Only a store kept in a file can; others log that the damaged value is replaced.
+        """
+        logger.warning("A damaged token entry in the %s is being replaced", self.name)
+
+    async def akeep_damaged_copy(self) -> None:
+        """`keep_damaged_copy` in a daemon thread, limited to `timeout` seconds."""
+        await self._in_thread(lambda _: self.keep_damaged_copy(), None, action="keep a copy")
 
     async def asave(self, token: TokenInfo) -> None:
         """`save` in a daemon thread, limited to `timeout` seconds."""
@@ -314,6 +330,14 @@ class KeyringTokenStore(TokenStore):
     def __repr__(self) -> str:
         return f"KeyringTokenStore({self._label()})"
 
+    def keep_damaged_copy(self) -> None:
+        """For the file keyring, copy the file aside (``keyring.corrupt-<time>``)."""
+        backend = self.backend
+        if isinstance(backend, AnacondaKeyring):
+            backend.keep_copy()
+        else:
+            super().keep_damaged_copy()
+
     def check_writable(self) -> None:
         """For the file keyring: its directory can be written and its lock taken."""
         backend = self.backend
@@ -342,7 +366,7 @@ class KeyringTokenStore(TokenStore):
         try:
             token = TokenInfo.decode(value, domain=domain)
         except (ValueError, RecursionError):
-            raise CorruptTokenFileError(
+            raise DamagedEntryError(
                 f"The token stored for {domain} in the {self._label()} is not valid "
                 "(expected base64 of a JSON object); log in again with `anaconda-auth login` "
                 "to replace it."

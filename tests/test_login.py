@@ -316,6 +316,29 @@ async def test_a_damaged_keyring_file_is_repaired_by_logging_in(
 
 
 @pytest.mark.anyio
+async def test_a_damaged_entry_is_replaced_by_logging_in_keeping_a_copy(
+    settings: AnacondaAuthSettings, flows: Flows, platform: Platform, keyring_file: Path
+) -> None:
+    # The file parses, but the entry for this domain is not a token: the error tells the
+    # user to log in again, so logging in must replace it, keep the bytes, spare the rest.
+    await anyio.Path(keyring_file.parent).mkdir(parents=True, exist_ok=True)
+    damaged = {"Anaconda Cloud": {AUTH: "!!! not base64 JSON", "someone.else": "kept"}}
+    await anyio.Path(keyring_file).write_text(json.dumps(damaged))
+    await anyio.Path(keyring_file).chmod(0o600)
+    with pytest.raises(CorruptTokenFileError, match="anaconda-auth login"):
+        store_for(settings).load(AUTH)
+
+    token = await anaconda_auth_async.login(settings=settings)
+
+    assert flows.calls == ["device"]
+    assert store_for(settings).load(AUTH) == token
+    now = json.loads(await anyio.Path(keyring_file).read_text())
+    assert now["Anaconda Cloud"]["someone.else"] == "kept"
+    (kept,) = keyring_file.parent.glob("keyring.corrupt-*")
+    assert json.loads(await anyio.Path(kept).read_text()) == damaged
+
+
+@pytest.mark.anyio
 async def test_an_expired_key_is_replaced(
     settings: AnacondaAuthSettings, flows: Flows, platform: Platform
 ) -> None:
