@@ -16,6 +16,7 @@ Enable it in your top-level ``conftest.py``::
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -38,11 +39,20 @@ def anaconda_store() -> Iterator[MemoryTokenStore]:
 
 
 @pytest.fixture
-def anaconda_platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePlatform]:
-    """A fake Anaconda platform that every SDK client talks to during the test."""
+def anaconda_platform(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FakePlatform]:
+    """A fake Anaconda platform that every SDK client talks to during the test.
+
+    The developer's or CI's own Anaconda settings do not leak in: every ``ANACONDA_*``
+    variable is unset for the test and ``~/.anaconda/config.toml`` is not read.
+    """
     platform = FakePlatform()
-    for name in ("ANACONDA_AUTH_API_KEY", "ANACONDA_CLOUD_API_KEY", "ANACONDA_AUTH_API_KEY_FILE"):
-        monkeypatch.delenv(name, raising=False)
+    for name in list(os.environ):
+        if name.upper().startswith("ANACONDA_"):
+            monkeypatch.delenv(name)
+    config = tmp_path_factory.mktemp("anaconda") / "config.toml"  # never created
+    monkeypatch.setenv("ANACONDA_CONFIG_TOML", str(config))
     monkeypatch.setenv("ANACONDA_AUTH_AUTH_DOMAIN", platform.auth_domain)
     monkeypatch.setenv("ANACONDA_AUTH_API_DOMAIN", platform.api_domain)
     with use_platform(platform):

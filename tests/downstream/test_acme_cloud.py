@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from acme_cloud import AcmeClient, greeting, projects
 
@@ -73,3 +75,20 @@ def test_a_key_for_a_machine_is_minted_through_the_platform(
     key = create_api_key(open_browser=anaconda_platform.open_browser, quiet=True)
     assert key.api_key in anaconda_platform.minted
     assert anaconda_store.load(anaconda_platform.auth_domain) is None  # nothing stored
+
+
+@pytest.fixture
+def developer_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A developer's or CI's own Anaconda settings, set before the platform fixture."""
+    monkeypatch.setenv("ANACONDA_AUTH_CLIENT_ID", "someone-elses-client")
+    monkeypatch.setenv("ANACONDA_CLOUD_API_DOMAIN", "api.elsewhere.example")
+    config = tmp_path / "config.toml"
+    config.write_text('[plugin.auth]\nclient_id = "from-config"\n')
+    monkeypatch.setenv("ANACONDA_CONFIG_TOML", str(config))
+
+
+def test_the_developers_own_settings_do_not_leak_into_the_fake_platform(
+    developer_settings: None, anaconda_platform: FakePlatform, anaconda_store: MemoryTokenStore
+) -> None:
+    assert greeting(open_browser=anaconda_platform.open_browser) == "Hello, Test User!"
+    assert anaconda_store.load(anaconda_platform.auth_domain) is not None
