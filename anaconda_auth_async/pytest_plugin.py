@@ -45,7 +45,8 @@ def anaconda_platform(
     """A fake Anaconda platform that every SDK client talks to during the test.
 
     The developer's or CI's own Anaconda settings do not leak in: every ``ANACONDA_*``
-    variable is unset for the test and ``~/.anaconda/config.toml`` is not read.
+    variable is unset for the test and ``~/.anaconda/config.toml`` is not read; a browser
+    login listens for its redirect on a free port.
     """
     platform = FakePlatform()
     for name in list(os.environ):
@@ -53,6 +54,8 @@ def anaconda_platform(
             monkeypatch.delenv(name)
     config = tmp_path_factory.mktemp("anaconda") / "config.toml"  # never created
     monkeypatch.setenv("ANACONDA_CONFIG_TOML", str(config))
+    # a browser login listens on a free port, never the fixed default (tests run in parallel)
+    monkeypatch.setenv("ANACONDA_AUTH_EPHEMERAL_PORT", "true")
     monkeypatch.setenv("ANACONDA_AUTH_AUTH_DOMAIN", platform.auth_domain)
     monkeypatch.setenv("ANACONDA_AUTH_API_DOMAIN", platform.api_domain)
     with use_platform(platform):
