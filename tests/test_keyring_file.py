@@ -58,6 +58,19 @@ def test_set_get_delete(path: Path) -> None:
         backend.delete_password("other-svc", "user")
 
 
+def _python(code: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a fresh interpreter (its keyring chooses a backend from scratch)."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        env=env,
+        cwd=cwd,
+    )
+
+
 def test_other_programs_keyring_is_never_ours(tmp_path: Path) -> None:
     # A plaintext file must not become the keyring of every program in the environment:
     # no entry point, and a priority keyring never picks, even after our module is imported.
@@ -76,28 +89,12 @@ def test_other_programs_keyring_is_never_ours(tmp_path: Path) -> None:
         if k != "PYTHON_KEYRING_BACKEND" and not k.upper().startswith("ANACONDA_")
     }
     env["HOME"] = str(tmp_path)
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        env=env,
-        cwd=tmp_path,
-    )
+    result = _python(code, env, tmp_path)
     assert "AnacondaKeyring" not in result.stdout
     # explicitly chosen, it still works (keyring's own way of naming a backend class)
     env["PYTHON_KEYRING_BACKEND"] = "anaconda_auth_async._keyring.AnacondaKeyring"
     code = "import keyring; keyring.set_password('svc', 'user', 'pw'); print(keyring.get_keyring())"
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        env=env,
-        cwd=tmp_path,
-    )
+    result = _python(code, env, tmp_path)
     assert "AnacondaKeyring" in result.stdout
     assert (tmp_path / ".anaconda" / "keyring").exists()
 
