@@ -121,7 +121,7 @@ class AnacondaAuth(httpx.Auth):
             )
             auth_domain = domain
         if site is not None:
-            from ._config import resolve_settings
+            from ._config import resolve_settings  # pydantic only when a site is named
 
             settings = resolve_settings(settings, site=site)
         self._provider = TokenProvider(

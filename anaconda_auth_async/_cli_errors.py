@@ -81,9 +81,9 @@ def unwrap(exc: BaseException) -> BaseException:
 
 def classify(exc: BaseException) -> tuple[ExitCode, str]:
     """The exit code and the one-line message for an exception raised by a command."""
-    import httpx
+    import httpx  # not for --help: only once a command has failed
 
-    from . import _exceptions as errors
+    from . import _exceptions as errors  # imports httpx
 
     exc = unwrap(exc)
     if isinstance(exc, KeyboardInterrupt):
@@ -124,7 +124,7 @@ def _with_hint(message: str) -> str:
 
 def _network_error(exc: BaseException) -> BaseException | None:
     """The network or TLS failure behind `exc`, if there is one."""
-    import socket
+    import socket  # these three only once a command has failed, not for --help
     import ssl
 
     import httpx
@@ -142,7 +142,7 @@ def _network_error(exc: BaseException) -> BaseException | None:
 
 
 def _network_message(exc: BaseException) -> str:
-    import ssl
+    import ssl  # both only once a command has failed, not for --help
 
     import httpx
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import os
 import sys
 import time
@@ -39,7 +40,7 @@ _blocked: set[object] = set()  # one token per prompt whose thread has not retur
 def _save_tty() -> None:
     global _tty_state
     try:
-        import termios
+        import termios  # Unix only: absent on Windows
 
         _tty_state = termios.tcgetattr(sys.stdin.fileno())
     except (ImportError, OSError, ValueError, AttributeError):
@@ -55,7 +56,7 @@ def exit_on_interrupt() -> Iterator[None]:
         if exc.code == ExitCode.INTERRUPTED and _blocked:
             if _tty_state is not None:
                 with contextlib.suppress(Exception):
-                    import termios
+                    import termios  # Unix only: absent on Windows
 
                     termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, _tty_state)
             with contextlib.suppress(Exception):
@@ -67,7 +68,7 @@ def exit_on_interrupt() -> Iterator[None]:
 
 async def _prompt_in_thread(func: Callable[[], T]) -> T:
     """Run a prompt in a worker thread; Ctrl-C abandons it (see `exit_on_interrupt`)."""
-    import anyio
+    import anyio  # not for --help: only once a command runs
 
     token = object()
 
@@ -123,7 +124,7 @@ class LoginUI:
 
     async def run(self, func: Callable[[], Awaitable[T]]) -> T:
         """Await ``func()`` with the waiting indicator running beside it."""
-        import anyio
+        import anyio  # not for --help: only once a command runs
 
         error: Exception | None = None
         async with anyio.create_task_group() as tg:
@@ -187,7 +188,7 @@ class LoginUI:
             self.say(f"{message}...")
 
     async def _spin(self) -> None:
-        import anyio
+        import anyio  # not for --help: only once a command runs
 
         encoding = getattr(self.stream, "encoding", None) or "ascii"
         try:
@@ -230,8 +231,6 @@ def setup_logging() -> Callable[[], None]:
 
     Other libraries stay at INFO so that no HTTP header (an API key) is logged.
     """
-    import logging
-
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
@@ -253,8 +252,6 @@ def log_warnings_as_lines() -> Callable[[], None]:
     """Without --verbose, this package's logged warnings as ``Warning: ...`` lines on stderr,
     like the Python warnings (instead of Python's bare last-resort output); returns the undo.
     """
-    import logging
-
     handler = logging.StreamHandler(sys.stderr)
     handler.setLevel(logging.WARNING)
     handler.setFormatter(logging.Formatter("Warning: %(message)s"))

@@ -755,7 +755,7 @@ def warn_unknown_names(environ: Mapping[str, str] | None = None) -> None:
     found = {k.upper(): "the environment" for k in (os.environ if environ is None else environ)}
     env_file = Path(".env")
     if environ is None and env_file.is_file():
-        from dotenv import dotenv_values
+        from dotenv import dotenv_values  # only when there is a .env file
 
         for key in dotenv_values(env_file):
             found.setdefault(key.upper(), str(env_file.resolve()))

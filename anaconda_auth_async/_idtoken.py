@@ -84,7 +84,7 @@ def validate_id_token(
     `InvalidIDTokenError` saying which check failed (`UnknownSigningKeyError` for a key
     that is not in `keys`).
     """
-    from joserfc import jwt
+    from joserfc import jwt  # joserfc only when an ID token is checked
     from joserfc.errors import JoseError
 
     header = _unverified_header(id_token)

@@ -122,7 +122,7 @@ def _settings_may_be_set() -> bool:
 def _errors() -> tuple[type[CorruptTokenFileError], type[StorageError]]:
     """The exception classes, imported on first use: their module imports httpx, which a
     program that only uses `keyring` (and so loads this backend) should not pay for."""
-    from ._exceptions import CorruptTokenFileError, StorageError
+    from ._exceptions import CorruptTokenFileError, StorageError  # see the docstring
 
     return CorruptTokenFileError, StorageError
 
@@ -584,7 +584,7 @@ def _check_directory(directory: Path) -> None:
 
 
 def _untrusted(what: str, fix: str | None) -> StorageError:
-    from ._exceptions import StorageError
+    from ._exceptions import StorageError  # imports httpx: see `_errors`
 
     todo = f"run `{fix}` if it is yours" if fix else "make it yours and not writable by others"
     return StorageError(

@@ -154,7 +154,7 @@ async def account_of_key(api_key: str, settings: AnacondaAuthSettings) -> dict[s
 
     Raises `InvalidAPIKeyError` when the API rejects the key (401/403).
     """
-    import httpx
+    import httpx  # the HTTP stack only when a key is checked with the API
 
     from ._client import AsyncAuthClient
     from ._exceptions import AuthenticationError
@@ -250,7 +250,7 @@ def _known_names(settings: AnacondaAuthSettings, file_names: Iterable[str]) -> l
 
 def _file_names(keyring: AnacondaKeyring) -> list[str] | None:
     """The names in the file keyring; None when it is damaged (each delete then repairs it)."""
-    from ._exceptions import CorruptTokenFileError
+    from ._exceptions import CorruptTokenFileError  # storage only for --all (httpx, keyring)
     from ._storage import SERVICE
 
     try:
@@ -271,7 +271,7 @@ async def logout_everywhere(
     that held a key, and the leftover files removed (as `logout`). A key in
     ``ANACONDA_AUTH_API_KEY`` or a key file is not touched.
     """
-    import anyio.to_thread
+    import anyio.to_thread  # storage only for --all (keyring and its backends)
 
     from ._keyring import AnacondaKeyring
     from ._storage import KeyringTokenStore

@@ -27,6 +27,7 @@ import functools
 import logging
 import os
 import time
+import webbrowser
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -118,8 +119,6 @@ def username_from_claims(claims: dict[str, Any]) -> str | None:
 
 
 def _webbrowser_found() -> bool:
-    import webbrowser
-
     try:
         webbrowser.get()
     except webbrowser.Error:
@@ -176,7 +175,7 @@ async def _run_flow(
 ) -> FlowResult:
     # Each flow is imported on use: the browser flow brings in authlib and a listener.
     if flow == "device":
-        from ._flows.device import device_flow
+        from ._flows.device import device_flow  # on use, as every flow (see above)
         from ._flows.opener import default_open_browser
 
         opener = open_browser
@@ -184,10 +183,10 @@ async def _run_flow(
             opener = default_open_browser
         return await device_flow(http, metadata, settings, on_event=on_event, open_browser=opener)
     if flow == "password":
-        from ._flows.password import password_flow
+        from ._flows.password import password_flow  # on use, as every flow
 
         return await password_flow(http, metadata, settings, ask_credentials=ask_credentials)
-    from ._flows.browser import browser_flow
+    from ._flows.browser import browser_flow  # on use: authlib and the listener
     from ._flows.opener import NoBrowserError
 
     try:

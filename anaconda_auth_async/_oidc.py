@@ -132,7 +132,7 @@ async def fetch_jwks(
 
     Raises `DiscoveryError` naming the URL when the key set cannot be loaded.
     """
-    from joserfc.errors import JoseError
+    from joserfc.errors import JoseError  # joserfc only when signing keys are loaded
     from joserfc.jwk import KeySet
 
     url = metadata.jwks_uri

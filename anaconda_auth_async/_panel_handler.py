@@ -65,7 +65,7 @@ class AnacondaCloudLoginHandler(CodeChallengeLoginHandler):  # type: ignore[misc
             await super().get()  # type: ignore[no-untyped-call]
 
     async def _discover(self) -> ProviderMetadata:
-        from ._oidc import discover
+        from ._oidc import discover  # the HTTP stack only when Panel serves a login
         from ._transport import async_http_client
 
         settings = panel_settings()
@@ -95,7 +95,7 @@ class AnacondaCloudLoginHandler(CodeChallengeLoginHandler):  # type: ignore[misc
 
     def get_auth_http_client(self) -> Any:
         """Tornado's client for Panel's token and user-info requests, with the SDK's TLS."""
-        from tornado.httpclient import AsyncHTTPClient
+        from tornado.httpclient import AsyncHTTPClient  # Panel's own: only under Panel
         from tornado.ioloop import IOLoop
 
         from ._transport import transport_config

@@ -40,8 +40,17 @@ from ._token import TokenInfo
 
 if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
+    from typing_extensions import NotRequired, TypedDict, Unpack
 
     from ._config import AnacondaAuthSettings  # pydantic only when no settings were given
+
+    class _NewLogin(TypedDict):
+        """`TokenStore.save_login`'s keyword arguments, for its async face."""
+
+        api_key: str
+        username: str | None
+        api_domain: NotRequired[str | None]
+
 
 __all__ = ["SERVICE", "KeyringTokenStore", "TokenStore", "default_store"]
 
@@ -154,18 +163,9 @@ class TokenStore(abc.ABC):
             self.load_site, names, action=f"read the token for {names.primary}"
         )
 
-    async def asave_login(
-        self,
-        names: EntryNames,
-        *,
-        api_key: str,
-        username: str | None,
-        api_domain: str | None = None,
-    ) -> TokenInfo:
+    async def asave_login(self, names: EntryNames, **login: Unpack[_NewLogin]) -> TokenInfo:
         """`save_login` in a daemon thread, limited to `timeout` seconds."""
-        save = functools.partial(
-            self.save_login, api_key=api_key, username=username, api_domain=api_domain
-        )
+        save = functools.partial(self.save_login, **login)
         return await self._in_thread(save, names, action=f"store the token for {names.primary}")
 
     async def adelete_site(self, names: EntryNames) -> bool:
@@ -269,7 +269,7 @@ class _Call(Generic[_T, _R]):
 def _threadsafe(callback: Callable[[], object]) -> Callable[[], object]:
     """`callback`, callable from any thread: it runs in the current event loop."""
     if sniffio.current_async_library() == "trio":
-        import trio
+        import trio  # optional: only where trio is the running loop
 
         token = trio.lowlevel.current_trio_token()
         return lambda: token.run_sync_soon(callback)
@@ -429,7 +429,7 @@ def _is_excluded(backend: KeyringBackend) -> bool:
 
 def _system_backend(path: object, timeout: float) -> KeyringBackend:
     """The keyring the user configured, else the best viable one that is not a file of ours."""
-    import keyring.backend
+    import keyring.backend  # the system keyring's backends only when it is chosen
     import keyring.core
 
     try:

@@ -20,10 +20,12 @@ import re
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 import click
 
@@ -125,7 +127,7 @@ def _with_site(overrides: dict[str, Any]) -> dict[str, Any]:
 
 def _settings_from_options(**overrides: Any) -> AnacondaAuthSettings:
     """Settings from the environment, with the options given on the command line."""
-    from ._config import resolve_settings
+    from ._config import resolve_settings  # the SDK on use, not for --help
     from ._exceptions import ConfigurationError
 
     try:
@@ -150,7 +152,11 @@ _NETWORK_ONLY = (
 
 def _offline_settings(**overrides: Any) -> AnacondaAuthSettings:
     """Settings for a command that sends no request: a bad network-only setting is ignored."""
-    from ._config import AnacondaAuthSettings, resolve_settings, setting_source
+    from ._config import (  # the SDK on use, not for --help
+        AnacondaAuthSettings,
+        resolve_settings,
+        setting_source,
+    )
     from ._exceptions import ConfigurationError
 
     try:
@@ -185,6 +191,13 @@ def _configured_name(settings: AnacondaAuthSettings) -> str | None:
     if settings.api_key_file is not None:
         return "ANACONDA_AUTH_API_KEY_FILE"
     return None
+
+
+def _note_configured_key(settings: AnacondaAuthSettings, note: str) -> None:
+    """On stderr: "Note: <the variable that sets a key> <note>", if one is set."""
+    configured = _configured_name(settings)
+    if configured is not None:
+        click.echo(f"Note: {configured} {note}", err=True)
 
 
 def _usable(
@@ -269,6 +282,30 @@ def _domain_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
+def _flow_options(lead: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--browser``, ``--device`` and ``--timeout``: how a login runs, for ``login`` and
+    ``api-key --new``; `lead` ("With --new: ") starts each help text."""
+
+    def text(help_text: str) -> str:
+        return f"{lead}{help_text[0].lower()}{help_text[1:]}" if lead else help_text
+
+    def add(func: Callable[..., Any]) -> Callable[..., Any]:
+        func = click.option(
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            metavar="SECONDS",
+            help=text("Give up if the login is not completed in time (default 300)."),
+        )(func)
+        func = click.option(
+            "--device", is_flag=True, help=text("Log in with a code entered on any other device.")
+        )(func)
+        return click.option(
+            "--browser", is_flag=True, help=text("Log in in a web browser (the default).")
+        )(func)
+
+    return add
+
+
 @click.group(cls=_Group, epilog=_EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="anaconda-auth")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages and show tracebacks.")
@@ -282,8 +319,7 @@ def cli(ctx: click.Context, verbose: bool) -> None:
 @cli.command()
 @click.option("--force", is_flag=True, help="Log in again even if a valid API key is stored.")
 @_domain_option
-@click.option("--browser", is_flag=True, help="Log in in a web browser (the default).")
-@click.option("--device", is_flag=True, help="Log in with a code entered on any other device.")
+@_flow_options("")
 @click.option("--basic", is_flag=True, help="Log in with email and password (deprecated).")
 @click.option(
     "--ssl-verify/--no-ssl-verify",
@@ -294,12 +330,6 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     "--ca-bundle",
     type=click.Path(exists=True),
     help="Verify TLS certificates against this CA bundle (a PEM file or a CA directory).",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="SECONDS",
-    help="Give up if the login is not completed in time (default 300).",
 )
 @click.option(
     "--renew-within",
@@ -398,7 +428,7 @@ def _read_token() -> str:
 
 
 async def _login_with_token(*, settings: AnacondaAuthSettings, key: str) -> None:
-    from . import _keys
+    from . import _keys  # the SDK on use, not for --help
     from ._login import save_key
     from ._storage import default_store
 
@@ -409,9 +439,7 @@ async def _login_with_token(*, settings: AnacondaAuthSettings, key: str) -> None
     who = f" as {username}" if username else ""
     until = f" (the key expires on {_day(token.expires_at)})" if token.expires_at else ""
     click.echo(f"Logged in to {settings.auth_domain}{who} with the given API key{until}.")
-    configured = _configured_name(settings)
-    if configured is not None:
-        click.echo(f"Note: {configured} is set, so tools use that key, not this one.", err=True)
+    _note_configured_key(settings, "is set, so tools use that key, not this one.")
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -436,7 +464,7 @@ async def _login(
     timeout: float | None,
     renew_within: float | None = None,
 ) -> None:
-    from . import _login as api
+    from . import _login as api  # the SDK on use, not for --help
     from ._sharing import entry_names
     from ._storage import default_store
 
@@ -489,9 +517,7 @@ async def _login(
     )
     who = f" as {token.username}" if token.username else ""
     click.echo(f"Logged in to {token.domain or domain}{who}.")
-    configured = _configured_name(settings)
-    if configured is not None:
-        click.echo(f"Note: {configured} is set, so tools use that key, not the new one.", err=True)
+    _note_configured_key(settings, "is set, so tools use that key, not the new one.")
 
 
 @cli.command()
@@ -515,7 +541,7 @@ def logout(*, domain: str | None, all_sites: bool) -> None:
 
 
 async def _logout(*, settings: AnacondaAuthSettings, all_sites: bool = False) -> None:
-    from . import _login as api
+    from . import _login as api  # the SDK on use, not for --help
     from ._keys import logout_everywhere
     from ._storage import default_store
 
@@ -537,9 +563,7 @@ async def _logout(*, settings: AnacondaAuthSettings, all_sites: bool = False) ->
         click.echo(f"Also removed {len(files)} leftover file(s) that may hold API keys:")
         for path in files:
             click.echo(f"  {path}")
-    configured = _configured_name(settings)
-    if configured is not None:
-        click.echo(f"Note: {configured} is still set; unset it to stop using it.", err=True)
+    _note_configured_key(settings, "is still set; unset it to stop using it.")
 
 
 @cli.command()
@@ -551,7 +575,7 @@ def whoami(*, domain: str | None, as_json: bool) -> None:
 
 
 async def _whoami(*, settings: AnacondaAuthSettings, as_json: bool) -> None:
-    from . import _login as api
+    from . import _login as api  # the SDK on use, not for --help
     from ._client import AsyncAuthClient
     from ._exceptions import AuthenticationError, TokenExpiredError
 
@@ -601,14 +625,7 @@ async def _whoami(*, settings: AnacondaAuthSettings, as_json: bool) -> None:
     metavar="TAG",
     help="With --new: a tag to put on the new key (repeatable or comma-separated).",
 )
-@click.option("--browser", is_flag=True, help="With --new: log in in a web browser.")
-@click.option("--device", is_flag=True, help="With --new: log in with a device code.")
-@click.option(
-    "--timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="SECONDS",
-    help="With --new: give up if the login is not completed in time (default 300).",
-)
+@_flow_options("With --new: ")
 @click.option(
     "--json",
     "as_json",
@@ -658,7 +675,7 @@ def api_key(
 
 
 async def _api_key(*, settings: AnacondaAuthSettings) -> None:
-    from . import _login as api
+    from . import _login as api  # the SDK on use, not for --help
 
     token, source = await api.current_token(settings)
     _, key = _usable(token, settings, source)
@@ -674,7 +691,7 @@ async def _new_api_key(
     timeout: float | None,
     as_json: bool,
 ) -> None:
-    from ._apikey import api_key_request
+    from ._apikey import api_key_request  # the SDK on use, not for --help
     from ._keys import create_api_key
 
     try:
@@ -733,7 +750,7 @@ def status(*, domain: str | None, as_json: bool, min_days: int | None) -> None:
 async def _status(
     *, settings: AnacondaAuthSettings, as_json: bool, min_days: int | None = None
 ) -> None:
-    from . import _login as api
+    from . import _login as api  # the SDK on use, not for --help
     from ._storage import default_store
 
     token, source = await api.current_token(settings)
@@ -818,8 +835,6 @@ def _setting_sources(settings: AnacondaAuthSettings) -> dict[str, dict[str, Any]
 
 def _without_password(url: str) -> str:
     """`url` with the password of its user info (``http://user:pass@host``) hidden."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(url)
     if parts.password is None:
         return url
@@ -876,8 +891,6 @@ def _describe_expiry(report: dict[str, Any]) -> str:
 
 def main(args: list[str] | None = None, *, prog_name: str = "anaconda-auth") -> None:
     """Run ``anaconda-auth`` (the console script); exits with one of `ExitCode`."""
-    import warnings
-
     # A warning (an unknown ANACONDA_AUTH_* name, ...) is one line, like an error.
     warnings.formatwarning = _format_warning
     with exit_on_interrupt():

@@ -14,6 +14,7 @@ import logging
 import os
 import subprocess
 import sys
+import webbrowser
 from collections.abc import Callable
 
 import anyio.to_thread
@@ -61,8 +62,6 @@ def default_open_browser(url: str) -> bool:
 
     Blocks up to `OPENER_VERDICT_SECONDS` (run it in a worker thread). Never prints.
     """
-    import webbrowser
-
     if not can_try_browser():
         logger.info("No BROWSER and no display: not trying to open a browser")
         return False

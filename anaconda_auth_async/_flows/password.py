@@ -101,7 +101,7 @@ def _read_password() -> str:
 
 def _terminal_state() -> Any:
     with contextlib.suppress(ImportError, OSError, ValueError, AttributeError):
-        import termios
+        import termios  # Unix only: absent on Windows
 
         return termios.tcgetattr(sys.stdin.fileno())
     return None
@@ -111,7 +111,7 @@ def _restore_terminal(state: Any) -> None:
     if state is None:
         return
     with contextlib.suppress(ImportError, OSError, ValueError, AttributeError):
-        import termios
+        import termios  # Unix only: absent on Windows
 
         termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, state)
         print(file=sys.stderr, flush=True)  # end the line the prompt was on
