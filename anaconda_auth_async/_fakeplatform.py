@@ -14,8 +14,9 @@ import hashlib
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
@@ -24,7 +25,23 @@ from ._config import AnacondaAuthSettings, resolve_settings
 from ._text import json_object
 from ._token import TokenInfo
 
-__all__ = ["FakePlatform"]
+__all__ = ["ENDPOINTS", "Answer", "FakePlatform"]
+
+ENDPOINTS: Mapping[str, str] = {
+    "discovery": "/.well-known/openid-configuration",
+    "jwks": "/.well-known/jwks.json",
+    "device": "/oauth2/device/auth",
+    "token": "/oauth2/token",
+    "api-keys": "/api/iam/api-keys",
+    "account": "/api/account",
+}
+"""The names `FakePlatform.script` accepts for the provider's and the API's endpoints."""
+
+Answer: TypeAlias = (
+    "httpx.Response | Mapping[str, Any] | Callable[[httpx.Request], httpx.Response]"
+    " | BaseException | type[BaseException]"
+)
+"""One scripted answer: see `FakePlatform.script`."""
 
 _AUTH_REQUIRED = {"error": {"code": "auth_required", "message": "Authentication required"}}
 _key_lock = threading.Lock()
@@ -51,11 +68,13 @@ class FakePlatform:
     to ``login(transport=...)`` and a client's ``transport=``, or make it the default of
     every client with `anaconda_auth_async.testing.use_platform`. `user` holds the claims
     of the person who logs in and the account the API returns. `open_browser` completes
-    a browser login without a browser; device-code logins are approved at once (set
-    `approve_device` False to have them wait); `password` is the password-grant
-    password. `api_key` makes a key the API accepts; `revoke` makes it rejected (401,
-    ``auth_required``); `forbid` makes a path answer 403. `requests` records every
-    request; `route` adds answers for your own API paths.
+    a browser login without a browser and `deny_browser` refuses it; device-code logins
+    are approved at once (set `approve_device` False to have them wait, or
+    `device_code_login` False for a provider without them); `password` is the
+    password-grant password. `api_key` makes a key the API accepts; `revoke` makes it
+    rejected (401, ``auth_required``); `forbid` makes a path answer 403. `requests`
+    records every request; `route` adds answers for your own API paths; `script` queues
+    one-off answers (an outage, a protocol error) for any endpoint.
     """
 
     def __init__(
@@ -82,6 +101,12 @@ class FakePlatform:
         }
         self.password = password
         self.approve_device = True
+        """False: device-code logins wait (``authorization_pending``) until set True."""
+        self.device_code_login = True
+        """False: the provider offers no device-code login (no endpoint in discovery)."""
+        self.id_token_claims: dict[str, Any] = {}
+        """Claims that replace the usual ones in every ID token the provider signs (a wrong
+        ``nonce``, ``aud`` or ``exp``, to test validation); a None value leaves one out."""
         self.requests: list[httpx.Request] = []
         self.minted: list[str] = []
         """Every API key the API created (by a login, or by `api_key`)."""
@@ -91,6 +116,7 @@ class FakePlatform:
         self._device_codes: set[str] = set()
         self._forbidden: set[str] = set()
         self._routes: dict[tuple[str, str], Callable[[httpx.Request], httpx.Response]] = {}
+        self._scripts: dict[str, deque[Answer]] = {}
         self._lock = threading.Lock()
         self.transport = httpx.MockTransport(self._handle)
 
@@ -152,6 +178,41 @@ class FakePlatform:
 
         self._routes[(method.upper(), path)] = answer
 
+    def script(self, endpoint: str, *answers: Answer) -> None:
+        """Queue one-off answers for `endpoint`: each request to it takes the next one.
+
+        `endpoint` is a name in `ENDPOINTS` (``"discovery"``, ``"jwks"``, ``"device"``,
+        ``"token"``, ``"api-keys"``, ``"account"``) or a path (``"/api/foo"``). An answer
+        is an `httpx.Response`, sent as it is; a dict, the usual JSON answer with these
+        fields changed (None removes one); a callable, ``answer(request) -> Response``;
+        or an exception (instance or class), raised as a network failure is, such as
+        `httpx.ConnectError`. Scripted answers come before any check (the API's key
+        check too); once the queue is empty the platform answers as usual again.
+        """
+        path = ENDPOINTS.get(endpoint, endpoint)
+        if not path.startswith("/"):
+            raise ValueError(f"unknown endpoint {endpoint!r}: a path or one of {list(ENDPOINTS)}")
+        with self._lock:
+            self._scripts.setdefault(path, deque()).extend(answers)
+
+    def redirect(self, url: str, **params: str | None) -> httpx.Response:
+        """Send the browser where the provider would after the login page at `url`.
+
+        The SDK's loopback listener (``redirect_uri`` in `url`) gets a fresh ``code``, the
+        ``state`` and ``iss``; `params` change those (None leaves one out) or add others,
+        such as ``error``. Returns the listener's answer (its redirect to a success or
+        error page). The building block of `open_browser` and `deny_browser`.
+        """
+        query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+        code = secrets.token_urlsafe(16)
+        with self._lock:
+            self._codes[code] = query
+        sent = {"code": code, "state": query.get("state", ""), "iss": self.issuer, **params}
+        given = urlencode({k: v for k, v in sent.items() if v is not None})
+        redirect = f"{query['redirect_uri']}?{given}"
+        with httpx.Client(trust_env=False) as browser:  # the real loopback listener
+            return browser.get(redirect)
+
     def open_browser(self, url: str) -> bool:
         """Complete a browser login for `user`: what a person's browser would do.
 
@@ -159,20 +220,43 @@ class FakePlatform:
         redirect (with a fresh code, the ``state`` and ``iss``) to the SDK's loopback
         listener and returns True.
         """
-        query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-        code = secrets.token_urlsafe(16)
-        with self._lock:
-            self._codes[code] = query
-        params = {"code": code, "state": query.get("state", ""), "iss": self.issuer}
-        redirect = f"{query['redirect_uri']}?{urlencode(params)}"
-        with httpx.Client(trust_env=False) as browser:  # the real loopback listener
-            browser.get(redirect)
+        self.redirect(url)
+        return True
+
+    def deny_browser(self, url: str) -> bool:
+        """Refuse a browser login, as a person who clicks "deny" does.
+
+        Pass it as ``login(open_browser=platform.deny_browser)``: the login then raises
+        `LoginDeniedError` (``access_denied``).
+        """
+        self.redirect(url, code=None, error="access_denied", error_description="Denied.")
         return True
 
     # --- the fake servers -------------------------------------------------------------
 
     def _handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
+        with self._lock:
+            queue = self._scripts.get(request.url.path)
+            answer = queue.popleft() if queue else None
+        if isinstance(answer, httpx.Response):
+            return answer
+        if isinstance(answer, BaseException):
+            raise answer
+        if isinstance(answer, type):
+            raise answer(f"scripted {answer.__name__} for {request.url}")
+        if callable(answer):
+            return answer(request)
+        response = self._answer(request)
+        if answer is None:
+            return response
+        body = {**(json_object(response.content) or {}), **answer}
+        body = {k: v for k, v in body.items() if v is not None}
+        if request.url.path == ENDPOINTS["device"]:  # the code now sent is the valid one
+            self._device_codes.add(str(body.get("device_code")))
+        return httpx.Response(response.status_code, json=body)
+
+    def _answer(self, request: httpx.Request) -> httpx.Response:
         origin = f"{request.url.scheme}://{request.url.netloc.decode()}"
         if origin == self.issuer:
             return self._provider(request)
@@ -187,7 +271,7 @@ class FakePlatform:
         if path == "/.well-known/jwks.json":
             return httpx.Response(200, json={"keys": [_rsa_key().as_dict(private=False)]})
         form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
-        if path == "/oauth2/device/auth" and request.method == "POST":
+        if path == ENDPOINTS["device"] and request.method == "POST" and self.device_code_login:
             answer: dict[str, Any] = {
                 "device_code": secrets.token_urlsafe(16),
                 "user_code": "ABCD-EFGH",
@@ -208,7 +292,11 @@ class FakePlatform:
             "authorization_endpoint": f"{self.issuer}/oauth2/auth",
             "token_endpoint": f"{self.issuer}/oauth2/token",
             "jwks_uri": f"{self.issuer}/.well-known/jwks.json",
-            "device_authorization_endpoint": f"{self.issuer}/oauth2/device/auth",
+            **(
+                {"device_authorization_endpoint": self.issuer + ENDPOINTS["device"]}
+                if self.device_code_login
+                else {}
+            ),
             "id_token_signing_alg_values_supported": ["RS256"],
             "authorization_response_iss_parameter_supported": True,
         }
@@ -257,6 +345,8 @@ class FakePlatform:
         }
         if nonce is not None:
             claims["nonce"] = nonce
+        claims.update(self.id_token_claims)
+        claims = {k: v for k, v in claims.items() if v is not None}
         key = _rsa_key()
         return str(jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key))
 

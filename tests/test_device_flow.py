@@ -1,9 +1,11 @@
-"""Device-code login (RFC 8628) over a MockTransport: polling, slow_down, denial, expiry."""
+"""Device-code login (RFC 8628) against the test kit's fake provider: polling, slow_down,
+denial, expiry; the provider's answers are scripted where a test needs other ones."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs
 
 import anyio
@@ -24,60 +26,38 @@ from anaconda_auth_async._flows.device import (
     parse_poll_response,
 )
 from anaconda_auth_async._flows.token_endpoint import OAuthTokens
-from anaconda_auth_async._oidc import ProviderMetadata
+from anaconda_auth_async._oidc import discover
+from anaconda_auth_async.testing import FakePlatform
 
 ISSUER = "https://id.example.test"
 DEVICE_CODE = "device-code-secret-3f9a"
-
-
-def metadata(*, device: bool = True) -> ProviderMetadata:
-    return ProviderMetadata(
-        issuer=ISSUER,
-        authorization_endpoint=f"{ISSUER}/authorize",
-        token_endpoint=f"{ISSUER}/token",
-        jwks_uri=f"{ISSUER}/jwks",
-        device_authorization_endpoint=f"{ISSUER}/device" if device else None,
-        id_token_signing_alg_values_supported=("RS256",),
-        raw={},
-    )
+DEVICE: dict[str, Any] = {
+    "device_code": DEVICE_CODE,
+    "user_code": "WDJB-MJHT",
+    "verification_uri": f"{ISSUER}/device",
+    "verification_uri_complete": f"{ISSUER}/device?user_code=WDJB-MJHT",
+    "expires_in": 600,
+    "interval": None,  # RFC 8628's default, 5 seconds
+}
+"""The device endpoint's answer in these tests (changes to the fake's usual one)."""
+TOKENS = {"access_token": "access-1", "id_token": "id-1"}
+"""The usual token answer (the code approved), with tokens the tests know."""
+DEVICE_PATH, TOKEN_PATH = "/oauth2/device/auth", "/oauth2/token"
 
 
 def error(code: str, status: int = 400) -> httpx.Response:
     return httpx.Response(status, json={"error": code})
 
 
-TOKENS = httpx.Response(
-    200, json={"access_token": "access-1", "id_token": "id-1", "token_type": "Bearer"}
-)
+@pytest.fixture
+def platform() -> FakePlatform:
+    return FakePlatform(auth_domain="id.example.test", client_id="cli-123")
 
 
-class FakeProvider:
-    """A device endpoint and a token endpoint answering from a script, recording requests."""
-
-    def __init__(
-        self, polls: list[httpx.Response], device_answer: dict[str, object] | None = None
-    ) -> None:
-        self.polls: Iterator[httpx.Response] = iter(polls)
-        self.device_answer = device_answer or {
-            "device_code": DEVICE_CODE,
-            "user_code": "WDJB-MJHT",
-            "verification_uri": f"{ISSUER}/device",
-            "verification_uri_complete": f"{ISSUER}/device?user_code=WDJB-MJHT",
-            "expires_in": 600,
-        }
-        self.requests: list[tuple[str, dict[str, list[str]]]] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        form = parse_qs(request.content.decode())
-        self.requests.append((request.url.path, form))
-        if request.url.path == "/device":
-            return httpx.Response(200, json=self.device_answer)
-        if request.url.path == "/token":
-            return next(self.polls)
-        return httpx.Response(404)
-
-    def client(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=httpx.MockTransport(self))
+def sent(platform: FakePlatform) -> list[tuple[str, dict[str, list[str]]]]:
+    """The device and token requests the flow made, as (path, form)."""
+    flow = [r for r in platform.requests if r.url.path in (DEVICE_PATH, TOKEN_PATH)]
+    return [(r.url.path, parse_qs(r.content.decode())) for r in flow]
 
 
 def ignore(event: LoginEvent) -> None:
@@ -96,45 +76,62 @@ class Sleeps:
 
 
 @pytest.fixture
-def settings() -> AnacondaAuthSettings:
-    return AnacondaAuthSettings(auth_domain="id.example.test", client_id="cli-123")
+def settings(platform: FakePlatform) -> AnacondaAuthSettings:
+    return platform.settings(client_id="cli-123")
 
 
-async def run(
-    provider: FakeProvider,
+async def run_flow(
+    platform: FakePlatform,
     settings: AnacondaAuthSettings,
     *,
-    sleeps: Sleeps | None = None,
-    events: list[LoginEvent] | None = None,
-    meta: ProviderMetadata | None = None,
+    polls: list[httpx.Response | dict[str, Any] | Exception],
+    device: dict[str, Any] | httpx.Response | Exception = DEVICE,
+    sleep: Callable[[float], Any] | None = None,
+    on_event: Callable[[LoginEvent], object] = ignore,
+    open_browser: Callable[[str], bool] | None = None,
 ) -> OAuthTokens:
-    sink: Callable[[LoginEvent], object] = (events if events is not None else []).append
-    async with provider.client() as http:
+    """Run the device flow against `platform` answering `device`, then `polls` in turn."""
+    platform.script("device", device)
+    platform.script("token", *polls)
+    async with httpx.AsyncClient(transport=platform.transport) as http:
+        metadata = await discover(http, settings)
         result = await device_flow(
-            http, meta or metadata(), settings, on_event=sink, sleep=sleeps or Sleeps()
+            http,
+            metadata,
+            settings,
+            on_event=on_event,
+            sleep=sleep or Sleeps(),
+            open_browser=open_browser,
         )
     assert result.nonce is None
     return result.tokens
 
 
 @pytest.mark.anyio
-async def test_polls_until_approved_honouring_slow_down(settings: AnacondaAuthSettings) -> None:
-    provider = FakeProvider(
-        [error("authorization_pending"), error("authorization_pending"), error("slow_down"), TOKENS]
-    )
+async def test_polls_until_approved_honouring_slow_down(
+    platform: FakePlatform, settings: AnacondaAuthSettings
+) -> None:
+    pending = error("authorization_pending")
     sleeps, events = Sleeps(), list[LoginEvent]()
-    tokens = await run(provider, settings, sleeps=sleeps, events=events)
+    tokens = await run_flow(
+        platform,
+        settings,
+        polls=[pending, pending, error("slow_down"), TOKENS],
+        sleep=sleeps,
+        on_event=events.append,
+    )
 
     assert tokens.access_token == "access-1"
     assert tokens.id_token == "id-1"
     assert sleeps.intervals == [5, 5, 10]
-    paths = [path for path, _ in provider.requests]
-    assert paths == ["/device", "/token", "/token", "/token", "/token"]
-    assert provider.requests[0][1] == {
+    requests = sent(platform)
+    paths = [path for path, _ in requests]
+    assert paths == [DEVICE_PATH, TOKEN_PATH, TOKEN_PATH, TOKEN_PATH, TOKEN_PATH]
+    assert requests[0][1] == {
         "client_id": ["cli-123"],
         "scope": ["openid email profile"],
     }
-    for _, form in provider.requests[1:]:
+    for _, form in requests[1:]:
         assert form == {
             "grant_type": [DEVICE_CODE_GRANT],
             "device_code": [DEVICE_CODE],
@@ -152,20 +149,21 @@ async def test_polls_until_approved_honouring_slow_down(settings: AnacondaAuthSe
 
 @pytest.mark.anyio
 async def test_slow_down_is_permanent_and_server_interval_is_used(
-    settings: AnacondaAuthSettings,
+    platform: FakePlatform, settings: AnacondaAuthSettings
 ) -> None:
     answer = {
         "device_code": DEVICE_CODE,
         "user_code": "ABCD",
         "verification_uri": f"{ISSUER}/activate",
+        "verification_uri_complete": None,
         "expires_in": 900,
         "interval": 7,
     }
-    provider = FakeProvider(
-        [error("slow_down"), error("authorization_pending"), error("slow_down"), TOKENS], answer
-    )
+    polls = [error("slow_down"), error("authorization_pending"), error("slow_down"), TOKENS]
     sleeps, events = Sleeps(), list[LoginEvent]()
-    await run(provider, settings, sleeps=sleeps, events=events)
+    await run_flow(
+        platform, settings, polls=polls, device=answer, sleep=sleeps, on_event=events.append
+    )
     assert sleeps.intervals == [12, 12, 17]
     # Without verification_uri_complete the plain URI is reported.
     assert events[0].url == f"{ISSUER}/activate"
@@ -173,129 +171,141 @@ async def test_slow_down_is_permanent_and_server_interval_is_used(
 
 
 @pytest.mark.anyio
-async def test_access_denied(settings: AnacondaAuthSettings) -> None:
-    provider = FakeProvider([error("authorization_pending"), error("access_denied")])
+async def test_access_denied(platform: FakePlatform, settings: AnacondaAuthSettings) -> None:
+    polls = [error("authorization_pending"), error("access_denied")]
     with pytest.raises(LoginDeniedError, match="denied") as caught:
-        await run(provider, settings)
+        await run_flow(platform, settings, polls=polls)
     assert caught.value.error == "access_denied"
     assert DEVICE_CODE not in str(caught.value)
 
 
 @pytest.mark.anyio
-async def test_expired_token(settings: AnacondaAuthSettings) -> None:
-    provider = FakeProvider([error("authorization_pending"), error("expired_token")])
+async def test_expired_token(platform: FakePlatform, settings: AnacondaAuthSettings) -> None:
+    polls = [error("authorization_pending"), error("expired_token")]
     with pytest.raises(LoginTimeoutError, match=r"code expired.*run the login again"):
-        await run(provider, settings)
+        await run_flow(platform, settings, polls=polls)
 
 
 @pytest.mark.anyio
-async def test_no_device_endpoint_is_a_clear_error(settings: AnacondaAuthSettings) -> None:
-    provider = FakeProvider([])
+async def test_no_device_endpoint_is_a_clear_error(
+    platform: FakePlatform, settings: AnacondaAuthSettings
+) -> None:
+    platform.device_code_login = False
     with pytest.raises(LoginError, match=r"does not offer device-code login.*browser"):
-        await run(provider, settings, meta=metadata(device=False))
-    assert provider.requests == []
+        await run_flow(platform, settings, polls=[])
+    assert sent(platform) == []
 
 
 @pytest.mark.anyio
-async def test_gives_up_when_the_code_lifetime_is_used_up(settings: AnacondaAuthSettings) -> None:
-    answer = {**FakeProvider([]).device_answer, "expires_in": 12}
-    provider = FakeProvider([error("authorization_pending")] * 10, answer)
+async def test_gives_up_when_the_code_lifetime_is_used_up(
+    platform: FakePlatform, settings: AnacondaAuthSettings
+) -> None:
     sleeps = Sleeps()
     with pytest.raises(LoginTimeoutError, match="code expired"):
-        await run(provider, settings, sleeps=sleeps)
+        await run_flow(
+            platform,
+            settings,
+            polls=[error("authorization_pending")] * 10,
+            device={**DEVICE, "expires_in": 12},
+            sleep=sleeps,
+        )
     assert sleeps.intervals == [5, 5]
-    assert len(provider.requests) == 1 + 3
+    assert len(sent(platform)) == 1 + 3
 
 
 @pytest.mark.anyio
-async def test_the_login_time_limit_is_not_applied_again_by_the_flow() -> None:
+async def test_the_login_time_limit_is_not_applied_again_by_the_flow(
+    platform: FakePlatform,
+) -> None:
     # login() owns that limit; the flow waits as long as the code lives (15 s > 9 s here).
-    settings = AnacondaAuthSettings(auth_domain="id.example.test", login_timeout=9)
-    provider = FakeProvider([error("authorization_pending")] * 3 + [TOKENS])
+    settings = platform.settings(login_timeout=9)
     sleeps = Sleeps()
-    assert (await run(provider, settings, sleeps=sleeps)).access_token == "access-1"
+    polls: list[Any] = [error("authorization_pending")] * 3 + [TOKENS]
+    assert (await run_flow(platform, settings, polls=polls, sleep=sleeps)).access_token == (
+        "access-1"
+    )
     assert sleeps.intervals == [5, 5, 5]
 
 
 @pytest.mark.anyio
-async def test_without_expires_in_the_code_lives_as_long_as_the_login() -> None:
-    settings = AnacondaAuthSettings(auth_domain="id.example.test", login_timeout=1)
-    answer = {k: v for k, v in FakeProvider([]).device_answer.items() if k != "expires_in"}
-    provider = FakeProvider([error("authorization_pending")] * 30 + [TOKENS], answer)
+async def test_without_expires_in_the_code_lives_as_long_as_the_login(
+    platform: FakePlatform,
+) -> None:
+    settings = platform.settings(login_timeout=1)
+    polls: list[Any] = [error("authorization_pending")] * 30 + [TOKENS]
     events: list[LoginEvent] = []
-    assert (await run(provider, settings, events=events)).access_token == "access-1"
+    tokens = await run_flow(
+        platform,
+        settings,
+        polls=polls,
+        device={**DEVICE, "expires_in": None},
+        on_event=events.append,
+    )
+    assert tokens.access_token == "access-1"
     assert events[0].kind == "device_code"
     assert events[0].expires_in is None
 
 
 @pytest.mark.anyio
 async def test_a_library_time_out_is_not_taken_for_the_code_expiring(
-    settings: AnacondaAuthSettings,
+    platform: FakePlatform, settings: AnacondaAuthSettings
 ) -> None:
     async def broken_sleep(seconds: float) -> None:
         raise TimeoutError("a library's own")
 
-    provider = FakeProvider([error("authorization_pending")] * 3)
     with pytest.raises(TimeoutError, match="a library's own"):
-        async with provider.client() as http:
-            await device_flow(http, metadata(), settings, on_event=ignore, sleep=broken_sleep)
-
-
-@pytest.mark.anyio
-async def test_a_few_server_errors_are_tolerated(settings: AnacondaAuthSettings) -> None:
-    provider = FakeProvider([httpx.Response(503), error("authorization_pending"), TOKENS])
-    assert (await run(provider, settings)).access_token == "access-1"
-
-
-@pytest.mark.anyio
-async def test_repeated_server_errors_end_the_login(settings: AnacondaAuthSettings) -> None:
-    provider = FakeProvider([httpx.Response(502, text="<html>bad gateway</html>")] * 3)
-    with pytest.raises(LoginError, match="failed 3 times in a row"):
-        await run(provider, settings)
-
-
-@pytest.mark.anyio
-async def test_network_errors_while_polling_are_retried(settings: AnacondaAuthSettings) -> None:
-    answers: list[httpx.Response | Exception] = [httpx.ConnectError("down"), TOKENS]
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/device":
-            return httpx.Response(200, json=FakeProvider([]).device_answer)
-        answer = answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-        result = await device_flow(http, metadata(), settings, on_event=ignore, sleep=Sleeps())
-    assert result.tokens.access_token == "access-1"
-
-
-@pytest.mark.anyio
-async def test_device_endpoint_refusal(settings: AnacondaAuthSettings) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(
-            400, json={"error": "invalid_client", "error_description": "unknown client"}
+        await run_flow(
+            platform, settings, polls=[error("authorization_pending")] * 3, sleep=broken_sleep
         )
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-        with pytest.raises(
-            LoginError, match=r"HTTP 400, invalid_client: unknown client.*client_id"
-        ):
-            await device_flow(http, metadata(), settings, on_event=ignore, sleep=Sleeps())
+
+@pytest.mark.anyio
+async def test_a_few_server_errors_are_tolerated(
+    platform: FakePlatform, settings: AnacondaAuthSettings
+) -> None:
+    polls = [httpx.Response(503), error("authorization_pending"), TOKENS]
+    assert (await run_flow(platform, settings, polls=polls)).access_token == "access-1"
 
 
 @pytest.mark.anyio
-async def test_unreachable_device_endpoint(settings: AnacondaAuthSettings) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("connection refused")
+async def test_repeated_server_errors_end_the_login(
+    platform: FakePlatform, settings: AnacondaAuthSettings
+) -> None:
+    polls = [httpx.Response(502, text="<html>bad gateway</html>")] * 3
+    with pytest.raises(LoginError, match="failed 3 times in a row"):
+        await run_flow(platform, settings, polls=list(polls))
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-        with pytest.raises(
-            LoginError,
-            match=r"Could not reach the device-code endpoint .*ConnectError: connection refused",
-        ):
-            await device_flow(http, metadata(), settings, on_event=ignore, sleep=Sleeps())
+
+@pytest.mark.anyio
+async def test_network_errors_while_polling_are_retried(
+    platform: FakePlatform, settings: AnacondaAuthSettings
+) -> None:
+    polls = [httpx.ConnectError("down"), TOKENS]
+    assert (await run_flow(platform, settings, polls=polls)).access_token == "access-1"
+
+
+@pytest.mark.anyio
+async def test_device_endpoint_refusal(
+    platform: FakePlatform, settings: AnacondaAuthSettings
+) -> None:
+    refusal = httpx.Response(
+        400, json={"error": "invalid_client", "error_description": "unknown client"}
+    )
+    with pytest.raises(LoginError, match=r"HTTP 400, invalid_client: unknown client.*client_id"):
+        await run_flow(platform, settings, polls=[], device=refusal)
+
+
+@pytest.mark.anyio
+async def test_unreachable_device_endpoint(
+    platform: FakePlatform, settings: AnacondaAuthSettings
+) -> None:
+    with pytest.raises(
+        LoginError,
+        match=r"Could not reach the device-code endpoint .*ConnectError: connection refused",
+    ):
+        await run_flow(
+            platform, settings, polls=[], device=httpx.ConnectError("connection refused")
+        )
 
 
 def test_parse_device_authorization_rejects_incomplete_answers() -> None:
@@ -330,9 +340,8 @@ def test_parse_poll_response_outcomes() -> None:
 @pytest.mark.anyio
 @pytest.mark.parametrize("outcome", ["opened", "not opened", "broken"])
 async def test_the_verification_page_is_opened_after_the_code_is_shown(
-    settings: AnacondaAuthSettings, outcome: str
+    platform: FakePlatform, settings: AnacondaAuthSettings, outcome: str
 ) -> None:
-    provider = FakeProvider([error("authorization_pending"), TOKENS])
     events: list[LoginEvent] = []
     opened: list[tuple[str, list[str]]] = []
 
@@ -342,10 +351,13 @@ async def test_the_verification_page_is_opened_after_the_code_is_shown(
             raise RuntimeError("no display")
         return outcome == "opened"
 
-    async with provider.client() as http:
-        result = await device_flow(
-            http, metadata(), settings, on_event=events.append, sleep=Sleeps(), open_browser=opener
-        )
-    assert result.tokens.access_token == "access-1"
+    tokens = await run_flow(
+        platform,
+        settings,
+        polls=[error("authorization_pending"), TOKENS],
+        on_event=events.append,
+        open_browser=opener,
+    )
+    assert tokens.access_token == "access-1"
     assert opened == [(f"{ISSUER}/device?user_code=WDJB-MJHT", ["device_code"])]
     assert [e.kind for e in events] == ["device_code", "waiting"]

@@ -5,27 +5,20 @@ from __future__ import annotations
 import ssl
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from importlib.metadata import entry_points
-from typing import Any
 
-import httpx
 import pytest
 
 pytest.importorskip("panel")
 
 from panel.config import config
 
-from anaconda_auth_async import _transport
 from anaconda_auth_async.panel import AnacondaCloudLoginHandler
+from anaconda_auth_async.testing import FakePlatform, use_platform
 
 ISSUER = "https://id.example.test"
-DOCUMENT = {
-    "issuer": ISSUER,
-    "authorization_endpoint": f"{ISSUER}/authorize-here",
-    "token_endpoint": f"{ISSUER}/token-here",
-    "userinfo_endpoint": f"{ISSUER}/me",
-    "jwks_uri": f"{ISSUER}/jwks",
-}
 
 
 def _handler() -> AnacondaCloudLoginHandler:
@@ -35,23 +28,23 @@ def _handler() -> AnacondaCloudLoginHandler:
 
 
 @pytest.fixture
-def provider(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Discovery answered over MockTransport for any issuer; returns the URLs asked."""
-    asked: list[str] = []
+def provider() -> Iterator[Callable[[str], FakePlatform]]:
+    """Serve a fake provider at an auth domain, its discovery naming endpoints of its own."""
+    with ExitStack() as stack:
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        asked.append(str(request.url))
-        issuer = f"https://{request.url.netloc.decode()}"
-        document = {k: v.replace(ISSUER, issuer) for k, v in DOCUMENT.items()}
-        return httpx.Response(200, json=document)
+        def at(auth_domain: str) -> FakePlatform:
+            platform = FakePlatform(auth_domain=auth_domain)
+            issuer = platform.issuer
+            document = {
+                "authorization_endpoint": f"{issuer}/authorize-here",
+                "token_endpoint": f"{issuer}/token-here",
+                "userinfo_endpoint": f"{issuer}/me",
+            }
+            platform.script("discovery", document)
+            stack.enter_context(use_platform(platform))
+            return platform
 
-    real = _transport.async_http_client
-
-    def client(settings: Any, **overrides: Any) -> httpx.AsyncClient:
-        return real(settings, transport=httpx.MockTransport(answer), **overrides)
-
-    monkeypatch.setattr(_transport, "async_http_client", client)
-    return asked
+        yield at
 
 
 @pytest.mark.parametrize("name", ["anaconda_cloud", "anaconda_auth_async"])
@@ -80,12 +73,13 @@ def test_imports_in_either_order_in_a_fresh_interpreter(first: str) -> None:
 
 @pytest.mark.anyio
 async def test_endpoints_come_from_the_discovery_document(
-    provider: list[str], monkeypatch: pytest.MonkeyPatch
+    provider: Callable[[str], FakePlatform], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ANACONDA_AUTH_AUTH_DOMAIN", "id.example.test")
+    platform = provider("id.example.test")
     handler = _handler()
     await handler._discover()
-    assert provider == [f"{ISSUER}/.well-known/openid-configuration"]
+    assert [str(r.url) for r in platform.requests] == [f"{ISSUER}/.well-known/openid-configuration"]
     assert f"{ISSUER}/authorize-here" == handler._OAUTH_AUTHORIZE_URL
     assert f"{ISSUER}/token-here" == handler._OAUTH_ACCESS_TOKEN_URL
     assert f"{ISSUER}/me" == handler._OAUTH_USER_URL
@@ -95,9 +89,10 @@ async def test_endpoints_come_from_the_discovery_document(
 
 @pytest.mark.anyio
 async def test_auth_domain_from_seed_env_var(
-    provider: list[str], monkeypatch: pytest.MonkeyPatch
+    provider: Callable[[str], FakePlatform], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ANACONDA_CLOUD_AUTH_DOMAIN", "id.seed.test")
+    provider("id.seed.test")
     handler = _handler()
     await handler._discover()
     assert handler._OAUTH_AUTHORIZE_URL == "https://id.seed.test/authorize-here"
@@ -105,9 +100,10 @@ async def test_auth_domain_from_seed_env_var(
 
 @pytest.mark.anyio
 async def test_auth_domain_from_panel_extra_params(
-    provider: list[str], monkeypatch: pytest.MonkeyPatch
+    provider: Callable[[str], FakePlatform], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ANACONDA_AUTH_AUTH_DOMAIN", "id.from-env.test")
+    provider("id.extra.test")
     monkeypatch.setattr(config, "oauth_extra_params", {"auth-domain": "id.extra.test"})
     handler = _handler()
     await handler._discover()

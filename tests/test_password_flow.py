@@ -1,4 +1,4 @@
-"""The deprecated password grant over a MockTransport."""
+"""The deprecated password grant against the test kit's fake provider."""
 
 from __future__ import annotations
 
@@ -14,59 +14,44 @@ from anaconda_auth_async import AnacondaAuthSettings, LoginDeniedError, LoginErr
 from anaconda_auth_async._flows import FlowResult
 from anaconda_auth_async._flows import password as password_module
 from anaconda_auth_async._flows.password import password_flow
-from anaconda_auth_async._oidc import ProviderMetadata
+from anaconda_auth_async._oidc import discover
+from anaconda_auth_async.testing import FakePlatform
 
-ISSUER = "https://id.example.test"
 PASSWORD = "correct horse battery staple"
-
-METADATA = ProviderMetadata(
-    issuer=ISSUER,
-    authorization_endpoint=f"{ISSUER}/authorize",
-    token_endpoint=f"{ISSUER}/token",
-    jwks_uri=f"{ISSUER}/jwks",
-    device_authorization_endpoint=None,
-    id_token_signing_alg_values_supported=("RS256",),
-    raw={},
-)
-
-
-class TokenEndpoint:
-    """Accepts alice with PASSWORD; records every form it receives."""
-
-    def __init__(self, reject: httpx.Response | None = None) -> None:
-        self.forms: list[dict[str, list[str]]] = []
-        self.reject = reject or httpx.Response(
-            400, json={"error": "invalid_grant", "error_description": "Invalid user credentials"}
-        )
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        assert request.url == f"{ISSUER}/token"
-        form = parse_qs(request.content.decode())
-        self.forms.append(form)
-        if form.get("username") == ["alice"] and form.get("password") == [PASSWORD]:
-            return httpx.Response(
-                200, json={"access_token": "access-1", "id_token": "id-1", "token_type": "Bearer"}
-            )
-        return self.reject
 
 
 @pytest.fixture
-def settings() -> AnacondaAuthSettings:
-    return AnacondaAuthSettings(auth_domain="id.example.test", client_id="cli-123")
+def platform() -> FakePlatform:
+    """A provider that accepts PASSWORD."""
+    return FakePlatform(auth_domain="id.example.test", client_id="cli-123", password=PASSWORD)
 
 
-async def run(endpoint: TokenEndpoint, settings: AnacondaAuthSettings, ask: object) -> FlowResult:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(endpoint)) as http:
-        return await password_flow(http, METADATA, settings, ask_credentials=ask)  # type: ignore[arg-type]
+@pytest.fixture
+def settings(platform: FakePlatform) -> AnacondaAuthSettings:
+    return platform.settings(client_id="cli-123")
+
+
+def forms(platform: FakePlatform) -> list[dict[str, list[str]]]:
+    """The forms the token endpoint received."""
+    token = [r for r in platform.requests if r.url.path == "/oauth2/token"]
+    return [parse_qs(r.content.decode()) for r in token]
+
+
+async def run(platform: FakePlatform, settings: AnacondaAuthSettings, ask: object) -> FlowResult:
+    async with httpx.AsyncClient(transport=platform.transport) as http:
+        metadata = await discover(http, settings)
+        return await password_flow(http, metadata, settings, ask_credentials=ask)  # type: ignore[arg-type]
 
 
 @pytest.mark.anyio
-async def test_success_sends_the_password_grant(settings: AnacondaAuthSettings) -> None:
-    endpoint = TokenEndpoint()
-    result = await run(endpoint, settings, lambda: ("alice", PASSWORD))
+async def test_success_sends_the_password_grant(
+    platform: FakePlatform, settings: AnacondaAuthSettings
+) -> None:
+    platform.script("token", {"access_token": "access-1"})  # the usual answer, known token
+    result = await run(platform, settings, lambda: ("alice", PASSWORD))
     assert result.tokens.access_token == "access-1"
     assert result.nonce is None
-    assert endpoint.forms == [
+    assert forms(platform) == [
         {
             "grant_type": ["password"],
             "username": ["alice"],
@@ -79,6 +64,7 @@ async def test_success_sends_the_password_grant(settings: AnacondaAuthSettings) 
 
 @pytest.mark.anyio
 async def test_sync_callback_runs_off_the_event_loop_thread(
+    platform: FakePlatform,
     settings: AnacondaAuthSettings,
 ) -> None:
     loop_thread = threading.get_ident()
@@ -88,63 +74,69 @@ async def test_sync_callback_runs_off_the_event_loop_thread(
         seen.append(threading.get_ident())
         return "alice", PASSWORD
 
-    await run(TokenEndpoint(), settings, ask)
+    await run(platform, settings, ask)
     assert len(seen) == 1
     assert seen[0] != loop_thread
 
 
 @pytest.mark.anyio
-async def test_async_callback_is_awaited(settings: AnacondaAuthSettings) -> None:
+async def test_async_callback_is_awaited(
+    platform: FakePlatform, settings: AnacondaAuthSettings
+) -> None:
     async def ask() -> tuple[str, str]:
         return "alice", PASSWORD
 
-    result = await run(TokenEndpoint(), settings, ask)
+    platform.script("token", {"access_token": "access-1"})  # the usual answer, known token
+    result = await run(platform, settings, ask)
     assert result.tokens.access_token == "access-1"
 
 
 @pytest.mark.anyio
-async def test_bad_credentials(settings: AnacondaAuthSettings) -> None:
+async def test_bad_credentials(platform: FakePlatform, settings: AnacondaAuthSettings) -> None:
     with (
         pytest.raises(LoginDeniedError, match="user name or password was not accepted") as caught,
     ):
-        await run(TokenEndpoint(), settings, lambda: ("alice", "wrong-password-123"))
+        await run(platform, settings, lambda: ("alice", "wrong-password-123"))
     assert caught.value.error == "invalid_grant"
     assert "wrong-password-123" not in str(caught.value)
 
 
 @pytest.mark.anyio
-async def test_bare_401_means_bad_credentials(settings: AnacondaAuthSettings) -> None:
-    endpoint = TokenEndpoint(reject=httpx.Response(401, text="Unauthorized"))
+async def test_bare_401_means_bad_credentials(
+    platform: FakePlatform, settings: AnacondaAuthSettings
+) -> None:
+    platform.script("token", httpx.Response(401, text="Unauthorized"))
     with (
         pytest.raises(LoginDeniedError, match="not accepted"),
     ):
-        await run(endpoint, settings, lambda: ("bob", "nope"))
+        await run(platform, settings, lambda: ("bob", "nope"))
 
 
 @pytest.mark.anyio
 async def test_other_provider_errors_are_not_called_bad_credentials(
+    platform: FakePlatform,
     settings: AnacondaAuthSettings,
 ) -> None:
-    endpoint = TokenEndpoint(reject=httpx.Response(400, json={"error": "unsupported_grant_type"}))
+    platform.script("token", httpx.Response(400, json={"error": "unsupported_grant_type"}))
     with pytest.raises(LoginError) as caught:
-        await run(endpoint, settings, lambda: ("bob", "nope"))
+        await run(platform, settings, lambda: ("bob", "nope"))
     assert not isinstance(caught.value, LoginDeniedError)
     assert "unsupported_grant_type" in str(caught.value)
 
 
 @pytest.mark.anyio
 async def test_no_callback_and_no_terminal_is_a_clear_error(
-    settings: AnacondaAuthSettings, monkeypatch: pytest.MonkeyPatch
+    platform: FakePlatform, settings: AnacondaAuthSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(password_module, "stdin_is_terminal", lambda: False)
-    endpoint = TokenEndpoint()
     with pytest.raises(LoginError, match=r"there is none; pass ask_credentials="):
-        await run(endpoint, settings, None)
-    assert endpoint.forms == []
+        await run(platform, settings, None)
+    assert forms(platform) == []
 
 
 @pytest.mark.anyio
 async def test_no_callback_asks_on_the_terminal(
+    platform: FakePlatform,
     settings: AnacondaAuthSettings,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -159,38 +151,36 @@ async def test_no_callback_asks_on_the_terminal(
         return PASSWORD
 
     monkeypatch.setattr(password_module.getpass, "getpass", getpass)
-    endpoint = TokenEndpoint()
-    result = await run(endpoint, settings, None)
+    platform.script("token", {"access_token": "access-1"})  # the usual answer, known token
+    result = await run(platform, settings, None)
     assert result.tokens.access_token == "access-1"
     assert hidden == ["Password: "]  # the password is read without echo
     out, err = capsys.readouterr()
     assert (out, err) == ("", "Email: ")
-    assert endpoint.forms[0]["username"] == ["alice"]
+    assert forms(platform)[0]["username"] == ["alice"]
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("answer", [("alice", ""), ("alice",), None, ["alice", PASSWORD]])
-async def test_callback_must_return_a_pair(settings: AnacondaAuthSettings, answer: object) -> None:
-    endpoint = TokenEndpoint()
+async def test_callback_must_return_a_pair(
+    platform: FakePlatform, settings: AnacondaAuthSettings, answer: object
+) -> None:
     with (
         pytest.raises(LoginError, match="did not return"),
     ):
-        await run(endpoint, settings, lambda: answer)
-    assert endpoint.forms == []
+        await run(platform, settings, lambda: answer)
+    assert forms(platform) == []
 
 
 @pytest.mark.anyio
-async def test_unreachable_token_endpoint(settings: AnacondaAuthSettings) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("connection refused")
-
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-        with (
-            pytest.raises(LoginError, match="Could not reach the token endpoint") as caught,
-        ):
-            await password_flow(
-                http, METADATA, settings, ask_credentials=lambda: ("alice", PASSWORD)
-            )
+async def test_unreachable_token_endpoint(
+    platform: FakePlatform, settings: AnacondaAuthSettings
+) -> None:
+    platform.script("token", httpx.ConnectError("connection refused"))
+    with (
+        pytest.raises(LoginError, match="Could not reach the token endpoint") as caught,
+    ):
+        await run(platform, settings, lambda: ("alice", PASSWORD))
     assert PASSWORD not in str(caught.value)
     assert "ConnectError: connection refused" in str(caught.value)  # the cause, not only a type
 
