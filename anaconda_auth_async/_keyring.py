@@ -509,12 +509,31 @@ class AnacondaKeyring(KeyringBackend):
         )
 
     def _os_error(self, action: str, exc: OSError) -> StorageError:
-
+        blocking = _file_in_the_way(self._path)
+        if blocking is not None:
+            return _errors()[1](
+                f"Could not {action} the token file {self._file}: {blocking} is a file, not "
+                "a directory; move it away, or set ANACONDA_AUTH_KEYRING_PATH to a file in "
+                "a directory."
+            )
         reason = exc.strerror or type(exc).__name__
         return _errors()[1](
             f"Could not {action} the token file {self._file}: {reason}; check the "
             "permissions of the file and its directory, and that the disk is not full."
         )
+
+
+def _file_in_the_way(path: Path) -> Path | None:
+    """The nearest existing ancestor of `path` when it is not a directory, else None."""
+    for ancestor in path.parents:
+        try:
+            mode = os.stat(ancestor).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            continue  # missing, or below the file we are looking for
+        except OSError:
+            return None  # cannot tell: the caller's own reason stands
+        return None if stat.S_ISDIR(mode) else ancestor
+    return None
 
 
 def _parse(raw: bytes) -> Data:

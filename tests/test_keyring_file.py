@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -249,6 +250,28 @@ def test_unreadable_file_is_a_storage_error(path: Path, monkeypatch: pytest.Monk
     with pytest.raises(StorageError, match="Permission denied") as info:
         AnacondaKeyring(path=path).get_password("svc", "user")
     assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        lambda backend: backend.get_password("svc", "user"),
+        lambda backend: backend.set_password("svc", "user", "secret"),
+        lambda backend: backend.delete_password("svc", "user"),
+    ],
+    ids=["read", "write", "delete"],
+)
+def test_a_file_where_a_directory_should_be_is_named_with_the_setting(
+    tmp_path: Path, action: Callable[[AnacondaKeyring], object]
+) -> None:
+    (tmp_path / "home").write_text("not a directory")
+    backend = AnacondaKeyring(path=tmp_path / "home" / ".anaconda" / "keyring")
+    with pytest.raises(StorageError) as info:
+        action(backend)
+    message = str(info.value)
+    assert f"{tmp_path / 'home'} is a file, not a directory" in message
+    assert "ANACONDA_AUTH_KEYRING_PATH" in message
+    assert (tmp_path / "home").read_text() == "not a directory"  # left as it was
 
 
 def test_failed_write_leaves_the_old_file_and_no_temp_file(
