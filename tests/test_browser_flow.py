@@ -1,4 +1,5 @@
-"""The browser login: protocol helpers (pure) and the flow over a real loopback listener."""
+"""The browser login: protocol helpers (pure) and the flow over a real loopback listener,
+against the test kit's fake provider (its token answers scripted where a test needs)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ from anaconda_auth_async._flows.browser import (
     browser_flow,
     code_exchange_form,
 )
-from anaconda_auth_async._oidc import ProviderMetadata
+from anaconda_auth_async._oidc import ProviderMetadata, discover
+from anaconda_auth_async.testing import FakePlatform
 
 ISSUER = "https://id.example.test"
 CLIENT_ID = "client-123"
@@ -57,6 +59,7 @@ def query_of(url: str) -> dict[str, str]:
 
 def settings(**values: Any) -> AnacondaAuthSettings:
     options: dict[str, Any] = {
+        "auth_domain": "id.example.test",
         "client_id": CLIENT_ID,
         "redirect_uri": "http://127.0.0.1:8000/auth/oidc",
         "ephemeral_port": True,
@@ -130,87 +133,83 @@ def test_code_exchange_form() -> None:
 # -- the flow, end to end -------------------------------------------------------------
 
 
-class FakeProvider:
-    """The provider's token endpoint (MockTransport) and a browser that logs in."""
+TOKENS = {
+    "access_token": "access-1",
+    "id_token": "id-1",
+    "refresh_token": "refresh-1",
+    "token_type": "Bearer",
+    "expires_in": 3600,
+}
 
-    def __init__(self, *, token_response: httpx.Response | None = None) -> None:
-        self.token_requests: list[dict[str, str]] = []
+
+@pytest.fixture
+def platform() -> FakePlatform:
+    return FakePlatform(auth_domain="id.example.test", client_id=CLIENT_ID)
+
+
+def token_requests(platform: FakePlatform) -> list[dict[str, str]]:
+    """The forms the platform's token endpoint received."""
+    sent = [r for r in platform.requests if r.url.path == "/oauth2/token"]
+    return [query_of(f"?{r.content.decode()}") for r in sent]
+
+
+class Browser:
+    """What the person's browser did: the pages it opened and the listener's answers."""
+
+    def __init__(self, platform: FakePlatform) -> None:
+        self.platform = platform
         self.authorize_urls: list[str] = []
-        self.browser_responses: list[httpx.Response] = []
-        self.browser_done = threading.Event()
-        self.token_response = token_response or httpx.Response(
-            200,
-            json={
-                "access_token": "access-1",
-                "id_token": "id-1",
-                "refresh_token": "refresh-1",
-                "token_type": "Bearer",
-                "expires_in": 3600,
-            },
-        )
+        self.responses: list[httpx.Response] = []
+        self.done = threading.Event()
 
-    def http(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=httpx.MockTransport(self._token_endpoint))
-
-    def _token_endpoint(self, request: httpx.Request) -> httpx.Response:
-        assert request.url == METADATA.token_endpoint
-        assert request.method == "POST"
-        self.token_requests.append(query_of(f"?{request.content.decode()}"))
-        return self.token_response
-
-    def browser(self, **answer: str) -> Callable[[str], bool]:
-        """An `open_browser` that follows the authorize URL to the redirect with `answer`.
-
-        Placeholders in `answer` values: ``{state}`` is replaced by the request's state.
-        """
+    def login(self, **params: str | None) -> Callable[[str], bool]:
+        """An `open_browser` that ends on the provider's redirect with `params` changed."""
 
         def open_browser(url: str) -> bool:
             try:
                 self.authorize_urls.append(url)
-                query = query_of(url)
-                params = {k: v.format(state=query["state"]) for k, v in answer.items()}
-                with httpx.Client(trust_env=False, timeout=LIMIT) as browser:
-                    response = browser.get(query["redirect_uri"], params=params)
-                self.browser_responses.append(response)
+                self.responses.append(self.platform.redirect(url, **params))
                 return True
             finally:
-                self.browser_done.set()
+                self.done.set()
 
         return open_browser
 
-    async def browser_finished(self) -> None:
+    async def finished(self) -> None:
         """Wait for the browser thread: the flow does not wait for its opener to return."""
-        assert await anyio.to_thread.run_sync(self.browser_done.wait, LIMIT)
+        assert await anyio.to_thread.run_sync(self.done.wait, LIMIT)
 
 
 async def run_flow(
-    provider: FakeProvider,
+    platform: FakePlatform,
     open_browser: Callable[[str], bool],
-    events: list[LoginEvent],
+    events: list[LoginEvent] | None = None,
+    *,
+    on_event: Callable[[LoginEvent], object] | None = None,
     **values: Any,
 ) -> FlowResult:
+    sink = on_event or (events if events is not None else []).append
     with anyio.fail_after(LIMIT):
-        async with provider.http() as http:
+        async with httpx.AsyncClient(transport=platform.transport) as http:
+            options = settings(**values)
+            metadata = await discover(http, options)
             return await browser_flow(
-                http,
-                METADATA,
-                settings(**values),
-                on_event=events.append,
-                open_browser=open_browser,
+                http, metadata, options, on_event=sink, open_browser=open_browser
             )
 
 
 @pytest.mark.anyio
-async def test_browser_flow_end_to_end() -> None:
-    provider = FakeProvider()
+async def test_browser_flow_end_to_end(platform: FakePlatform) -> None:
+    platform.script("token", httpx.Response(200, json=TOKENS))
+    browser = Browser(platform)
     events: list[LoginEvent] = []
-    result = await run_flow(provider, provider.browser(code="code-1", state="{state}"), events)
+    result = await run_flow(platform, browser.login(code="code-1"), events)
 
     assert result.tokens.access_token == "access-1"
     assert result.tokens.id_token == "id-1"
     assert result.tokens.refresh_token == "refresh-1"
 
-    [url] = provider.authorize_urls
+    [url] = browser.authorize_urls
     sent = query_of(url)
     assert result.nonce == sent["nonce"]
     assert sent["code_challenge_method"] == "S256"
@@ -218,15 +217,15 @@ async def test_browser_flow_end_to_end() -> None:
     assert sent["client_id"] == CLIENT_ID
     assert urlsplit(sent["redirect_uri"]).port not in (None, 8000)  # ephemeral port
 
-    [exchange] = provider.token_requests
+    [exchange] = token_requests(platform)
     assert exchange["grant_type"] == "authorization_code"
     assert exchange["code"] == "code-1"
     assert exchange["client_id"] == CLIENT_ID
     assert exchange["redirect_uri"] == sent["redirect_uri"]  # identical, as RFC 6749 wants
     assert s256(exchange["code_verifier"]) == sent["code_challenge"]
 
-    await provider.browser_finished()
-    [browser_response] = provider.browser_responses
+    await browser.finished()
+    [browser_response] = browser.responses
     assert browser_response.status_code == 302
     assert browser_response.headers["location"] == SUCCESS
 
@@ -235,69 +234,66 @@ async def test_browser_flow_end_to_end() -> None:
 
 
 @pytest.mark.anyio
-async def test_denied_in_the_browser_never_exchanges_a_code() -> None:
-    provider = FakeProvider()
+async def test_denied_in_the_browser_never_exchanges_a_code(platform: FakePlatform) -> None:
+    browser = Browser(platform)
     events: list[LoginEvent] = []
-    browser = provider.browser(
-        error="access_denied", error_description="The user said no.", state="{state}"
-    )
+    deny = browser.login(code=None, error="access_denied", error_description="The user said no.")
     with pytest.raises(LoginDeniedError) as info:
-        await run_flow(provider, browser, events)
+        await run_flow(platform, deny, events)
     assert info.value.error == "access_denied"
     assert info.value.description == "The user said no."
-    assert provider.token_requests == []
-    await provider.browser_finished()
-    assert provider.browser_responses[0].headers["location"] == ERROR
+    assert token_requests(platform) == []
+    await browser.finished()
+    assert browser.responses[0].headers["location"] == ERROR
     assert "exchanging" not in [e.kind for e in events]
 
 
 @pytest.mark.anyio
-async def test_forged_state_never_exchanges_the_code() -> None:
-    provider = FakeProvider()
+async def test_forged_state_never_exchanges_the_code(platform: FakePlatform) -> None:
+    browser = Browser(platform)
     with anyio.move_on_after(1) as waiting:  # the login keeps waiting for the real redirect
-        await run_flow(provider, provider.browser(code="stolen", state="forged"), [])
+        await run_flow(platform, browser.login(code="stolen", state="forged"), [])
     assert waiting.cancelled_caught
-    assert provider.token_requests == []
-    await provider.browser_finished()
-    assert provider.browser_responses[0].status_code == 400
+    assert token_requests(platform) == []
+    await browser.finished()
+    assert browser.responses[0].status_code == 400
 
 
 @pytest.mark.anyio
-async def test_token_endpoint_error_is_reported_without_secrets() -> None:
-    provider = FakeProvider(
-        token_response=httpx.Response(
-            400, json={"error": "invalid_grant", "error_description": "Code expired."}
-        )
+async def test_token_endpoint_error_is_reported_without_secrets(platform: FakePlatform) -> None:
+    platform.script(
+        "token",
+        httpx.Response(400, json={"error": "invalid_grant", "error_description": "Code expired."}),
     )
     with pytest.raises(LoginDeniedError) as info:
-        await run_flow(provider, provider.browser(code="code-secret", state="{state}"), [])
+        await run_flow(platform, Browser(platform).login(code="code-secret"), [])
     assert info.value.error == "invalid_grant"
     assert "Code expired." in str(info.value)
     assert "code-secret" not in str(info.value)
-    [exchange] = provider.token_requests
+    [exchange] = token_requests(platform)
     assert exchange["code"] == "code-secret"
     assert exchange["code_verifier"] not in str(info.value)
 
 
 @pytest.mark.anyio
-async def test_without_a_browser_it_shows_the_url_and_waits_for_the_callers_limit() -> None:
-    provider = FakeProvider()
+async def test_without_a_browser_it_shows_the_url_and_waits_for_the_callers_limit(
+    platform: FakePlatform,
+) -> None:
     events: list[LoginEvent] = []
     # login_timeout is login()'s to apply: the flow waits until its caller stops it
     # (1 s: long enough for the opener's worker thread to run on a loaded machine).
     with anyio.move_on_after(1.0) as scope:
-        await run_flow(provider, lambda url: False, events, login_timeout=0.01)
+        await run_flow(platform, lambda url: False, events, login_timeout=0.01)
     assert scope.cancelled_caught
     assert [e.kind for e in events] == ["browser", "waiting", "no_browser"]
     assert events[2].url == events[0].url
     assert events[2].message is not None
     assert "open this URL" in events[2].message
-    assert provider.token_requests == []
+    assert token_requests(platform) == []
 
 
 @pytest.mark.anyio
-async def test_a_failing_opener_does_not_end_the_login() -> None:
-    provider = FakeProvider()
+async def test_a_failing_opener_does_not_end_the_login(platform: FakePlatform) -> None:
     calls: list[str] = []
     events: list[LoginEvent] = []
 
@@ -306,17 +302,16 @@ async def test_a_failing_opener_does_not_end_the_login() -> None:
         raise RuntimeError("no display")
 
     with anyio.move_on_after(0.3) as scope:
-        await run_flow(provider, broken, events)
+        await run_flow(platform, broken, events)
     assert scope.cancelled_caught
     assert len(calls) == 1
     assert events[-1].kind == "no_browser"
 
 
 @pytest.mark.anyio
-async def test_the_listener_is_up_before_the_browser_opens() -> None:
-    provider = FakeProvider()
+async def test_the_listener_is_up_before_the_browser_opens(platform: FakePlatform) -> None:
     reachable: list[bool] = []
-    login = provider.browser(code="code-1", state="{state}")
+    login = Browser(platform).login()
 
     def open_browser(url: str) -> bool:
         port = urlsplit(query_of(url)["redirect_uri"]).port
@@ -325,27 +320,18 @@ async def test_the_listener_is_up_before_the_browser_opens() -> None:
             reachable.append(True)
         return login(url)
 
-    await run_flow(provider, open_browser, [])
+    await run_flow(platform, open_browser, [])
     assert reachable == [True]
 
 
 @pytest.mark.anyio
-async def test_a_failing_event_sink_stops_the_login() -> None:
-    provider = FakeProvider()
-
+async def test_a_failing_event_sink_stops_the_login(platform: FakePlatform) -> None:
     def sink(event: LoginEvent) -> None:
         if event.kind == "no_browser":
             raise SinkError("stop")
 
-    async def login() -> None:
-        with anyio.fail_after(LIMIT):
-            async with provider.http() as http:
-                await browser_flow(
-                    http, METADATA, settings(), on_event=sink, open_browser=lambda url: False
-                )
-
     with pytest.raises(SinkError):
-        await login()
+        await run_flow(platform, lambda url: False, on_event=sink)
 
 
 class SinkError(Exception):
@@ -353,8 +339,7 @@ class SinkError(Exception):
 
 
 @pytest.mark.anyio
-async def test_port_in_use_fails_before_the_browser_opens() -> None:
-    provider = FakeProvider()
+async def test_port_in_use_fails_before_the_browser_opens(platform: FakePlatform) -> None:
     opened: list[str] = []
 
     def record(url: str) -> bool:
@@ -367,7 +352,7 @@ async def test_port_in_use_fails_before_the_browser_opens() -> None:
         port = taken.getsockname()[1]
         with pytest.raises(LoginError, match=f"port {port}"):
             await run_flow(
-                provider,
+                platform,
                 record,
                 [],
                 redirect_uri=f"http://127.0.0.1:{port}/auth/oidc",
@@ -377,8 +362,7 @@ async def test_port_in_use_fails_before_the_browser_opens() -> None:
 
 
 @pytest.mark.anyio
-async def test_cancelling_the_flow_closes_the_listener() -> None:
-    provider = FakeProvider()
+async def test_cancelling_the_flow_closes_the_listener(platform: FakePlatform) -> None:
     ports: list[int] = []
     scope = anyio.CancelScope()
 
@@ -390,7 +374,7 @@ async def test_cancelling_the_flow_closes_the_listener() -> None:
         return True
 
     with scope:
-        await run_flow(provider, open_browser, [])
+        await run_flow(platform, open_browser, [])
     assert scope.cancelled_caught
     assert len(ports) == 1
 

@@ -1,5 +1,8 @@
 """AsyncAuthClient and BaseClient: anaconda-cloud-auth's arguments, httpx options winning
-over our defaults, extra headers, Min-Api-Version warnings, account helpers."""
+over our defaults, extra headers, Min-Api-Version warnings, account helpers.
+
+Requests go to the test kit's `FakePlatform`, which records them (what was sent is read
+from `platform.requests`); its answers are scripted where a test needs other ones."""
 
 from __future__ import annotations
 
@@ -16,23 +19,26 @@ import anaconda_auth_async
 from anaconda_auth_async import AnacondaAuthSettings, ConfigurationError
 from anaconda_auth_async._apiversion import MinApiVersion, parse_version
 from anaconda_auth_async._client import AsyncAuthClient, BaseClient, client_factory
-from anaconda_auth_async.testing import MemoryTokenStore
+from anaconda_auth_async.testing import FakePlatform, MemoryTokenStore
 
 VERSION = anaconda_auth_async.__version__
 ACCOUNT = {"user": {"email": "Jane@Example.com", "first_name": "Jane", "last_name": "Doe"}}
 
 
-def echo(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(200, json={"url": str(request.url), "headers": dict(request.headers)})
+@pytest.fixture
+def platform() -> FakePlatform:
+    """The API at anaconda.cloud; ``GET /api/x`` answers 200 to a key it made."""
+    platform = FakePlatform()
+    platform.route("GET", "/api/x", json={})
+    return platform
 
 
-def mock(handler: Any = echo) -> httpx.MockTransport:
-    return httpx.MockTransport(handler)
-
-
-def sent_headers(client: BaseClient, path: str = "/api/x", **kwargs: Any) -> dict[str, str]:
-    headers: dict[str, str] = client.get(path, **kwargs).json()["headers"]
-    return headers
+def sent_headers(
+    client: BaseClient, platform: FakePlatform, path: str = "/api/x", **kwargs: Any
+) -> httpx.Headers:
+    """The headers of a request `client` sends (as the platform received them)."""
+    client.get(path, **kwargs)
+    return platform.requests[-1].headers
 
 
 # --- base URL and domain --------------------------------------------------------------
@@ -59,9 +65,12 @@ def test_domain_argument() -> None:
         assert client.base_url == "https://third.test"
 
 
-def test_base_uri_is_an_alias_of_base_url() -> None:
-    with BaseClient(base_uri="https://seed.test/", api_key="k", transport=mock()) as client:
-        assert client.get("api/x").json()["url"] == "https://seed.test/api/x"
+def test_base_uri_is_an_alias_of_base_url(platform: FakePlatform) -> None:
+    with BaseClient(
+        base_uri="https://seed.test/", api_key="k", transport=platform.transport
+    ) as client:
+        client.get("api/x")
+    assert platform.requests[-1].url == "https://seed.test/api/x"
 
 
 @pytest.mark.parametrize(
@@ -85,9 +94,9 @@ def test_invalid_domain_is_a_configuration_error() -> None:
 # --- headers --------------------------------------------------------------------------
 
 
-def test_default_user_agent_and_no_api_version() -> None:
-    with BaseClient(api_key="k", transport=mock()) as client:
-        headers = sent_headers(client)
+def test_default_user_agent_and_no_api_version(platform: FakePlatform) -> None:
+    with BaseClient(api_key=platform.api_key(), transport=platform.transport) as client:
+        headers = sent_headers(client, platform)
     assert headers["user-agent"] == f"anaconda-auth-async/{VERSION}"
     assert "api-version" not in headers
 
@@ -102,65 +111,84 @@ class AsyncServiceClient(AsyncAuthClient):
     _api_version = "2024.01.01"
 
 
-def test_subclass_sets_user_agent_and_api_version() -> None:
-    with ServiceClient(api_key="k", transport=mock()) as client:
-        headers = sent_headers(client)
+def test_subclass_sets_user_agent_and_api_version(platform: FakePlatform) -> None:
+    with ServiceClient(api_key=platform.api_key(), transport=platform.transport) as client:
+        headers = sent_headers(client, platform)
         assert client.api_version == "2024.01.01"
     assert headers["user-agent"] == "anaconda-cloud-foo/1.0"
     assert headers["api-version"] == "2024.01.01"
 
 
 @pytest.mark.anyio
-async def test_async_subclass_sets_user_agent_and_api_version() -> None:
-    async with AsyncServiceClient(api_key="k", transport=mock()) as client:
-        headers = (await client.get("/api/x")).json()["headers"]
+async def test_async_subclass_sets_user_agent_and_api_version(platform: FakePlatform) -> None:
+    async with AsyncServiceClient(
+        api_key=platform.api_key(), transport=platform.transport
+    ) as client:
+        await client.get("/api/x")
+    headers = platform.requests[-1].headers
     assert headers["user-agent"] == "anaconda-cloud-foo/1.0"
     assert headers["api-version"] == "2024.01.01"
 
 
-def test_arguments_win_over_class_attributes() -> None:
+def test_arguments_win_over_class_attributes(platform: FakePlatform) -> None:
     with ServiceClient(
-        api_key="k", user_agent="mine/2", api_version="2025.1.1", transport=mock()
+        api_key=platform.api_key(),
+        user_agent="mine/2",
+        api_version="2025.1.1",
+        transport=platform.transport,
     ) as client:
-        headers = sent_headers(client)
+        headers = sent_headers(client, platform)
     assert headers["user-agent"] == "mine/2"
     assert headers["api-version"] == "2025.1.1"
 
 
-def test_headers_option_wins_over_class_defaults() -> None:
+def test_headers_option_wins_over_class_defaults(platform: FakePlatform) -> None:
     with ServiceClient(
-        api_key="k", headers={"User-Agent": "explicit/1", "Api-Version": "1.0"}, transport=mock()
+        api_key=platform.api_key(),
+        headers={"User-Agent": "explicit/1", "Api-Version": "1.0"},
+        transport=platform.transport,
     ) as client:
-        headers = sent_headers(client)
+        headers = sent_headers(client, platform)
         assert client.api_version == "1.0"
     assert headers["user-agent"] == "explicit/1"
     assert headers["api-version"] == "1.0"
 
 
-def test_extra_headers_from_seed_environment_json(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_extra_headers_from_seed_environment_json(
+    monkeypatch: pytest.MonkeyPatch, platform: FakePlatform
+) -> None:
     monkeypatch.setenv("ANACONDA_CLOUD_API_EXTRA_HEADERS", '{"X-Team": "blue", "X-Env": "ci"}')
-    with BaseClient(api_key="k", transport=mock()) as client:
-        headers = sent_headers(client)
+    with BaseClient(api_key=platform.api_key(), transport=platform.transport) as client:
+        headers = sent_headers(client, platform)
     assert headers["x-team"] == "blue"
     assert headers["x-env"] == "ci"
 
 
-def test_explicit_headers_win_over_extra_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_explicit_headers_win_over_extra_headers(
+    monkeypatch: pytest.MonkeyPatch, platform: FakePlatform
+) -> None:
     monkeypatch.setenv("ANACONDA_AUTH_EXTRA_HEADERS", '{"X-Team": "env", "User-Agent": "env/1"}')
-    with BaseClient(api_key="k", headers={"x-team": "explicit"}, transport=mock()) as client:
-        headers = sent_headers(client)
-        assert sent_headers(client, headers={"X-Team": "per-request"})["x-team"] == "per-request"
+    with BaseClient(
+        api_key=platform.api_key(), headers={"x-team": "explicit"}, transport=platform.transport
+    ) as client:
+        headers = sent_headers(client, platform)
+        assert (
+            sent_headers(client, platform, headers={"X-Team": "per-request"})["x-team"]
+            == "per-request"
+        )
     assert headers["x-team"] == "explicit"
     assert headers["user-agent"] == f"anaconda-auth-async/{VERSION}"
 
 
 @pytest.mark.parametrize("extra", [{"X-Arg": "1"}, '{"X-Arg": "1"}'])
 def test_extra_headers_argument_replaces_the_setting(
-    extra: dict[str, str] | str, monkeypatch: pytest.MonkeyPatch
+    extra: dict[str, str] | str, monkeypatch: pytest.MonkeyPatch, platform: FakePlatform
 ) -> None:
     monkeypatch.setenv("ANACONDA_AUTH_EXTRA_HEADERS", '{"X-Env": "1"}')
-    with BaseClient(api_key="k", extra_headers=extra, transport=mock()) as client:
-        headers = sent_headers(client)
+    with BaseClient(
+        api_key=platform.api_key(), extra_headers=extra, transport=platform.transport
+    ) as client:
+        headers = sent_headers(client, platform)
     assert headers["x-arg"] == "1"
     assert "x-env" not in headers
 
@@ -197,9 +225,9 @@ async def test_async_user_timeout_and_options_win() -> None:
         assert client.max_redirects == 3
 
 
-def test_user_auth_option_replaces_ours() -> None:
-    with BaseClient(api_key="k", auth=("user", "pw"), transport=mock()) as client:
-        assert sent_headers(client)["authorization"].startswith("Basic ")
+def test_user_auth_option_replaces_ours(platform: FakePlatform) -> None:
+    with BaseClient(api_key="k", auth=("user", "pw"), transport=platform.transport) as client:
+        assert sent_headers(client, platform)["authorization"].startswith("Basic ")
 
 
 def test_ssl_verify_argument() -> None:
@@ -212,16 +240,17 @@ def test_ssl_verify_argument() -> None:
         BaseClient(api_key="k", ssl_verify="/no/such/bundle.pem", settings=AnacondaAuthSettings())
 
 
-def test_settings_and_store_are_used() -> None:
+def test_settings_and_store_are_used(platform: FakePlatform) -> None:
     from anaconda_auth_async import TokenInfo
 
     store = MemoryTokenStore()
     store.save(TokenInfo(domain="id.example.test", api_key="stored-key"))
     settings = AnacondaAuthSettings(auth_domain="id.example.test", api_domain="api.example.test")
-    with BaseClient(settings=settings, store=store, transport=mock()) as client:
-        response = client.get("/api/x").json()
-    assert response["url"] == "https://api.example.test/api/x"
-    assert response["headers"]["authorization"] == "Bearer stored-key"
+    with BaseClient(settings=settings, store=store, transport=platform.transport) as client:
+        client.get("/api/x")
+    sent = platform.requests[-1]
+    assert sent.url == "https://api.example.test/api/x"
+    assert sent.headers["authorization"] == "Bearer stored-key"
 
 
 # --- Min-Api-Version ------------------------------------------------------------------
@@ -248,19 +277,20 @@ def test_unparsable_versions_are_none(text: str) -> None:
     assert parse_version(text) is None
 
 
-def versioned(minimums: list[str | None]) -> httpx.MockTransport:
-    answers = iter(minimums)
+def versioned(platform: FakePlatform, minimums: list[str | None]) -> httpx.MockTransport:
+    """The platform's transport, ``/api/x`` answering with these Min-Api-Version headers."""
+    platform.script(
+        "/api/x",
+        *(
+            httpx.Response(200, headers={} if m is None else {"Min-Api-Version": m})
+            for m in minimums
+        ),
+    )
+    return platform.transport
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        minimum = next(answers)
-        headers = {} if minimum is None else {"Min-Api-Version": minimum}
-        return httpx.Response(200, headers=headers)
 
-    return httpx.MockTransport(answer)
-
-
-def test_min_api_version_warns_exactly_once() -> None:
-    transport = versioned(["2024.01.01", "2024.02.01", "2024.01.01"])
+def test_min_api_version_warns_exactly_once(platform: FakePlatform) -> None:
+    transport = versioned(platform, ["2024.01.01", "2024.02.01", "2024.01.01"])
     with (
         BaseClient(api_key="k", api_version="2023.01.01", transport=transport) as client,
         warnings.catch_warnings(record=True) as caught,
@@ -277,11 +307,11 @@ def test_min_api_version_warns_exactly_once() -> None:
 
 
 @pytest.mark.anyio
-async def test_async_min_api_version_warns_exactly_once_per_client() -> None:
+async def test_async_min_api_version_warns_exactly_once_per_client(platform: FakePlatform) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for _ in range(2):  # a second client warns again
-            transport = versioned(["2.0", "2.0", "3.0"])
+            transport = versioned(platform, ["2.0", "2.0", "3.0"])
             async with AsyncAuthClient(api_key="k", api_version="1.0", transport=transport) as c:
                 for _ in range(3):
                     await c.get("/api/x")
@@ -298,8 +328,10 @@ async def test_async_min_api_version_warns_exactly_once_per_client() -> None:
         [None, None],  # no header
     ],
 )
-def test_no_warning_when_client_is_new_enough(minimums: list[str | None]) -> None:
-    transport = versioned(minimums)
+def test_no_warning_when_client_is_new_enough(
+    minimums: list[str | None], platform: FakePlatform
+) -> None:
+    transport = versioned(platform, minimums)
     with (
         BaseClient(api_key="k", api_version="2023.01.01", transport=transport) as client,
         warnings.catch_warnings(),
@@ -309,8 +341,8 @@ def test_no_warning_when_client_is_new_enough(minimums: list[str | None]) -> Non
             client.get("/api/x")
 
 
-def test_unparsable_header_then_newer_one_still_warns() -> None:
-    transport = versioned(["garbage", "2.0.0"])
+def test_unparsable_header_then_newer_one_still_warns(platform: FakePlatform) -> None:
+    transport = versioned(platform, ["garbage", "2.0.0"])
     with BaseClient(api_key="k", api_version="1.0.0", transport=transport) as client:
         client.get("/api/x")
         with pytest.warns(FutureWarning, match="2.0.0"):
@@ -324,10 +356,10 @@ def test_no_version_check_without_a_client_version() -> None:
         assert client.event_hooks["response"] == []
 
 
-def test_user_event_hooks_are_kept() -> None:
+def test_user_event_hooks_are_kept(platform: FakePlatform) -> None:
     seen: list[int] = []
     hooks = {"response": [lambda r: seen.append(r.status_code)]}
-    transport = versioned(["9.0"])
+    transport = versioned(platform, ["9.0"])
     with (
         BaseClient(api_key="k", api_version="1.0", event_hooks=hooks, transport=transport) as c,
         pytest.warns(FutureWarning, match="at least 9.0"),
@@ -339,78 +371,73 @@ def test_user_event_hooks_are_kept() -> None:
 # --- account helpers ------------------------------------------------------------------
 
 
-class AccountServer:
-    def __init__(self, account: Any = ACCOUNT, avatar_status: int = 200) -> None:
-        self.account = account
-        self.avatar_status = avatar_status
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if request.url.host == "gravatar.com":
-            return httpx.Response(self.avatar_status, content=b"\x89PNG...")
-        assert request.url.path == "/api/account"
-        return httpx.Response(200, json=self.account)
-
-
 GRAVATAR = hashlib.md5(b"jane@example.com").hexdigest()
 
 
+def account_server(platform: FakePlatform, account: Any = ACCOUNT, avatar_status: int = 200) -> str:
+    """Make the platform answer `account` and the avatar; return a key it accepts."""
+    platform.route("GET", "/api/account", json=account)
+    platform.script(f"/avatar/{GRAVATAR}.png", httpx.Response(avatar_status, content=b"\x89PNG..."))
+    return platform.api_key()
+
+
 @pytest.mark.anyio
-async def test_async_account_helpers_are_coroutines_and_cached() -> None:
-    server = AccountServer()
+async def test_async_account_helpers_are_coroutines_and_cached(platform: FakePlatform) -> None:
+    key = account_server(platform)
     async with AsyncAuthClient(
-        api_key="k", transport=mock(server), extra_headers={"X-Secret": "s"}
+        api_key=key, transport=platform.transport, extra_headers={"X-Secret": "s"}
     ) as client:
         assert await client.account() == ACCOUNT
         assert await client.email() == "Jane@Example.com"
         assert await client.name() == "Jane Doe"
         assert await client.avatar() == b"\x89PNG..."
         assert await client.avatar() == b"\x89PNG..."
-    assert [r.url.host for r in server.requests] == ["anaconda.cloud", "gravatar.com"]
-    gravatar = server.requests[1]
+    assert [r.url.host for r in platform.requests] == ["anaconda.cloud", "gravatar.com"]
+    gravatar = platform.requests[1]
     assert gravatar.url.path == f"/avatar/{GRAVATAR}.png"
     assert "Authorization" not in gravatar.headers  # the key never goes to a third party
     assert "X-Secret" not in gravatar.headers
 
 
-def test_sync_account_helpers_are_properties() -> None:
-    server = AccountServer(avatar_status=404)
-    with BaseClient(api_key="k", transport=mock(server)) as client:
+def test_sync_account_helpers_are_properties(platform: FakePlatform) -> None:
+    key = account_server(platform, avatar_status=404)
+    with BaseClient(api_key=key, transport=platform.transport) as client:
         assert client.account == ACCOUNT
         assert client.email == "Jane@Example.com"
         assert client.name == "Jane Doe"
         assert client.avatar is None
         assert client.avatar is None
-    assert [r.url.host for r in server.requests] == ["anaconda.cloud", "gravatar.com"]
-    assert "Authorization" not in server.requests[1].headers
+    assert [r.url.host for r in platform.requests] == ["anaconda.cloud", "gravatar.com"]
+    assert "Authorization" not in platform.requests[1].headers
 
 
-def test_name_falls_back_to_email() -> None:
-    server = AccountServer({"user": {"email": "a@b.test", "first_name": "", "last_name": None}})
-    with BaseClient(api_key="k", transport=mock(server)) as client:
+def test_name_falls_back_to_email(platform: FakePlatform) -> None:
+    account = {"user": {"email": "a@b.test", "first_name": "", "last_name": None}}
+    key = account_server(platform, account)
+    with BaseClient(api_key=key, transport=platform.transport) as client:
         assert client.name == "a@b.test"
 
 
 @pytest.mark.anyio
-async def test_missing_email_is_explained() -> None:
-    async with AsyncAuthClient(api_key="k", transport=mock(AccountServer({"user": {}}))) as c:
+async def test_missing_email_is_explained(platform: FakePlatform) -> None:
+    key = account_server(platform, {"user": {}})
+    async with AsyncAuthClient(api_key=key, transport=platform.transport) as c:
         with pytest.raises(ValueError, match="no email address"):
             await c.name()
 
 
 @pytest.mark.anyio
-async def test_account_that_is_not_json_is_explained() -> None:
-    transport = mock(lambda r: httpx.Response(200, text="<html>"))
-    async with AsyncAuthClient(api_key="k", transport=transport) as client:
+async def test_account_that_is_not_json_is_explained(platform: FakePlatform) -> None:
+    platform.script("account", httpx.Response(200, text="<html>"))
+    async with AsyncAuthClient(api_key="k", transport=platform.transport) as client:
         with pytest.raises(ValueError, match="base_url"):
             await client.account()
 
 
 @pytest.mark.anyio
-async def test_account_error_status_raises() -> None:
-    transport = mock(lambda r: httpx.Response(500))
-    async with AsyncAuthClient(api_key="k", transport=transport) as client:
+async def test_account_error_status_raises(platform: FakePlatform) -> None:
+    platform.script("account", httpx.Response(500))
+    async with AsyncAuthClient(api_key="k", transport=platform.transport) as client:
         with pytest.raises(httpx.HTTPStatusError):
             await client.account()
 
