@@ -809,7 +809,7 @@ async def test_a_store_that_cannot_be_written_fails_before_the_login_starts(
     settings = AnacondaAuthSettings(
         auth_domain=AUTH, api_domain=API, login_flow="device", keyring_path=blocker / "keyring"
     )
-    with pytest.raises(StorageError, match="Not a directory"):
+    with pytest.raises(StorageError, match="not-a-directory is a file, not a directory"):
         await anaconda_auth_async.login(settings=settings)
     assert flows.calls == []  # no browser opened, no code shown
     assert platform.requests == []
