@@ -35,7 +35,7 @@ ENDPOINTS: Mapping[str, str] = {
     "api-keys": "/api/iam/api-keys",
     "account": "/api/account",
 }
-"""The names `FakePlatform.script` accepts for the provider's and the API's endpoints."""
+"""The endpoint names `FakePlatform.script` accepts."""
 
 Answer: TypeAlias = (
     "httpx.Response | Mapping[str, Any] | Callable[[httpx.Request], httpx.Response]"
@@ -118,7 +118,9 @@ class FakePlatform:
         self._routes: dict[tuple[str, str], Callable[[httpx.Request], httpx.Response]] = {}
         self._scripts: dict[str, deque[Answer]] = {}
         self._lock = threading.Lock()
-        self.transport = httpx.MockTransport(self._handle)
+        self.transport: httpx.MockTransport = _CountingTransport(self)
+        self.clients = 0
+        """How many httpx clients were opened (``with``/``async with``) on `transport`."""
 
     # --- what a test calls ------------------------------------------------------------
 
@@ -218,10 +220,11 @@ class FakePlatform:
 
         Pass it as ``login(open_browser=platform.open_browser)``; it sends the provider's
         redirect (with a fresh code, the ``state`` and ``iss``) to the SDK's loopback
-        listener and returns True.
+        listener and returns True. Given a device-code page, it only returns True.
         """
-        self.redirect(url)
-        return True
+        if "redirect_uri" in parse_qs(urlsplit(url).query):
+            self.redirect(url)
+        return True  # a device-code page: the person enters the code (see `approve_device`)
 
     def deny_browser(self, url: str) -> bool:
         """Refuse a browser login, as a person who clicks "deny" does.
@@ -377,6 +380,22 @@ class FakePlatform:
         if path == "/api/account" and method == "GET":
             return httpx.Response(200, json={"user": dict(self.user)})
         return httpx.Response(404, json={"error": {"code": "not_found"}})
+
+
+class _CountingTransport(httpx.MockTransport):
+    """The platform's transport; counts the clients opened on it (`FakePlatform.clients`)."""
+
+    def __init__(self, platform: FakePlatform) -> None:
+        super().__init__(platform._handle)
+        self._platform = platform
+
+    def __enter__(self) -> _CountingTransport:
+        self._platform.clients += 1
+        return self
+
+    async def __aenter__(self) -> _CountingTransport:
+        self._platform.clients += 1
+        return self
 
 
 def _oauth_error(error: str, description: str) -> httpx.Response:
