@@ -471,6 +471,7 @@ async def logout(
     site: str | None = None,
     auth_domain: str | None = None,
     store: TokenStore | None = None,
+    all_sites: bool = False,
 ) -> bool:
     """Remove the stored API key of the site under every name it is stored under.
 
@@ -478,8 +479,21 @@ async def logout(
     anaconda-cloud-auth's (see ``docs/storage.md``), so the user is logged out of every tool.
     Also removes the files beside the keyring file that may hold keys: copies of a damaged
     keyring file kept aside (``keyring.corrupt-*``) and temp files of interrupted writes.
+
+    With ``all_sites=True`` (``anaconda-auth logout --all``), removes every key this
+    package can find, for every site: each entry of the Anaconda keyring file, the
+    Anaconda names and those of every site in ``~/.anaconda/config.toml``; `site` and
+    `auth_domain` must then not be given. A key set in ``ANACONDA_AUTH_API_KEY`` or a key
+    file is never touched.
     """
+    if all_sites and (site is not None or auth_domain is not None):
+        raise ValueError("all_sites=True logs out of every site; do not pass site or auth_domain.")
     settings = resolve_settings(settings, site=site, auth_domain=auth_domain)
+    if all_sites:
+        from ._keys import logout_everywhere  # _keys imports this module
+
+        names, _ = await logout_everywhere(settings, _store(settings, store))
+        return bool(names)
     removed, _ = await logout_and_clean(settings, _store(settings, store))
     return removed
 

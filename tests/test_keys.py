@@ -693,3 +693,31 @@ def test_logout_all_reaches_the_sites_of_config_toml(
     for name in ("staging.example.com", "id.corp.example", "api.corp.example"):
         assert name in result.stdout.splitlines()[0]
     assert store.domains == ["unknown.example"]  # in no config, no file: cannot be found
+
+
+@pytest.mark.anyio
+async def test_python_logout_all_sites(store: MemoryTokenStore, isolated_env: Path) -> None:
+    from anaconda_auth_async import KeyringTokenStore, logout
+
+    # The store in use cannot be listed: it loses the names every site may use; the file,
+    # which can be listed, loses every entry.
+    for name in ("anaconda.com", "id.anaconda.cloud"):
+        store.save(TokenInfo(domain=name, api_key=make_api_key(sub=name)))
+    KeyringTokenStore(AnacondaAuthSettings()).save(
+        TokenInfo(domain="api.example.org", api_key=make_api_key())
+    )
+    assert await logout(all_sites=True) is True
+    assert store.domains == []
+    assert file_keyring(isolated_env).read() == {"Anaconda Cloud": {}}
+    assert await logout(all_sites=True) is False  # nothing left to remove
+
+
+def test_sync_logout_all_sites_and_its_contradiction(store: MemoryTokenStore) -> None:
+    from anaconda_auth_async import sync
+
+    store.save(TokenInfo(domain="anaconda.com", api_key=make_api_key()))
+    with pytest.raises(ValueError, match="do not pass site or auth_domain"):
+        sync.logout(all_sites=True, auth_domain="anaconda.com")
+    assert store.domains == ["anaconda.com"]  # refused before anything was removed
+    assert sync.logout(all_sites=True) is True
+    assert store.domains == []
