@@ -4,6 +4,9 @@ Re-exported by `anaconda_auth_async.testing`; see its docstring. It speaks the p
 SDK speaks (discovery, JWKS, authorization code with PKCE and RFC 9207 ``iss``, device
 code, password grant, signed ID tokens, ``POST /api/iam/api-keys``, ``GET /api/account``)
 so a login and every API call run the SDK's real code; only the network is replaced.
+
+About 400 lines on purpose: the provider and the API are one fake with one shared state
+(codes, tokens, keys, scripted answers), so a login's key is the key the API accepts.
 """
 
 from __future__ import annotations
@@ -218,7 +221,8 @@ class FakePlatform:
     def open_browser(self, url: str) -> bool:
         """Complete a browser login for `user`: what a person's browser would do.
 
-        Pass it as ``login(open_browser=platform.open_browser)``; it sends the provider's
+        Pass it as ``login(flow="browser", open_browser=platform.open_browser)`` (``auto``
+        chooses the device flow where no display is found); it sends the provider's
         redirect (with a fresh code, the ``state`` and ``iss``) to the SDK's loopback
         listener and returns True. Given a device-code page, it only returns True.
         """
@@ -229,8 +233,8 @@ class FakePlatform:
     def deny_browser(self, url: str) -> bool:
         """Refuse a browser login, as a person who clicks "deny" does.
 
-        Pass it as ``login(open_browser=platform.deny_browser)``: the login then raises
-        `LoginDeniedError` (``access_denied``).
+        Pass it as ``login(flow="browser", open_browser=platform.deny_browser)``: the
+        login then raises `LoginDeniedError` (``access_denied``).
         """
         self.redirect(url, code=None, error="access_denied", error_description="Denied.")
         return True

@@ -8,8 +8,8 @@ Enable it in your top-level ``conftest.py``::
     A `MemoryTokenStore` the SDK uses instead of the keyring (no key in it).
 ``anaconda_platform``
     A `FakePlatform` every SDK client talks to, with the environment pointing at its
-    domains; log in with ``login(open_browser=anaconda_platform.open_browser)``, or
-    ``flow="device"``.
+    domains; log in with ``login(flow="browser", open_browser=anaconda_platform.open_browser)``,
+    or ``flow="device"``.
 ``anaconda_logged_in``
     The `TokenInfo` of a logged-in user: a key the platform accepts, in the store.
 """
