@@ -185,12 +185,21 @@ def _days_left(timestamp: float) -> int:
 
 
 def _configured_name(settings: AnacondaAuthSettings) -> str | None:
-    """The variable that configures a key instead of the store, if one does."""
-    if settings.api_key is not None:
-        return "ANACONDA_AUTH_API_KEY"
-    if settings.api_key_file is not None:
-        return "ANACONDA_AUTH_API_KEY_FILE"
+    """The setting that configures a key instead of the store, named as the user set it
+    (``ANACONDA_CLOUD_API_KEY``, ``ANACONDA_AUTH_API_KEY in /path/.env``), if one does."""
+    for field, name in _CONFIGURED_KEY_SETTINGS:
+        if getattr(settings, field) is not None:
+            source = settings.source_of(field)
+            if source.kind in ("environment", "dotenv", "config"):
+                return source.description.removeprefix("environment variable ")
+            return name
     return None
+
+
+_CONFIGURED_KEY_SETTINGS = (
+    ("api_key", "ANACONDA_AUTH_API_KEY"),
+    ("api_key_file", "ANACONDA_AUTH_API_KEY_FILE"),
+)
 
 
 def _note_configured_key(settings: AnacondaAuthSettings, note: str) -> None:
@@ -207,7 +216,7 @@ def _usable(
     domain = settings.auth_domain
     configured = _configured_name(settings)
     if configured is not None:
-        hint = f"set a valid key in {configured}, or unset it and run {_LOGIN_CMD}"
+        hint = f"set a valid key in {configured}, or unset it and run '{_LOGIN_CMD}'"
     else:
         hint = f"run '{_LOGIN_CMD}'"
     if token is None or not token.api_key:

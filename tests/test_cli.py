@@ -497,6 +497,29 @@ def test_logout_notes_the_environment_key(
     assert "ANACONDA_AUTH_API_KEY is still set" in result.stderr
 
 
+def test_notes_and_hints_name_the_variable_the_user_set(
+    store: MemoryTokenStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """anaconda-cloud-auth's ANACONDA_CLOUD_API_KEY, not ANACONDA_AUTH_API_KEY (unset)."""
+    monkeypatch.setenv("ANACONDA_CLOUD_API_KEY", make_api_key(exp=dt.timedelta(days=-1)))
+    logout = run("logout")
+    assert "Note: ANACONDA_CLOUD_API_KEY is still set" in logout.stderr
+    whoami = run("whoami")
+    assert whoami.exit_code == ExitCode.NOT_LOGGED_IN
+    assert "set a valid key in ANACONDA_CLOUD_API_KEY, or unset it" in error_line(whoami)
+    assert "ANACONDA_AUTH_API_KEY" not in everything(logout) + everything(whoami)
+
+
+def test_hint_names_the_dotenv_file_that_sets_the_key(
+    store: MemoryTokenStore, isolated_env: Path
+) -> None:
+    dotenv = isolated_env / ".env"
+    dotenv.write_text(f"ANACONDA_AUTH_API_KEY={make_api_key(exp=dt.timedelta(days=-1))}\n")
+    result = run("api-key")
+    assert result.exit_code == ExitCode.NOT_LOGGED_IN
+    assert f"set a valid key in ANACONDA_AUTH_API_KEY in {dotenv}," in error_line(result)
+
+
 # --- login ------------------------------------------------------------------------------
 
 
