@@ -116,6 +116,14 @@ def check_api_key(api_key: str, settings: AnacondaAuthSettings) -> str:
     api, auth = settings.api_domain, settings.auth_domain
     if not key:
         raise InvalidAPIKeyError("No API key was given.")
+    problem = _claims_problem(_claims_of(key, api), api, auth)  # a key, but not one to store
+    if problem is not None:
+        raise InvalidAPIKeyError(f"The API key given for {api} {problem}.")
+    return key
+
+
+def _claims_of(key: str, api: str) -> dict[str, Any]:
+    """The claims of `key` if it is shaped like an API key, else `InvalidAPIKeyError`."""
     problem = None
     parts = key.split(".")
     if len(key) > MAX_KEY_LENGTH or any(c.isspace() or not c.isprintable() for c in key):
@@ -124,28 +132,26 @@ def check_api_key(api_key: str, settings: AnacondaAuthSettings) -> str:
         problem = "an Anaconda API key is a JWT (three parts separated by dots)"
     else:
         header, claims = _segment(parts[0]), _segment(parts[1])
-        if not isinstance(header, dict) or not isinstance(claims, dict):
-            problem = "its parts are not base64url-encoded JSON objects"
-        else:
-            problem = _claims_problem(claims, api, auth)
-    if problem is not None:
-        raise InvalidAPIKeyError(
-            f"The text given is not a valid API key for {api}: {problem}. Give the key "
-            "itself (as printed by 'anaconda-auth api-key --new')."
-        )
-    return key
+        if isinstance(header, dict) and isinstance(claims, dict):
+            return claims
+        problem = "its parts are not base64url-encoded JSON objects"
+    raise InvalidAPIKeyError(
+        f"The text given is not a valid API key for {api}: {problem}; give the key itself "
+        "(as printed by 'anaconda-auth api-key --new')."
+    )
 
 
 def _claims_problem(claims: dict[str, Any], api: str, auth: str) -> str | None:
+    """What is wrong with a well-formed key, and what to do, as the end of a sentence."""
     exp = claims.get("exp")
     if isinstance(exp, int | float) and not isinstance(exp, bool) and exp <= time.time():
         day = time.strftime("%Y-%m-%d", time.gmtime(exp))
-        return f"it expired on {day}; make a new one with 'anaconda-auth api-key --new'"
+        return f"expired on {day}; make a new one with 'anaconda-auth api-key --new'"
     issuer = claims.get("iss")
     if isinstance(issuer, str) and "://" in issuer:
         host = urlsplit(issuer).netloc.lower()
         if host not in (api.lower(), auth.lower()):
-            return f"it was issued by {host}, not by {api} or {auth} (check --auth-domain)"
+            return f"was issued by {host}, not by {api} or {auth}; check --auth-domain"
     return None
 
 

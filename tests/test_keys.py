@@ -446,10 +446,8 @@ def test_with_token_rejected_by_the_api_stores_nothing(
         ("not-a-key", "is a JWT"),
         ("a.b.c", "not base64url-encoded JSON objects"),
         ("two words", "not a single word"),
-        (make_api_key(exp=-HOUR), "it expired on"),
-        (make_api_key(claims={"iss": "https://api.elsewhere.example"}), "api.elsewhere.example"),
     ],
-    ids=["no-jwt", "not-json", "spaces", "expired", "other-issuer"],
+    ids=["no-jwt", "not-json", "spaces"],
 )
 def test_with_token_refuses_a_malformed_key_before_any_request(
     store: MemoryTokenStore, account_api: respx.Route, text: str, reason: str
@@ -460,6 +458,35 @@ def test_with_token_refuses_a_malformed_key_before_any_request(
     assert line.startswith("Error: The text given is not a valid API key for anaconda.cloud")
     assert reason in line
     assert text not in line or (text == "not-a-key" and "not-a-key" not in line)
+    assert not account_api.called
+    assert store.domains == []
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        (
+            make_api_key(exp=dt.timedelta(days=-2)),
+            "The API key given for anaconda.cloud expired on {day}; make a new one with "
+            "'anaconda-auth api-key --new'.",
+        ),
+        (
+            make_api_key(claims={"iss": "https://api.elsewhere.example"}),
+            "The API key given for anaconda.cloud was issued by api.elsewhere.example, not by "
+            "anaconda.cloud or id.anaconda.cloud; check --auth-domain.",
+        ),
+    ],
+    ids=["expired", "other-issuer"],
+)
+def test_with_token_refuses_an_unusable_key_in_one_sentence(
+    store: MemoryTokenStore, account_api: respx.Route, key: str, message: str
+) -> None:
+    """A real key that cannot be stored: no advice to give "the key itself", which it is."""
+    result = run("login", "--with-token", input=key)
+    assert result.exit_code == 4
+    (line,) = result.stderr.strip().splitlines()
+    day = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2)).date().isoformat()
+    assert line == "Error: " + message.format(day=day)
     assert not account_api.called
     assert store.domains == []
 
