@@ -66,6 +66,13 @@ class StorageError(AnacondaAuthError):
 class CorruptTokenFileError(StorageError):
     """The keyring file could not be parsed; its bytes were kept aside, nothing was lost."""
 
+    def __init__(self, message: str, *, path: str = "", reason: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+        """The file that could not be parsed, when known."""
+        self.reason = reason
+        """Why it could not be parsed (never its content), when known."""
+
 
 class TokenNotFoundError(AnacondaAuthError):
     """No API key is stored for the domain."""

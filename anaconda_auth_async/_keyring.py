@@ -504,8 +504,10 @@ class AnacondaKeyring(KeyringBackend):
 
         return _errors()[0](
             f"The token file {self._file} could not be parsed ({reason}); log in again with "
-            "`anaconda-auth login` to write a new one (the damaged file is kept aside as "
-            f"{self._path.name}.corrupt-<time>), or restore it from a backup."
+            "'anaconda-auth login' to write a new one (the damaged file is kept aside as "
+            f"{self._path.name}.corrupt-<time>), or restore it from a backup.",
+            path=self._file,
+            reason=reason,
         )
 
     def _os_error(self, action: str, exc: OSError) -> StorageError:

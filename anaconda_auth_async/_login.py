@@ -436,7 +436,15 @@ async def _load_repairable(store: TokenStore, names: EntryNames) -> TokenInfo | 
     try:
         return await store.aload_site(names)
     except CorruptTokenFileError as exc:
-        logger.warning("%s; logging in will keep a copy of it and write a fresh one", exc)
+        if not exc.path:  # raised by a store of the caller's, with its own words
+            logger.warning("%s", exc)
+        else:  # not the error's advice to log in: this is that login
+            logger.warning(
+                "The token file %s could not be parsed (%s); logging in keeps a copy of it "
+                "aside and writes a new one",
+                exc.path,
+                exc.reason,
+            )
         return None
 
 

@@ -1015,3 +1015,24 @@ def test_network_failure_text_is_one_clean_line() -> None:
     assert "\x1b" not in message
     assert "\n" not in message
     assert "abc.def.ghi" not in message
+
+
+def test_login_over_a_damaged_token_file_warns_without_advising_a_login(
+    isolated_env: Path,
+) -> None:
+    """The warning says what this login does about the file, not "log in again"."""
+    from anaconda_auth_async.testing import FakePlatform, use_platform
+
+    keyring_file = isolated_env / ".anaconda" / "keyring"
+    keyring_file.parent.mkdir(mode=0o700)
+    keyring_file.write_text("{not json")
+    with use_platform(FakePlatform()):
+        result = run("login", "--device", "--force")
+    assert result.exit_code == 0, result.stderr
+    warning = result.stderr.splitlines()[0]
+    assert warning == (
+        f"Warning: The token file {keyring_file} could not be parsed (not valid JSON: "
+        "Expecting property name enclosed in double quotes); logging in keeps a copy of it "
+        "aside and writes a new one"
+    )
+    assert "Logged in to id.anaconda.cloud" in result.stdout
