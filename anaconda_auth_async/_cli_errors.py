@@ -159,7 +159,13 @@ def _network_message(exc: BaseException) -> str:
     tls = next((e for e in _chain(exc) if isinstance(e, ssl.SSLError)), None)
     text = safe_line(exc)
     if isinstance(tls, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in text:
-        reason = getattr(tls, "verify_message", None) or "certificate verify failed"
+        reason = str(getattr(tls, "verify_message", None) or "certificate verify failed")
+        reason = reason.rstrip(".")
+        if "mismatch" in reason:  # a trusted certificate for another name: no CA bundle helps
+            return (
+                f"The TLS certificate of {host} is for another name ({reason}); check the "
+                "domain settings ('anaconda-auth status' lists them) and any proxy in the way."
+            )
         return (
             f"The TLS certificate of {host} could not be verified ({reason}); set "
             "ANACONDA_AUTH_SSL_VERIFY to the path of your CA bundle."

@@ -740,6 +740,12 @@ def _tls_error() -> httpx.ConnectError:
     return _connect_error("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed", cause)
 
 
+def _tls_name_error() -> httpx.ConnectError:
+    cause = ssl.SSLCertVerificationError(1, "[SSL: CERTIFICATE_VERIFY_FAILED]")
+    cause.verify_message = "Hostname mismatch, certificate is not valid for 'id.anaconda.cloud'."
+    return _connect_error("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed", cause)
+
+
 def _discovery_error() -> DiscoveryError:
     error = DiscoveryError("Could not load the OpenID configuration; check your network.")
     error.__cause__ = _connect_error("[Errno 111] Connection refused")
@@ -765,7 +771,14 @@ def _discovery_error() -> DiscoveryError:
             "Could not connect to id.anaconda.cloud",
         ),
         (_discovery_error(), ExitCode.NETWORK, "Connection refused"),
-        (_tls_error(), ExitCode.NETWORK, "self-signed certificate"),
+        (_tls_error(), ExitCode.NETWORK, "self-signed certificate in certificate chain); set"),
+        (
+            _tls_name_error(),
+            ExitCode.NETWORK,
+            "Error: The TLS certificate of id.anaconda.cloud is for another name (Hostname "
+            "mismatch, certificate is not valid for 'id.anaconda.cloud'); check the domain "
+            "settings ('anaconda-auth status' lists them) and any proxy in the way.",
+        ),
         (
             httpx.ReadTimeout("timed out", request=httpx.Request("GET", "https://a.example/")),
             ExitCode.NETWORK,
