@@ -56,8 +56,9 @@ Exit codes:
 \b
 Results are printed on stdout; progress, notes and errors on stderr.
 Settings come from ANACONDA_AUTH_* environment variables, a .env file and
-~/.anaconda/config.toml ([plugin.auth], [sites.NAME]; --at NAME picks a site);
-'status' says where each came from; --verbose shows debug logs and tracebacks."""
+~/.anaconda/config.toml ([plugin.auth], [sites.NAME]: 'COMMAND --at NAME' picks
+a site); 'status' says where each came from. '-v COMMAND' shows debug logs and
+tracebacks."""
 
 _LOGIN_CMD = "anaconda-auth login"
 _OPTION_OF = {"auth_domain": "--auth-domain", "ssl_verify": "--ca-bundle", "site": "--at"}
@@ -68,9 +69,17 @@ _IGNORED_KEY = "anaconda_auth_async.ignored"  # {setting: its source}, invalid a
 class _Group(click.Group):
     """Turns every expected failure into one ``Error:`` line and its exit code."""
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as exc:
+            raise _misplaced(exc) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.NoSuchOption as exc:
+            raise _misplaced(exc) from None
         except (click.exceptions.Exit, click.ClickException, BrokenPipeError):
             raise  # click reports these itself (a closed pipe ends quietly)
         except Failure as expected:
@@ -87,6 +96,23 @@ class _Group(click.Group):
             failure = Failure(code, message)
         failure.show()
         raise click.exceptions.Exit(int(failure.code))
+
+
+_PLACES = {  # options that belong on the other side of the command name
+    "-v": "before the command: anaconda-auth -v {command} ...",
+    "--verbose": "before the command: anaconda-auth --verbose {command} ...",
+    "--at": "after the command: anaconda-auth {command} --at NAME",
+}
+
+
+def _misplaced(exc: click.NoSuchOption) -> click.NoSuchOption:
+    """`exc`, saying where the option goes when it is one of the other side's."""
+    place = _PLACES.get(exc.option_name)
+    if place is None:
+        return exc
+    command = exc.ctx.info_name if exc.ctx is not None and exc.ctx.parent else "COMMAND"
+    message = f"{exc.message.rstrip('.')}; put it {place.format(command=command)}."
+    return click.NoSuchOption(exc.option_name, message, ctx=exc.ctx)
 
 
 def _stdin_is_tty() -> bool:

@@ -808,6 +808,29 @@ def test_login_failures(
     assert store.domains == []
 
 
+@pytest.mark.parametrize(
+    ("args", "option", "hint"),
+    [
+        (("status", "-v"), "-v", "before the command: anaconda-auth -v status ..."),
+        (("whoami", "--verbose"), "--verbose", "before the command: anaconda-auth --verbose"),
+        (("--at", "work", "status"), "--at", "after the command: anaconda-auth COMMAND --at NAME."),
+    ],
+    ids=["-v-after", "--verbose-after", "--at-before"],
+)
+def test_an_option_on_the_wrong_side_of_the_command_says_where_it_goes(
+    store: MemoryTokenStore, args: tuple[str, ...], option: str, hint: str
+) -> None:
+    result = run(*args)
+    assert result.exit_code == ExitCode.USAGE
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"Error: No such option '{option}'; put it {hint}")
+
+
+def test_an_unknown_option_gets_no_placement_hint(store: MemoryTokenStore) -> None:
+    result = run("status", "--bogus")
+    assert result.stderr.strip().splitlines()[-1] == "Error: No such option '--bogus'."
+
+
 def test_verbose_shows_the_traceback_and_debug_logs(
     store: MemoryTokenStore, fake_login: Callable[..., FakeLogin]
 ) -> None:
