@@ -30,7 +30,7 @@ import time
 import webbrowser
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import anyio
 
@@ -99,6 +99,9 @@ def warn_if_password_login(settings: AnacondaAuthSettings) -> None:
 
 
 def _requested_flow(flow: LoginFlow | None, basic: bool) -> LoginFlow | None:
+    if flow is not None and flow not in get_args(LoginFlow):  # named as passed
+        choices = ", ".join(map(repr, get_args(LoginFlow)))
+        raise ConfigurationError(f"Invalid argument flow={flow!r}: expected one of {choices}.")
     if not basic:
         return flow
     if flow not in (None, "password"):
@@ -297,6 +300,11 @@ async def obtain_key_in_time(
     `open_device_page`: the device flow opens its verification page in the browser (the
     default presentation does, as anaconda-auth does); `open_browser` given does too.
     """
+    if timeout is not None and not timeout > 0:  # NaN too: fail_after would end at once
+        raise ConfigurationError(
+            f"Invalid argument timeout={timeout!r}: expected the number of seconds the login "
+            "may take, greater than 0 (or None for the login_timeout setting)."
+        )
     limit = settings.login_timeout if timeout is None else timeout
     try:
         with anyio.fail_after(limit) as scope:

@@ -11,6 +11,7 @@ import trio
 
 from anaconda_auth_async import (
     AnacondaAuthSettings,
+    ConfigurationError,
     DiscoveryError,
     LoginError,
     LoginEvent,
@@ -54,6 +55,28 @@ def test_exports() -> None:
     ]
     assert sync.BaseClient is BaseClient
     assert sync.client_factory is client_factory
+
+
+@pytest.mark.parametrize("timeout", [0, -1, float("nan")])
+def test_a_login_time_limit_that_is_not_positive_is_refused_before_any_request(
+    settings: AnacondaAuthSettings, platform: FakePlatform, timeout: float
+) -> None:
+    """Not "The login did not complete within -1 seconds" after starting it."""
+    for start in (sync.login, sync.create_api_key):
+        with pytest.raises(ConfigurationError, match=r"Invalid argument timeout=.*greater than 0"):
+            start(settings=settings, timeout=timeout)
+    assert platform.requests == []
+
+
+def test_an_unknown_flow_is_named_as_passed(
+    settings: AnacondaAuthSettings, platform: FakePlatform
+) -> None:
+    """``flow="devise"`` is reported as the argument flow=, not the setting login_flow=."""
+    expected = "Invalid argument flow='devise': expected one of 'auto', 'browser', 'device'"
+    for start in (sync.login, sync.create_api_key):
+        with pytest.raises(ConfigurationError, match=expected):
+            start(settings=settings, flow="devise")  # type: ignore[arg-type]
+    assert platform.requests == []
 
 
 def test_login_from_a_script(settings: AnacondaAuthSettings, platform: FakePlatform) -> None:
