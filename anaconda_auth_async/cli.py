@@ -235,16 +235,20 @@ def _note_configured_key(settings: AnacondaAuthSettings, note: str) -> None:
         click.echo(f"Note: {configured} {note}", err=True)
 
 
+def _new_key_hint(settings: AnacondaAuthSettings) -> str:
+    """What to do for a usable key: a login, unless a setting's key would still win."""
+    configured = _configured_name(settings)
+    if configured is not None:
+        return f"set a valid key in {configured}, or unset it and run '{_LOGIN_CMD}'"
+    return f"run '{_LOGIN_CMD}'"
+
+
 def _usable(
     token: TokenInfo | None, settings: AnacondaAuthSettings, source: str
 ) -> tuple[TokenInfo, str]:
     """The token and its key if it can be sent, else the not-logged-in failure."""
     domain = settings.auth_domain
-    configured = _configured_name(settings)
-    if configured is not None:
-        hint = f"set a valid key in {configured}, or unset it and run '{_LOGIN_CMD}'"
-    else:
-        hint = f"run '{_LOGIN_CMD}'"
+    hint = _new_key_hint(settings)
     if token is None or not token.api_key:
         raise Failure(ExitCode.NOT_LOGGED_IN, f"You are not logged in to {domain}; {hint}.")
     if token.expired:
@@ -625,7 +629,7 @@ async def _whoami(*, settings: AnacondaAuthSettings, as_json: bool) -> None:
         raise Failure(
             ExitCode.NOT_LOGGED_IN,
             f"{settings.api_domain} rejected the API key from {source}; "
-            f"run '{_LOGIN_CMD}' to get a new one.",
+            f"{_new_key_hint(settings)} to get a new one.",
         ) from None
     if as_json:
         click.echo(json.dumps(account, indent=2, sort_keys=True))

@@ -1007,6 +1007,21 @@ def test_whoami_rejected_key(store: MemoryTokenStore, api: respx.Route) -> None:
     assert key not in everything(result)
 
 
+def test_whoami_rejected_environment_key_says_to_replace_it(
+    store: MemoryTokenStore, api: respx.Route, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A login would not help while the variable's key is the one sent."""
+    monkeypatch.setenv("ANACONDA_CLOUD_API_KEY", make_api_key())
+    api.respond(401, json={"error": {"code": "auth_required"}})
+    result = run("whoami")
+    assert result.exit_code == ExitCode.NOT_LOGGED_IN
+    assert error_line(result) == (
+        "Error: anaconda.cloud rejected the API key from environment variable "
+        "ANACONDA_CLOUD_API_KEY; set a valid key in ANACONDA_CLOUD_API_KEY, or unset it and "
+        "run 'anaconda-auth login' to get a new one."
+    )
+
+
 def test_whoami_network_error(store: MemoryTokenStore, api: respx.Route) -> None:
     save(store)
 
