@@ -99,8 +99,8 @@ class _Group(click.Group):
 
 
 _PLACES = {  # options that belong on the other side of the command name
-    "-v": "before the command: anaconda-auth -v {command} ...",
-    "--verbose": "before the command: anaconda-auth --verbose {command} ...",
+    "-v": "before the command: anaconda-auth -v {command}",
+    "--verbose": "before the command: anaconda-auth --verbose {command}",
     "--at": "after the command: anaconda-auth {command} --at NAME",
 }
 

@@ -811,8 +811,12 @@ def test_login_failures(
 @pytest.mark.parametrize(
     ("args", "option", "hint"),
     [
-        (("status", "-v"), "-v", "before the command: anaconda-auth -v status ..."),
-        (("whoami", "--verbose"), "--verbose", "before the command: anaconda-auth --verbose"),
+        (("status", "-v"), "-v", "before the command: anaconda-auth -v status."),
+        (
+            ("whoami", "--verbose"),
+            "--verbose",
+            "before the command: anaconda-auth --verbose whoami.",
+        ),
         (("--at", "work", "status"), "--at", "after the command: anaconda-auth COMMAND --at NAME."),
     ],
     ids=["-v-after", "--verbose-after", "--at-before"],
