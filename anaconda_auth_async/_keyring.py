@@ -206,7 +206,15 @@ class AnacondaKeyring(KeyringBackend):
         self._modify(change)
 
     def delete_password(self, service: str, username: str) -> None:
-        """Remove the entry; raises `PasswordDeleteError` when there is none."""
+        """Remove the entry; raises `PasswordDeleteError` when there is none.
+
+        Without a file there is nothing to delete: no directory is created and no lock
+        taken, so a logout works where nothing could be written. A file that cannot be
+        parsed raises `CorruptTokenFileError` and is left exactly as it is: the entry
+        cannot be found in it, and replacing it would lose every other entry.
+        """
+        if not os.path.lexists(self._file):
+            raise PasswordDeleteError(f"no entry for {username!r} in {service!r}")
 
         def change(data: Data) -> bool:
             entries = data.get(service)
@@ -215,7 +223,7 @@ class AnacondaKeyring(KeyringBackend):
             del entries[username]  # an emptied service stays, as anaconda-cloud-auth left it
             return True
 
-        if not self._modify(change):
+        if not self._modify(change, repair=False):
             raise PasswordDeleteError(f"no entry for {username!r} in {service!r}")
 
     # reading
@@ -276,9 +284,12 @@ class AnacondaKeyring(KeyringBackend):
 
     # writing
 
-    def _modify(self, change: Callable[[Data], bool]) -> bool:
-        """Apply `change` to a fresh copy of the file under the lock; write if it says so."""
+    def _modify(self, change: Callable[[Data], bool], *, repair: bool = True) -> bool:
+        """Apply `change` to a fresh copy of the file under the lock; write if it says so.
 
+        A file that cannot be parsed is set aside and started afresh (`repair`), or its
+        `CorruptTokenFileError` raised with nothing changed.
+        """
         self._ensure_dir()
         with self._locked():
             self._remove_stale_temp_files()
@@ -286,6 +297,8 @@ class AnacondaKeyring(KeyringBackend):
             try:
                 data = {service: dict(entries) for service, entries in self.read().items()}
             except _errors()[0]:
+                if not repair:
+                    raise
                 self._set_aside()
                 data, fresh = {}, True
             changed = change(data)
@@ -421,8 +434,8 @@ class AnacondaKeyring(KeyringBackend):
         Runs under the write lock, so no write of this package is in progress: every temp
         file found then is one that will never be renamed into place.
         """
-        if not self._path.parent.is_dir():
-            return []
+        if not self._path.parent.is_dir() or not self.leftovers():
+            return []  # nothing to remove: no lock, so this works where nothing can be written
         removed: list[Path] = []
         with self._locked():
             for path in self.leftovers():
@@ -439,6 +452,28 @@ class AnacondaKeyring(KeyringBackend):
         if removed:
             logger.info("Removed %s", ", ".join(map(str, removed)))
         return removed
+
+    def remove_damaged(self) -> Path | None:
+        """Delete the file if it cannot be parsed (with every key it may hold); its path.
+
+        For ``logout --all``: a damaged file is removed, not set aside. None when the file
+        is missing or sound.
+        """
+        if not os.path.lexists(self._file):
+            return None
+        with self._locked():
+            try:
+                self.read()
+            except _errors()[0]:
+                try:
+                    os.unlink(self._file)
+                except FileNotFoundError:
+                    return None
+                except OSError as exc:
+                    raise self._os_error("remove", exc) from exc
+                logger.info("Removed the damaged token file %s", self._file)
+                return self._path
+        return None
 
     def keep_copy(self) -> None:
         """Copy the file as it is to ``<name>.corrupt-<UTC time>`` (0600), as `_set_aside`.

@@ -285,15 +285,18 @@ async def logout_everywhere(
     keyring = AnacondaKeyring(path=settings.keyring_path, lock_timeout=settings.storage_timeout)
     file_store = KeyringTokenStore(settings, backend=keyring)
     listed = await anyio.to_thread.run_sync(_file_names, keyring, abandon_on_cancel=True)
+    damaged = None
+    if listed is None:  # the file cannot be parsed: it goes, with whatever keys it held
+        damaged = await anyio.to_thread.run_sync(keyring.remove_damaged, abandon_on_cancel=True)
     names = _known_names(settings, listed or ())
-    in_file = names if listed is None else listed
     removed: list[str] = []
     for name in names:
         found = await store.adelete(name)
-        if name in in_file:
+        if listed is not None and name in listed:
             found = await file_store.adelete(name) or found
         if found:
             removed.append(name)
     files = await anyio.to_thread.run_sync(keyring.remove_leftovers, abandon_on_cancel=True)
+    files = [damaged, *files] if damaged is not None else files
     logger.info("Logged out of every site: %s", ", ".join(removed) or "no key was stored")
     return removed, files

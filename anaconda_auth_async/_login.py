@@ -521,7 +521,17 @@ async def logout_and_clean(
     from ._keyring import AnacondaKeyring  # keyring only when logging out of the file keyring
 
     names = entry_names(settings.auth_domain, settings.api_domain)
-    removed = await store.adelete_site(names)
+    try:
+        removed = await store.adelete_site(names)
+    except CorruptTokenFileError as exc:
+        raise CorruptTokenFileError(
+            f"Could not log out of {settings.auth_domain}: the token file {exc.path} could "
+            f"not be parsed ({exc.reason}), so its key could not be removed; nothing was "
+            "changed. Run `anaconda-auth logout --all` (in Python, logout(all_sites=True)) "
+            "to delete the file with every key it may hold, or repair it by hand.",
+            path=exc.path,
+            reason=exc.reason,
+        ) from None
     logger.debug("Logout from %s: %s", settings.auth_domain, "key removed" if removed else "none")
     keyring = AnacondaKeyring(path=settings.keyring_path, lock_timeout=settings.storage_timeout)
     # The keyring's lock (lock_timeout) bounds the wait; no second limit is applied here.

@@ -588,9 +588,16 @@ async def _logout(*, settings: AnacondaAuthSettings, all_sites: bool = False) ->
     store = default_store(settings)
     if all_sites:
         names, files = await logout_everywhere(settings, store)
+        damaged = settings.keyring_path in files  # removed whole: it could not be parsed
+        files = [path for path in files if path != settings.keyring_path]
         if names:
             click.echo(f"Logged out of every site: removed the API keys of {', '.join(names)}.")
-        else:
+        if damaged:
+            click.echo(
+                f"Removed the token file {settings.keyring_path}, which could not be parsed, "
+                "with any keys it held."
+            )
+        if not names and not damaged:
             click.echo("There were no stored API keys.")
     else:
         removed, files = await api.logout_and_clean(settings, store)

@@ -229,14 +229,34 @@ def test_save_after_damage_keeps_the_bytes_aside(
     )
 
 
-def test_delete_after_damage_keeps_the_bytes_aside(path: Path) -> None:
+def test_delete_from_a_damaged_file_changes_nothing(path: Path) -> None:
+    # The entry cannot be found in it, and replacing it would lose every other entry.
     path.parent.mkdir()
     path.write_bytes(b"{not json")
+    with pytest.raises(CorruptTokenFileError) as info:
+        AnacondaKeyring(path=path).delete_password("svc", "user")
+    assert info.value.path == str(path)
+    assert path.read_bytes() == b"{not json"
+    assert {p.name for p in path.parent.iterdir()} <= {"keyring", "keyring.lock"}  # no copy
+
+
+def test_delete_without_a_file_creates_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "missing" / "keyring"
     with pytest.raises(PasswordDeleteError):
         AnacondaKeyring(path=path).delete_password("svc", "user")
-    (aside,) = path.parent.glob("keyring.corrupt-*")
-    assert aside.read_bytes() == b"{not json"
-    assert json.loads(path.read_text()) == {}
+    assert not path.parent.exists()
+
+
+def test_remove_damaged_deletes_only_a_damaged_file(path: Path) -> None:
+    backend = AnacondaKeyring(path=path)
+    assert backend.remove_damaged() is None  # no file
+    backend.set_password("svc", "user", "kept")
+    assert backend.remove_damaged() is None  # sound: untouched
+    assert backend.get_password("svc", "user") == "kept"
+    path.write_bytes(b"{not json")
+    assert backend.remove_damaged() == path
+    assert not path.exists()
+    assert backend.leftovers() == []  # removed, not set aside
 
 
 def test_unreadable_file_is_a_storage_error(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -257,9 +277,8 @@ def test_unreadable_file_is_a_storage_error(path: Path, monkeypatch: pytest.Monk
     [
         lambda backend: backend.get_password("svc", "user"),
         lambda backend: backend.set_password("svc", "user", "secret"),
-        lambda backend: backend.delete_password("svc", "user"),
     ],
-    ids=["read", "write", "delete"],
+    ids=["read", "write"],
 )
 def test_a_file_where_a_directory_should_be_is_named_with_the_setting(
     tmp_path: Path, action: Callable[[AnacondaKeyring], object]

@@ -26,6 +26,7 @@ from anaconda_auth_async import (
     APIKey,
     APIKeyExchangeError,
     AsyncAuthClient,
+    CorruptTokenFileError,
     InvalidAPIKeyError,
     LoginDeniedError,
     LoginEvent,
@@ -691,10 +692,45 @@ def test_logout_all_with_nothing_stored_and_a_damaged_file(
     keyring_path.write_text("{damaged")
     result = run("logout", "--all")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.splitlines()[0] == "There were no stored API keys."
-    assert "keyring.corrupt-" in result.stdout  # the damaged bytes, set aside, then removed
+    assert result.stdout.splitlines() == [
+        f"Removed the token file {keyring_path}, which could not be parsed, with any keys it held."
+    ]
+    assert not keyring_path.exists()
     assert list(keyring_path.parent.glob("keyring.corrupt-*")) == []
-    assert file_keyring(isolated_env).read() == {}
+    assert "restore" not in result.stderr  # no advice to restore from a copy it deleted
+
+
+def test_logout_over_a_damaged_file_changes_nothing_and_says_what_to_do(
+    isolated_env: Path,
+) -> None:
+    keyring_path = isolated_env / ".anaconda" / "keyring"
+    keyring_path.parent.mkdir(parents=True)
+    keyring_path.write_bytes(b"{damaged, maybe holding other sites' keys")
+    older = keyring_path.with_name("keyring.corrupt-20260101T000000Z")
+    older.write_bytes(b"{an older copy")
+    result = run("logout")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    message = result.stderr.strip()
+    assert message.startswith("Error: Could not log out of id.anaconda.cloud: the token file ")
+    assert "nothing was changed" in message
+    assert "anaconda-auth logout --all" in message
+    assert len(message.splitlines()) == 1
+    assert keyring_path.read_bytes() == b"{damaged, maybe holding other sites' keys"
+    assert older.exists()  # refused before any clean-up
+    with pytest.raises(CorruptTokenFileError, match="nothing was changed"):
+        sync.logout()
+
+
+def test_logout_where_nothing_can_be_written_and_nothing_is_stored(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = isolated_env / "a-file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("ANACONDA_AUTH_KEYRING_PATH", str(blocker / "keyring"))
+    result = run("logout")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("You were not logged in to id.anaconda.cloud")
 
 
 def test_logout_all_and_domain_contradict(store: MemoryTokenStore) -> None:
