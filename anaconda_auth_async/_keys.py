@@ -195,20 +195,20 @@ async def store_api_key(
     settings: AnacondaAuthSettings | None = None,
     auth_domain: str | None = None,
     ssl_verify: bool | str | None = None,
-    verify: bool = True,
+    check_online: bool = True,
     store: TokenStore | None = None,
 ) -> TokenInfo:
     """Check an API key you already have and store it as a login would; return it stored.
 
-    The key must be well-formed for this domain (`check_api_key`); with `verify` (the
-    default) the API must also accept it, unless it cannot be reached, in which case the
+    The key must be well-formed for this domain (`check_api_key`); with `check_online`
+    (the default) the API must also accept it, unless it cannot be reached, in which case the
     key is stored unchecked and a warning is logged. The stored entry keeps its repo
     tokens, and the user name is the account's email when the API said it. Raises
     `InvalidAPIKeyError` (nothing stored) for a malformed, expired or rejected key.
     """
     settings = resolve_settings(settings, auth_domain=auth_domain, ssl_verify=ssl_verify)
     key = check_api_key(api_key, settings)
-    account = await account_of_key(key, settings) if verify else None
+    account = await account_of_key(key, settings) if check_online else None
     return await save_key(_store(settings, store), settings, key, username_of_account(account))
 
 

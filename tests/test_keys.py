@@ -541,7 +541,7 @@ def test_with_token_empty_stdin_and_clashing_options(store: MemoryTokenStore) ->
 @pytest.mark.anyio
 async def test_store_api_key_python(store: MemoryTokenStore, account_api: respx.Route) -> None:
     key = make_api_key()
-    token = await store_api_key(key, verify=False)
+    token = await store_api_key(key, check_online=False)
     assert not account_api.called
     assert token.api_key == key
     assert token.username is None
