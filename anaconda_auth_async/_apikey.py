@@ -106,9 +106,16 @@ def api_key_request(
 ) -> tuple[str, dict[str, Any]]:
     """The URL and JSON body of the key request.
 
-    `scopes` default to `DEFAULT_SCOPES`; the tag naming this SDK and its version is
-    always sent first, then `tags`. Comma-separated values are split.
+    `scopes` default to `DEFAULT_SCOPES`; given but empty (or only commas and blanks) they
+    raise `ValueError`. The tag naming this SDK and its version is always sent first, then
+    `tags`. Comma-separated values are split.
     """
+    if scopes is not None and not _clean(scopes, ()):
+        # An empty shell variable (--scope "$SCOPES") must not mint a key with every default.
+        raise ValueError(
+            "The scopes given are empty; name at least one scope, or give none for the "
+            f"defaults ({', '.join(DEFAULT_SCOPES)})."
+        )
     body = {
         "scopes": list(_clean(scopes, DEFAULT_SCOPES)),
         "tags": list(_clean([CLIENT_TAG, *(tags or ())], (CLIENT_TAG,))),

@@ -17,6 +17,7 @@ is one `ConfigurationError` line naming the file, the line and the key.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import sys
@@ -335,7 +336,9 @@ def find_site(
         return requested, dict(PRESETS[requested]), f"the {requested} preset"
     where = f" ({how})" if how else ""
     configured = ", ".join(sites) if sites else "none"
+    close = difflib.get_close_matches(requested, [*sites, *PRESETS], n=1, cutoff=0.6)
+    meant = f"; did you mean {close[0]!r}?" if close else "."
     raise ConfigurationError(
         f"Unknown site {requested!r}{where}: sites in {config_path()}: {configured}; "
-        f"presets: {', '.join(PRESETS)}."
+        f"presets: {', '.join(PRESETS)}{meant}"
     )

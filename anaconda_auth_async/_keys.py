@@ -72,8 +72,10 @@ async def create_api_key(
     ``cloud:write``); `tags` are sent after the tag naming this SDK. The login always
     runs, even while a key is stored, and that stored key is left untouched. `flow`,
     `on_event`, `quiet`, `open_browser`, `timeout` and `transport` work as in `login`. Returns the
-    `APIKey` (the key, its id, expiry, scopes and tags). Raises `LoginError` (for instance
-    `LoginDeniedError`, `LoginTimeoutError` or `APIKeyExchangeError`) when it fails.
+    `APIKey` (the key, its id, expiry, scopes and tags). Raises `ValueError`, before the
+    login starts, for a scope or tag with spaces or for scopes given but empty, and
+    `LoginError` (for instance `LoginDeniedError`, `LoginTimeoutError` or
+    `APIKeyExchangeError`) when the login fails.
     """
     settings = resolve_settings(
         settings,
@@ -81,6 +83,9 @@ async def create_api_key(
         ssl_verify=ssl_verify,
         login_flow=_requested_flow(flow, False),
     )
+    from ._apikey import api_key_request  # loaded by the login anyway (httpx)
+
+    api_key_request(settings, scopes=scopes, tags=tags)  # bad scopes or tags: before the login
     key = await obtain_key_in_time(
         settings,
         timeout=timeout,
@@ -164,6 +169,7 @@ async def account_of_key(api_key: str, settings: AnacondaAuthSettings) -> dict[s
 
     from ._client import AsyncAuthClient
     from ._exceptions import AuthenticationError
+    from ._transport import describe_network_error
 
     try:
         async with AsyncAuthClient(settings=settings, api_key=api_key) as client:
@@ -175,9 +181,9 @@ async def account_of_key(api_key: str, settings: AnacondaAuthSettings) -> dict[s
         ) from None
     except httpx.TransportError as exc:
         logger.warning(
-            "Could not reach %s to check the API key (%s); storing it unchecked",
+            "Could not reach %s to check the API key (%s); storing it unchecked.",
             settings.api_domain,
-            type(exc).__name__,
+            describe_network_error(exc),
         )
         return None
 

@@ -229,6 +229,13 @@ def test_unknown_site_lists_what_exists(config: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(("typed", "meant"), [("wrk", "work"), ("anaconda.con", "anaconda.com")])
+def test_a_mistyped_site_gets_the_nearest_name(config: Path, typed: str, meant: str) -> None:
+    write(config, SITES)
+    with pytest.raises(ConfigurationError, match=f"did you mean '{meant}'"):
+        AnacondaAuthSettings(site=typed)
+
+
 # --- precedence ----------------------------------------------------------------------------
 
 

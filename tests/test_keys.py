@@ -238,10 +238,29 @@ def test_cli_new_only_options_need_new(store: MemoryTokenStore, args: list[str])
     assert "only valid with --new" in result.stderr
 
 
-def test_cli_new_bad_scope_is_a_usage_error(store: MemoryTokenStore, obtain: FakeObtain) -> None:
-    result = run("api-key", "--new", "--scope", "cloud read")
+@pytest.mark.parametrize(
+    ("scope", "message"), [("cloud read", "no spaces allowed"), ("", "The scopes given are empty")]
+)
+def test_cli_new_bad_scope_is_a_usage_error(
+    store: MemoryTokenStore, obtain: FakeObtain, scope: str, message: str
+) -> None:
+    result = run("api-key", "--new", "--scope", scope)
     assert result.exit_code == 2
+    assert message in result.stderr
     assert obtain.calls == []
+
+
+def test_create_api_key_refuses_bad_scopes_before_the_login(obtain: FakeObtain) -> None:
+    with pytest.raises(ValueError, match="The scopes given are empty"):
+        sync.create_api_key(scopes=[""])
+    assert obtain.calls == []
+
+
+def test_request_refuses_scopes_given_but_empty() -> None:
+    settings = AnacondaAuthSettings()
+    with pytest.raises(ValueError, match="give none for the defaults"):
+        api_key_request(settings, scopes=[" ", ","])
+    assert api_key_request(settings, scopes=None)[1]["scopes"] == ["cloud:read", "cloud:write"]
 
 
 # --- seeing expiry coming ----------------------------------------------------------------
@@ -508,10 +527,9 @@ def test_with_token_offline_stores_the_key_unchecked(
     result = run("login", "--with-token", input=key)
     assert result.exit_code == 0, result.stderr
     assert result.stderr.lower().count("reach") == 1, result.stderr  # said once
-    assert (
-        "Warning: Could not reach anaconda.cloud to check the API key (ConnectError); "
-        "storing it unchecked\n" in result.stderr
-    )
+    warning = "Warning: Could not reach anaconda.cloud to check the API key (ConnectError"
+    assert warning in result.stderr
+    assert "); storing it unchecked.\n" in result.stderr
     assert result.stdout.startswith("Logged in to id.anaconda.cloud with the given API key")
     assert store.load(DOMAIN).api_key == key  # type: ignore[union-attr]
 
