@@ -19,12 +19,23 @@ docs/decisions.md). Unlike the original it
 - never treats a file it cannot parse as empty: reading raises `CorruptTokenFileError`,
   and the next write first keeps the damaged bytes in ``keyring.corrupt-<UTC time>``.
 
+A keyring path that is a symbolic link (a dotfile manager's) is followed, as the original's
+``open(path, "w")`` did, and resolved again at every operation: everything above applies
+to the file it leads to (its lock, temp files and copies kept aside sit beside that file,
+so writers reaching it by the link and by its own path share one lock), ``os.replace``
+replaces that file and leaves the link a link, and a missing target is created. Each link
+on the way must be owned by the user (or root) and sit in a directory that passes the
+directory check, since whoever can change a link chooses where keys are written. A link
+that loops or leads to a directory is a `StorageError`. A symbolic link higher up (a
+linked ``~/.anaconda``) is followed by the system; the checks apply to the directory it
+leads to, as to any directory.
+
 Reads take no lock and are cached per file version (inode, size, mtime), so a repeated
-read costs one ``os.stat`` (for a version younger than two seconds, a rewrite could hide
+read costs one ``os.lstat`` (for a version younger than two seconds, a rewrite could hide
 behind the same inode, size and mtime, so its bytes are compared too).
 
-Over 400 lines on purpose: the file format, the lock, the atomic write and the corrupt-
-file handling are one hardened unit; split, each part would need the others' invariants.
+Over 400 lines on purpose: the file format, the links, the lock, the atomic write and the
+corrupt-file handling are one hardened unit; split, each part would need the others' invariants.
 """
 
 from __future__ import annotations
@@ -60,6 +71,8 @@ Data = dict[str, dict[str, object]]
 _StatKey = tuple[int, int, int]
 
 _READ_RETRIES = 3
+# Symbolic links followed from the keyring path before it counts as a loop (Linux's limit).
+_MAX_LINKS = 40
 # A file version is trusted on its (inode, size, mtime) alone once its mtime is older than
 # this: within the timestamp granularity of the file system (up to 2 s on FAT) a rewrite
 # could reuse all three (git's "racily clean" problem), so a younger version is re-read and
@@ -154,7 +167,7 @@ class AnacondaKeyring(KeyringBackend):
         self._path = Path(path).expanduser() if path is not None else default_keyring_path()
         self._file = os.fspath(self._path)
         self.lock_timeout = lock_timeout
-        self._lock: BaseFileLock | None = None
+        self._locks: dict[str, BaseFileLock] = {}  # by lock file: a link may be repointed
         self._lock_guard = threading.Lock()
 
     @properties.classproperty
@@ -213,7 +226,7 @@ class AnacondaKeyring(KeyringBackend):
         parsed raises `CorruptTokenFileError` and is left exactly as it is: the entry
         cannot be found in it, and replacing it would lose every other entry.
         """
-        if not os.path.lexists(self._file):
+        if not os.path.lexists(self._file) or self._locate("read")[1] is None:
             raise PasswordDeleteError(f"no entry for {username!r} in {service!r}")
 
         def change(data: Data) -> bool:
@@ -226,6 +239,56 @@ class AnacondaKeyring(KeyringBackend):
         if not self._modify(change, repair=False):
             raise PasswordDeleteError(f"no entry for {username!r} in {service!r}")
 
+    # where the file is
+
+    def _locate(self, action: str) -> tuple[Path, os.stat_result | None]:
+        """The file to act on now and its `os.stat` (None when it does not exist).
+
+        The keyring path itself, or, when it is a symbolic link, the file the link leads to
+        (resolved at every call, so a link pointed elsewhere is followed). Raises
+        `StorageError` for a link that loops, a directory, or a link others could change.
+        """
+        try:
+            st = os.lstat(self._file)  # the one system call of a cached read
+        except FileNotFoundError:
+            return self._path, None
+        except OSError as exc:
+            raise self._os_error(action, exc) from exc
+        target = self._path
+        if stat.S_ISLNK(st.st_mode):
+            target = self._follow()
+            try:
+                st = os.stat(target)
+            except FileNotFoundError:
+                return target, None  # created through the link, as open(path, "w") would
+            except OSError as exc:
+                raise self._os_error(action, exc) from exc
+        if stat.S_ISDIR(st.st_mode):
+            raise self._directory_error(target)
+        return target, st
+
+    def _follow(self) -> Path:
+        """Where the symbolic link at the keyring path leads, every link on the way checked.
+
+        A link decides where keys are written, so each one, and the directory holding it,
+        must be one that only the user (or root) could have changed.
+        """
+        current = self._file
+        try:
+            for _ in range(_MAX_LINKS):
+                st = os.lstat(current)
+                if not stat.S_ISLNK(st.st_mode):
+                    break
+                _check_link(current, st)
+                current = os.path.join(os.path.dirname(current), os.readlink(current))
+            else:
+                raise OSError(errno.ELOOP, os.strerror(errno.ELOOP))
+        except FileNotFoundError:
+            pass  # a dangling link: realpath still tells where it leads
+        except OSError as exc:
+            raise self._os_error("read", exc) from exc
+        return Path(os.path.realpath(current))
+
     # reading
 
     def read(self) -> Data:
@@ -234,53 +297,56 @@ class AnacondaKeyring(KeyringBackend):
         Raises `CorruptTokenFileError` when the file cannot be parsed and `StorageError`
         when it cannot be read.
         """
-        try:
-            st = os.stat(self._file)
-        except FileNotFoundError:
+        return self._read(*self._locate("read"))
+
+    def _read(self, target: Path, st: os.stat_result | None) -> Data:
+        if st is None:
             return {}
-        except OSError as exc:
-            raise self._os_error("read", exc) from exc
-        _check_file(self._file, st)
-        hit = _cache.get(self._file)
+        file = os.fspath(target)
+        _check_file(file, st)
+        hit = _cache.get(file)
         if hit is not None and hit.settled and hit.key == (st.st_ino, st.st_size, st.st_mtime_ns):
             return hit.data
-        _check_directory(self._path.parent)
-        return self._read_fresh(hit)
+        _check_directory(target.parent)
+        return self._read_fresh(target, hit)
 
-    def _read_fresh(self, hit: _Version | None) -> Data:
+    def _stat(self, target: Path) -> os.stat_result | None:
+        """`target`'s `os.stat`, None when it is missing."""
+        try:
+            return os.stat(target)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise self._os_error("read", exc, target) from exc
+
+    def _read_fresh(self, target: Path, hit: _Version | None) -> Data:
+        file = os.fspath(target)
         for attempt in range(_READ_RETRIES):
             try:
-                with open(self._file, "rb") as fp:
+                with open(file, "rb") as fp:
                     st = os.fstat(fp.fileno())
-                    _check_file(self._file, st)  # the file opened, not the one stat-ed
+                    _check_file(file, st)  # the file opened, not the one stat-ed
                     raw = fp.read()
             except FileNotFoundError:
                 return {}
             except OSError as exc:
-                raise self._os_error("read", exc) from exc
+                raise self._os_error("read", exc, target) from exc
             key = (st.st_ino, st.st_size, st.st_mtime_ns)
             settled = time.time_ns() - st.st_mtime_ns > _SETTLE_NS
             if hit is not None and hit.raw == raw:
-                _cache[self._file] = hit._replace(key=key, settled=settled)
+                _cache[file] = hit._replace(key=key, settled=settled)
                 return hit.data
             try:
                 data = _parse(raw)
             except ValueError as exc:
                 # A writer that rewrites in place (anaconda-cloud-auth) may be mid-write:
                 # only a file that stays the same while it fails to parse is corrupt.
-                if attempt + 1 < _READ_RETRIES and self._changed_since(key):
+                if attempt + 1 < _READ_RETRIES and _changed_since(file, key):
                     continue
-                raise self._corrupt(str(exc)) from None
-            _cache[self._file] = _Version(key, raw, data, settled)
+                raise self._corrupt(target, str(exc)) from None
+            _cache[file] = _Version(key, raw, data, settled)
             return data
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _changed_since(self, key: _StatKey) -> bool:
-        try:
-            st = os.stat(self._file)
-        except OSError:
-            return True
-        return (st.st_ino, st.st_size, st.st_mtime_ns) != key
 
     # writing
 
@@ -290,20 +356,22 @@ class AnacondaKeyring(KeyringBackend):
         A file that cannot be parsed is set aside and started afresh (`repair`), or its
         `CorruptTokenFileError` raised with nothing changed.
         """
-        self._ensure_dir()
-        with self._locked():
-            self._remove_stale_temp_files()
+        target = self._locate("write")[0]
+        self._ensure_dir(target)
+        with self._locked(target):
+            self._remove_stale_temp_files(target)
             fresh = False
             try:
-                data = {service: dict(entries) for service, entries in self.read().items()}
+                current = self._read(target, self._stat(target))
+                data = {service: dict(entries) for service, entries in current.items()}
             except _errors()[0]:
                 if not repair:
                     raise
-                self._set_aside()
+                self._set_aside(target)
                 data, fresh = {}, True
             changed = change(data)
             if changed or fresh:
-                self._write(data)
+                self._write(target, data)
             return changed
 
     def check_writable(self) -> None:
@@ -313,24 +381,26 @@ class AnacondaKeyring(KeyringBackend):
         is writable and that the lock can be taken, so a read-only home fails in a second,
         not after the person has logged in.
         """
-        self._ensure_dir()
-        directory = self._path.parent
-        if not os.access(directory, os.W_OK | os.X_OK):
+        target = self._locate("write")[0]
+        self._ensure_dir(target)
+        if not os.access(target.parent, os.W_OK | os.X_OK):
             raise self._os_error(
-                "write", PermissionError(errno.EACCES, "its directory is not writable")
+                "write", PermissionError(errno.EACCES, "its directory is not writable"), target
             )
-        with self._locked():
+        with self._locked(target):
             pass
 
-    def _ensure_dir(self) -> None:
+    def _ensure_dir(self, target: Path) -> None:
         """Create the missing directories, each 0700; change the mode of no other one.
 
         A directory that already exists (``$HOME`` for ``ANACONDA_AUTH_KEYRING_PATH=
-        $HOME/x``) keeps its mode; it only has to pass `_check_directory`.
+        $HOME/x``) keeps its mode; it only has to pass `_check_directory`. The missing ones
+        are looked for along the resolved path, so a symbolic link to a directory that does
+        not exist yet is created through, as the file is.
         """
-        directory = self._path.parent
+        directory = target.parent
         missing = []
-        probe = directory
+        probe = Path(os.path.realpath(directory))
         while not probe.exists() and probe != probe.parent:
             missing.append(probe)
             probe = probe.parent
@@ -342,31 +412,32 @@ class AnacondaKeyring(KeyringBackend):
                     continue  # another process made it meanwhile: not ours to change
                 os.chmod(created, 0o700)  # whatever the umask
         except OSError as exc:
-            raise self._os_error("create the directory of", exc) from exc
+            raise self._os_error("create the directory of", exc, target) from exc
         _check_directory(directory)
 
-    def _remove_stale_temp_files(self) -> None:
+    def _remove_stale_temp_files(self, target: Path) -> None:
         """Remove temp files of writes that never finished; call under the lock.
 
         Every write of this package holds the lock from creating its temp file to renaming
         it, so a temp file found while holding it was left by a crash, and may hold keys.
         """
-        name = self._path.name
-        for path in self.leftovers():
-            if path.name.startswith(f".{name}.") and path.name.endswith(".tmp"):
+        for path in self._leftovers(target):
+            if path.name.startswith(f".{target.name}.") and path.name.endswith(".tmp"):
                 with contextlib.suppress(OSError):
                     path.unlink()
                     logger.info("Removed %s, left by a write that never finished", path)
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self, target: Path) -> Iterator[None]:
+        """Hold the lock beside `target`: every path that leads to one file takes one lock."""
         from filelock import FileLock, Timeout  # only a writer needs the lock
 
+        lock_file = os.fspath(target.with_name(target.name + ".lock"))
         with self._lock_guard:
-            if self._lock is None:
-                lock_file = self._path.with_name(self._path.name + ".lock")
-                self._lock = FileLock(lock_file, timeout=self.lock_timeout, mode=0o600)
-            lock = self._lock
+            lock = self._locks.get(lock_file)
+            if lock is None:
+                lock = FileLock(lock_file, timeout=self.lock_timeout, mode=0o600)
+                self._locks[lock_file] = lock
         try:
             lock.acquire()
         except Timeout:
@@ -375,30 +446,30 @@ class AnacondaKeyring(KeyringBackend):
                 f"{self.lock_timeout:g} seconds; try again when it has finished."
             ) from None
         except OSError as exc:
-            raise self._os_error("lock", exc) from exc
+            raise self._os_error("lock", exc, target) from exc
         try:
             yield
         finally:
             lock.release()
 
-    def _write(self, data: Data) -> None:
-        directory = self._path.parent
+    def _write(self, target: Path, data: Data) -> None:
+        directory = target.parent
         try:
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{self._path.name}.", suffix=".tmp")
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
         except OSError as exc:
-            raise self._os_error("write", exc) from exc
+            raise self._os_error("write", exc, target) from exc
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fp:
                 _private(fp.fileno(), tmp)
                 json.dump(data, fp)  # anaconda-cloud-auth's format: default separators
                 fp.flush()
                 os.fsync(fp.fileno())
-            os.replace(tmp, self._file)
+            os.replace(tmp, target)  # onto the link's target: the link stays a link
         except BaseException as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             if isinstance(exc, OSError):
-                raise self._os_error("write", exc) from exc
+                raise self._os_error("write", exc, target) from exc
             raise
         _fsync_dir(directory)
 
@@ -409,15 +480,26 @@ class AnacondaKeyring(KeyringBackend):
 
         The copies of a damaged file kept aside (``<name>.corrupt-<time>``) and the temp
         files of writes that never finished (``.<name>.<random>.tmp``, left by a crash or a
-        kill between writing and renaming). Only regular files are listed.
+        kill between writing and renaming). Only regular files are listed. For a keyring
+        path that is a symbolic link, they are looked for beside the file it leads to.
         """
-        name = self._path.name
+        return self._leftovers(self._beside())
+
+    def _beside(self) -> Path:
+        """The file whose leftovers to look for: without one, the keyring path as it is (no
+        error for a missing or impossible directory: there is nothing to clean there)."""
+        if not os.path.lexists(self._file):
+            return self._path
+        return self._locate("list the directory of")[0]
+
+    def _leftovers(self, target: Path) -> list[Path]:
+        name = target.name
         try:
-            entries = list(os.scandir(self._path.parent))
+            entries = list(os.scandir(target.parent))
         except (FileNotFoundError, NotADirectoryError):
             return []
         except OSError as exc:
-            raise self._os_error("list the directory of", exc) from exc
+            raise self._os_error("list the directory of", exc, target) from exc
         return sorted(
             Path(entry.path)
             for entry in entries
@@ -434,11 +516,12 @@ class AnacondaKeyring(KeyringBackend):
         Runs under the write lock, so no write of this package is in progress: every temp
         file found then is one that will never be renamed into place.
         """
-        if not self._path.parent.is_dir() or not self.leftovers():
+        target = self._beside()
+        if not target.parent.is_dir() or not self._leftovers(target):
             return []  # nothing to remove: no lock, so this works where nothing can be written
         removed: list[Path] = []
-        with self._locked():
-            for path in self.leftovers():
+        with self._locked(target):
+            for path in self._leftovers(target):
                 try:
                     path.unlink()
                 except FileNotFoundError:
@@ -456,23 +539,24 @@ class AnacondaKeyring(KeyringBackend):
     def remove_damaged(self) -> Path | None:
         """Delete the file if it cannot be parsed (with every key it may hold); its path.
 
-        For ``logout --all``: a damaged file is removed, not set aside. None when the file
-        is missing or sound.
+        For ``logout --all``: a damaged file is removed, not set aside (through a symbolic
+        link, the file it leads to: the link stays). None when the file is missing or sound.
         """
         if not os.path.lexists(self._file):
             return None
-        with self._locked():
+        target = self._locate("remove")[0]
+        with self._locked(target):
             try:
-                self.read()
+                self._read(target, self._stat(target))
             except _errors()[0]:
                 try:
-                    os.unlink(self._file)
+                    os.unlink(target)
                 except FileNotFoundError:
                     return None
                 except OSError as exc:
-                    raise self._os_error("remove", exc) from exc
-                logger.info("Removed the damaged token file %s", self._file)
-                return self._path
+                    raise self._os_error("remove", exc, target) from exc
+                logger.info("Removed the damaged token file %s", target)
+                return target
         return None
 
     def keep_copy(self) -> None:
@@ -481,39 +565,40 @@ class AnacondaKeyring(KeyringBackend):
         For an entry that is damaged in a file that parses: the copy keeps its bytes before
         a login replaces it. `logout` removes such copies with the other leftovers.
         """
-        aside = self._copy_aside()
+        target = self._locate("read")[0]
+        aside = self._copy_aside(target)
         if aside is not None:
             logger.warning(
                 "A damaged entry in %s is being replaced; the file as it was is kept in %s",
-                self._file,
+                target,
                 aside,
             )
 
-    def _set_aside(self) -> None:
+    def _set_aside(self, target: Path) -> None:
         """Copy a file that cannot be parsed to ``<name>.corrupt-<UTC time>`` (0600).
 
         A copy, not a move: until the fresh file replaces it, readers keep seeing the
         damaged file (and its clear error) rather than no file at all.
         """
-        aside = self._copy_aside()
+        aside = self._copy_aside(target)
         if aside is not None:
             logger.warning(
                 "The token file %s could not be parsed; its bytes were kept in %s and a new "
                 "file was started (log in again, or restore entries from the copy kept aside)",
-                self._file,
+                target,
                 aside,
             )
 
-    def _copy_aside(self) -> str | None:
-        """Copy the file to a new ``<name>.corrupt-<UTC time>`` (0600); its path, or None."""
+    def _copy_aside(self, target: Path) -> str | None:
+        """Copy the file to a new ``<name>.corrupt-<UTC time>`` beside it (0600); its path."""
         try:
-            with open(self._file, "rb") as fp:
+            with open(target, "rb") as fp:
                 damaged = fp.read()
         except FileNotFoundError:
             return None
         except OSError as exc:
-            raise self._os_error("read", exc) from exc
-        base = f"{self._file}.corrupt-{_utc_stamp()}"
+            raise self._os_error("read", exc, target) from exc
+        base = f"{target}.corrupt-{_utc_stamp()}"
         aside, n = base, 0
         while True:
             try:
@@ -523,41 +608,67 @@ class AnacondaKeyring(KeyringBackend):
                 n += 1
                 aside = f"{base}-{n}"
             except OSError as exc:
-                raise self._os_error("keep aside a copy of", exc) from exc
+                raise self._os_error("keep aside a copy of", exc, target) from exc
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(damaged)
                 out.flush()
                 os.fsync(out.fileno())
         except OSError as exc:
-            raise self._os_error("keep aside a copy of", exc) from exc
+            raise self._os_error("keep aside a copy of", exc, target) from exc
         return aside
 
     # errors
 
-    def _corrupt(self, reason: str) -> CorruptTokenFileError:
-
+    def _corrupt(self, target: Path, reason: str) -> CorruptTokenFileError:
         return _errors()[0](
-            f"The token file {self._file} could not be parsed ({reason}); log in again with "
+            f"The token file {target} could not be parsed ({reason}); log in again with "
             "'anaconda-auth login' to write a new one (the damaged file is kept aside as "
-            f"{self._path.name}.corrupt-<time>), or restore it from a backup.",
-            path=self._file,
+            f"{target.name}.corrupt-<time>), or restore it from a backup.",
+            path=os.fspath(target),
             reason=reason,
         )
 
-    def _os_error(self, action: str, exc: OSError) -> StorageError:
-        blocking = _file_in_the_way(self._path)
+    def _directory_error(self, target: Path) -> StorageError:
+        example = target / self._path.name
+        if target == self._path:
+            return _errors()[1](
+                f"The token file {self._file} is a directory; move it away, or set "
+                f"ANACONDA_AUTH_KEYRING_PATH to a file, such as {example}."
+            )
+        return _errors()[1](
+            f"The token file {self._file} is a symbolic link to the directory {target}; point "
+            f"the link (or ANACONDA_AUTH_KEYRING_PATH) at a file, such as {example}."
+        )
+
+    def _os_error(self, action: str, exc: OSError, target: Path | None = None) -> StorageError:
+        """`exc` as a `StorageError` about `target` (the keyring path unless it is a link)."""
+        target = self._path if target is None else target
+        if exc.errno == errno.ELOOP:
+            return _errors()[1](
+                f"Could not {action} the token file {self._file}: a symbolic link on the way "
+                "loops back on itself; point the link at a file, or remove it."
+            )
+        blocking = _file_in_the_way(target)
         if blocking is not None:
             return _errors()[1](
-                f"Could not {action} the token file {self._file}: {blocking} is a file, not "
+                f"Could not {action} the token file {target}: {blocking} is a file, not "
                 "a directory; move it away, or set ANACONDA_AUTH_KEYRING_PATH to a file in "
                 "a directory."
             )
         reason = exc.strerror or type(exc).__name__
         return _errors()[1](
-            f"Could not {action} the token file {self._file}: {reason}; check the "
+            f"Could not {action} the token file {target}: {reason}; check the "
             "permissions of the file and its directory, and that the disk is not full."
         )
+
+
+def _changed_since(file: str, key: _StatKey) -> bool:
+    try:
+        st = os.stat(file)
+    except OSError:
+        return True
+    return (st.st_ino, st.st_size, st.st_mtime_ns) != key
 
 
 def _file_in_the_way(path: Path) -> Path | None:
@@ -620,8 +731,22 @@ def _check_file(path: str, st: os.stat_result) -> None:
         raise _untrusted(f"The token file {path} {problem}", f"chmod 600 {path}")
 
 
-def _check_directory(directory: Path) -> None:
-    """Refuse a directory where other users could replace the keyring file."""
+def _check_link(link: str, st: os.stat_result) -> None:
+    """Refuse a symbolic link, on the way to the keyring file, that another user could
+    have made or pointed elsewhere: where it leads is where keys are written."""
+    if os.name != "posix":
+        return
+    if st.st_uid not in (_uid(), 0):
+        raise _untrusted(
+            f"The symbolic link {link} to the token file is owned by another user "
+            f"(uid {st.st_uid})",
+            None,
+        )
+    _check_directory(Path(link).parent, of=f"the symbolic link {link} to the token file")
+
+
+def _check_directory(directory: Path, *, of: str = "the token file") -> None:
+    """Refuse a directory where other users could replace the keyring file (or a link)."""
     if os.name != "posix":
         return
     try:
@@ -636,7 +761,7 @@ def _check_directory(directory: Path) -> None:
     elif st.st_mode & stat.S_IWOTH and not st.st_mode & stat.S_ISVTX:
         problem = f"is writable by every user (mode {stat.S_IMODE(st.st_mode):04o})"
     if problem is not None:
-        raise _untrusted(f"The directory {directory} of the token file {problem}", None)
+        raise _untrusted(f"The directory {directory} of {of} {problem}", None)
 
 
 def _untrusted(what: str, fix: str | None) -> StorageError:

@@ -266,7 +266,7 @@ def test_unreadable_file_is_a_storage_error(path: Path, monkeypatch: pytest.Monk
     def refuse(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(keyring_module.os, "stat", refuse)
+    monkeypatch.setattr(keyring_module.os, "lstat", refuse)
     with pytest.raises(StorageError, match="Permission denied") as info:
         AnacondaKeyring(path=path).get_password("svc", "user")
     assert str(path) in str(info.value)
@@ -377,24 +377,26 @@ def _save_many(path: str, worker: int, barrier: multiprocessing.synchronize.Barr
         store.save(TokenInfo(domain=f"w{worker}-{i}.example", api_key=f"key-{worker}-{i}"))
 
 
-def test_concurrent_processes_lose_nothing(path: Path) -> None:
+def _run_processes(
+    target: Callable[..., None],
+    args: list[tuple[object, ...]],
+    *,
+    seconds: float,
+    poll: Callable[[], None] | None = None,
+) -> list[int | None]:
+    """Run one spawned process per `args` (each gets a shared barrier last), calling `poll`
+    while any runs; their exit codes. Any still running after `seconds` is terminated."""
     context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(PROCESSES)
-    workers = [
-        context.Process(target=_save_many, args=(str(path), n, barrier), daemon=True)
-        for n in range(PROCESSES)
-    ]
+    barrier = context.Barrier(len(args))
+    workers = [context.Process(target=target, args=(*a, barrier), daemon=True) for a in args]
     for worker in workers:
         worker.start()
-    reader = AnacondaKeyring(path=path)
-    seen = 0
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + seconds
     try:
-        while any(w.is_alive() for w in workers) and time.monotonic() < deadline:
-            # a reader never sees half a file, and never an entry disappear
-            count = len(reader.read().get("Anaconda Cloud", {}))
-            assert count >= seen
-            seen = count
+        while poll is not None and any(w.is_alive() for w in workers):
+            if time.monotonic() > deadline:
+                break
+            poll()
             time.sleep(0.005)
         for worker in workers:
             worker.join(timeout=max(0.0, deadline - time.monotonic()))
@@ -402,7 +404,23 @@ def test_concurrent_processes_lose_nothing(path: Path) -> None:
         for worker in workers:
             if worker.is_alive():
                 worker.terminate()
-    assert [w.exitcode for w in workers] == [0] * PROCESSES
+    return [w.exitcode for w in workers]
+
+
+def test_concurrent_processes_lose_nothing(path: Path) -> None:
+    reader = AnacondaKeyring(path=path)
+    seen = 0
+
+    def never_less() -> None:
+        # a reader never sees half a file, and never an entry disappear
+        nonlocal seen
+        count = len(reader.read().get("Anaconda Cloud", {}))
+        assert count >= seen
+        seen = count
+
+    args: list[tuple[object, ...]] = [(str(path), n) for n in range(PROCESSES)]
+    exits = _run_processes(_save_many, args, seconds=180, poll=never_less)
+    assert exits == [0] * PROCESSES
 
     store = KeyringTokenStore(AnacondaAuthSettings(keyring_path=path))
     for n in range(PROCESSES):
@@ -447,3 +465,30 @@ def test_the_default_path_is_the_settings_default() -> None:
 
     field = AnacondaAuthSettings.model_fields["keyring_path"]
     assert Path(_DEFAULT_PATH).expanduser() == field.get_default(call_default_factory=True)
+
+
+# -- the keyring path as a symbolic link, reached by it and by its target at once ------------
+
+WRITERS = 4
+WRITES = 20
+
+
+def _write_many(path: str, worker: int, barrier: multiprocessing.synchronize.Barrier) -> None:
+    backend = AnacondaKeyring(path=path)
+    barrier.wait(timeout=60)
+    for i in range(WRITES):
+        backend.set_password("svc", f"{worker}-{i}", "value")
+
+
+def test_writers_through_a_link_and_through_its_target_lose_nothing(tmp_path: Path) -> None:
+    # Half the processes name the link, half the target: one lock must serialise them all.
+    target = tmp_path / "dotfiles" / "keyring"
+    target.parent.mkdir(mode=0o700)
+    link = tmp_path / "keyring"
+    link.symlink_to(target)
+    args: list[tuple[object, ...]] = [(str(link if n % 2 else target), n) for n in range(WRITERS)]
+    assert _run_processes(_write_many, args, seconds=120) == [0] * WRITERS
+    assert len(AnacondaKeyring(path=target).read()["svc"]) == WRITERS * WRITES
+    assert link.is_symlink()
+    assert _mode(target) == 0o600
+    assert not list(tmp_path.glob("keyring.*"))  # no lock beside the link
