@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 
 from ._config import AnacondaAuthSettings, resolve_settings
+from ._fakekey import make_api_key
 from ._text import json_object
 from ._token import TokenInfo
 
@@ -135,8 +136,6 @@ class FakePlatform:
 
     def api_key(self, *, expires_in: dt.timedelta = dt.timedelta(days=30)) -> str:
         """A new API key for `user` that the API accepts until it expires or is revoked."""
-        from .testing import make_api_key  # testing re-exports this module
-
         key = make_api_key(
             exp=expires_in,
             sub=str(self.user["sub"]),

@@ -10,7 +10,8 @@ docs/decisions.md). Unlike the original it
 - creates the missing directories 0700 (and changes the mode of no directory it did not
   create) and the file 0600 (and keeps it so after every write);
 - refuses, as ssh does, a file owned by another user or writable by others, and a
-  directory owned by another user or writable by everyone (without the sticky bit);
+  directory owned by another user or writable by everyone (without the sticky bit): the
+  checks themselves are `_filetrust`;
 - removes, under the lock, temp files of writes that a crash left behind;
 - writes a temp file in the same directory, fsyncs it and ``os.replace``-s it, so a reader
   never sees half a file;
@@ -35,7 +36,8 @@ read costs one ``os.lstat`` (for a version younger than two seconds, a rewrite c
 behind the same inode, size and mtime, so its bytes are compared too).
 
 Over 400 lines on purpose: the file format, the links, the lock, the atomic write and the
-corrupt-file handling are one hardened unit; split, each part would need the others' invariants.
+corrupt-file handling are one hardened unit; split, each part would need the others'
+invariants. Only the trust checks, which need none of them, live apart (`_filetrust`).
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from keyring.backend import KeyringBackend
 from keyring.compat import properties
 from keyring.errors import PasswordDeleteError
+
+from ._filetrust import check_directory, check_file, check_link
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock
@@ -279,7 +283,7 @@ class AnacondaKeyring(KeyringBackend):
                 st = os.lstat(current)
                 if not stat.S_ISLNK(st.st_mode):
                     break
-                _check_link(current, st)
+                check_link(current, st)
                 current = os.path.join(os.path.dirname(current), os.readlink(current))
             else:
                 raise OSError(errno.ELOOP, os.strerror(errno.ELOOP))
@@ -303,11 +307,11 @@ class AnacondaKeyring(KeyringBackend):
         if st is None:
             return {}
         file = os.fspath(target)
-        _check_file(file, st)
+        check_file(file, st)
         hit = _cache.get(file)
         if hit is not None and hit.settled and hit.key == (st.st_ino, st.st_size, st.st_mtime_ns):
             return hit.data
-        _check_directory(target.parent)
+        check_directory(target.parent)
         return self._read_fresh(target, hit)
 
     def _stat(self, target: Path) -> os.stat_result | None:
@@ -325,7 +329,7 @@ class AnacondaKeyring(KeyringBackend):
             try:
                 with open(file, "rb") as fp:
                     st = os.fstat(fp.fileno())
-                    _check_file(file, st)  # the file opened, not the one stat-ed
+                    check_file(file, st)  # the file opened, not the one stat-ed
                     raw = fp.read()
             except FileNotFoundError:
                 return {}
@@ -394,7 +398,7 @@ class AnacondaKeyring(KeyringBackend):
         """Create the missing directories, each 0700; change the mode of no other one.
 
         A directory that already exists (``$HOME`` for ``ANACONDA_AUTH_KEYRING_PATH=
-        $HOME/x``) keeps its mode; it only has to pass `_check_directory`. The missing ones
+        $HOME/x``) keeps its mode; it only has to pass `check_directory`. The missing ones
         are looked for along the resolved path, so a symbolic link to a directory that does
         not exist yet is created through, as the file is.
         """
@@ -413,7 +417,7 @@ class AnacondaKeyring(KeyringBackend):
                 os.chmod(created, 0o700)  # whatever the umask
         except OSError as exc:
             raise self._os_error("create the directory of", exc, target) from exc
-        _check_directory(directory)
+        check_directory(directory)
 
     def _remove_stale_temp_files(self, target: Path) -> None:
         """Remove temp files of writes that never finished; call under the lock.
@@ -716,64 +720,3 @@ def _fsync_dir(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-def _check_file(path: str, st: os.stat_result) -> None:
-    """Refuse a keyring file another user could have written (as ssh does with keys)."""
-    if os.name != "posix":
-        return
-    problem = None
-    if st.st_uid != _uid():
-        problem = f"is owned by another user (uid {st.st_uid})"
-    elif st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        problem = f"is writable by other users (mode {stat.S_IMODE(st.st_mode):04o})"
-    if problem is not None:
-        raise _untrusted(f"The token file {path} {problem}", f"chmod 600 {path}")
-
-
-def _check_link(link: str, st: os.stat_result) -> None:
-    """Refuse a symbolic link, on the way to the keyring file, that another user could
-    have made or pointed elsewhere: where it leads is where keys are written."""
-    if os.name != "posix":
-        return
-    if st.st_uid not in (_uid(), 0):
-        raise _untrusted(
-            f"The symbolic link {link} to the token file is owned by another user "
-            f"(uid {st.st_uid})",
-            None,
-        )
-    _check_directory(Path(link).parent, of=f"the symbolic link {link} to the token file")
-
-
-def _check_directory(directory: Path, *, of: str = "the token file") -> None:
-    """Refuse a directory where other users could replace the keyring file (or a link)."""
-    if os.name != "posix":
-        return
-    try:
-        st = directory.stat()
-    except FileNotFoundError:
-        return  # nothing stored there yet; it is created 0700 on the first write
-    except OSError:
-        return  # reading or writing the file reports the problem itself
-    problem = None
-    if st.st_uid not in (_uid(), 0):
-        problem = f"is owned by another user (uid {st.st_uid})"
-    elif st.st_mode & stat.S_IWOTH and not st.st_mode & stat.S_ISVTX:
-        problem = f"is writable by every user (mode {stat.S_IMODE(st.st_mode):04o})"
-    if problem is not None:
-        raise _untrusted(f"The directory {directory} of {of} {problem}", None)
-
-
-def _untrusted(what: str, fix: str | None) -> StorageError:
-    from ._exceptions import StorageError  # imports httpx: see `_errors`
-
-    todo = f"run `{fix}` if it is yours" if fix else "make it yours and not writable by others"
-    return StorageError(
-        f"{what}, so it is not trusted with API keys; {todo}, or choose another file with "
-        "ANACONDA_AUTH_KEYRING_PATH."
-    )
-
-
-def _uid() -> int:
-    getuid = getattr(os, "getuid", None)
-    return int(getuid()) if getuid is not None else -1

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import json
 import logging
 import time
@@ -24,18 +23,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ._config import AnacondaAuthSettings, resolve_settings
-from ._exceptions import ConfigurationError, InvalidAPIKeyError
+from ._exceptions import InvalidAPIKeyError
 from ._login import _requested_flow, _store, event_sink, obtain_key_in_time, save_key
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import httpx
 
     from ._apikey import APIKey
     from ._config import LoginFlow
     from ._flows import EventSink
-    from ._keyring import AnacondaKeyring
     from ._storage import TokenStore
     from ._token import TokenInfo
 
@@ -43,7 +39,6 @@ __all__ = [
     "account_of_key",
     "check_api_key",
     "create_api_key",
-    "logout_everywhere",
     "store_api_key",
 ]
 
@@ -216,93 +211,3 @@ async def store_api_key(
     key = check_api_key(api_key, settings)
     account = await account_of_key(key, settings) if check_online else None
     return await save_key(_store(settings, store), settings, key, username_of_account(account))
-
-
-def _site_domains() -> list[tuple[str, str]]:
-    """``(auth_domain, api_domain)`` of every site of config.toml and of every preset."""
-    from ._configfile import PRESETS, read_config, translate  # config.toml only for --all
-
-    fields = AnacondaAuthSettings.model_fields
-    try:
-        config = read_config()
-    except ConfigurationError as exc:
-        logger.warning("%s; only the sites known without it are logged out", exc)
-        config = None
-    tables = {**PRESETS, **(config.sites if config is not None else {})}
-    domains = []
-    for name, table in tables.items():
-        where = functools.partial("[sites.{}] {}".format, name)
-        try:
-            values = translate(table, fields, where=where)
-        except ConfigurationError as exc:
-            logger.warning("%s; skipping that site", exc)
-            continue
-        auth, api = values.get("auth_domain"), values.get("api_domain")
-        domains.append(
-            (
-                str(auth[0]) if auth else str(fields["auth_domain"].default),
-                str(api[0]) if api else str(fields["api_domain"].default),
-            )
-        )
-    return domains
-
-
-def _known_names(settings: AnacondaAuthSettings, file_names: Iterable[str]) -> list[str]:
-    """Every keyring name a key of any site may be under, as far as this package knows:
-    the selected site's, every config.toml site's and preset's, the Anaconda names, and
-    whatever the file keyring holds."""
-    from ._sharing import ANACONDA_NAMES, entry_names  # storage names only for logout --all
-
-    sites = [(settings.auth_domain, settings.api_domain), *_site_domains()]
-    names = [name for auth, api in sites for name in entry_names(auth, api).read]
-    names += ANACONDA_NAMES
-    names += file_names
-    return list(dict.fromkeys(names))
-
-
-def _file_names(keyring: AnacondaKeyring) -> list[str] | None:
-    """The names in the file keyring; None when it is damaged (each delete then repairs it)."""
-    from ._exceptions import CorruptTokenFileError  # storage only for --all (httpx, keyring)
-    from ._storage import SERVICE
-
-    try:
-        return sorted(keyring.read().get(SERVICE, {}))
-    except CorruptTokenFileError:
-        return None
-
-
-async def logout_everywhere(
-    settings: AnacondaAuthSettings, store: TokenStore
-) -> tuple[list[str], list[Path]]:
-    """Remove every API key this package can find, for every site; and the leftover files.
-
-    The names tried: every entry of the Anaconda file keyring (``keyring_path``), the
-    Anaconda names (``anaconda.com``, ``id.anaconda.cloud``, ``anaconda.cloud``), and the
-    names of the selected site and of every site in ``~/.anaconda/config.toml`` (and the
-    presets). Each is deleted from `store` and from the file keyring. Returns the names
-    that held a key, and the leftover files removed (as `logout`). A key in
-    ``ANACONDA_AUTH_API_KEY`` or a key file is not touched.
-    """
-    import anyio.to_thread  # storage only for --all (keyring and its backends)
-
-    from ._keyring import AnacondaKeyring
-    from ._storage import KeyringTokenStore
-
-    keyring = AnacondaKeyring(path=settings.keyring_path, lock_timeout=settings.storage_timeout)
-    file_store = KeyringTokenStore(settings, backend=keyring)
-    listed = await anyio.to_thread.run_sync(_file_names, keyring, abandon_on_cancel=True)
-    damaged = None
-    if listed is None:  # the file cannot be parsed: it goes, with whatever keys it held
-        damaged = await anyio.to_thread.run_sync(keyring.remove_damaged, abandon_on_cancel=True)
-    names = _known_names(settings, listed or ())
-    removed: list[str] = []
-    for name in names:
-        found = await store.adelete(name)
-        if listed is not None and name in listed:
-            found = await file_store.adelete(name) or found
-        if found:
-            removed.append(name)
-    files = await anyio.to_thread.run_sync(keyring.remove_leftovers, abandon_on_cancel=True)
-    files = [damaged, *files] if damaged is not None else files
-    logger.info("Logged out of every site: %s", ", ".join(removed) or "no key was stored")
-    return removed, files

@@ -42,8 +42,6 @@ from ._token import TokenInfo
 from ._warnings import warn_at_caller
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import httpx
 
     from ._apikey import APIKey
@@ -62,7 +60,6 @@ __all__ = [
     "is_logged_in",
     "login",
     "logout",
-    "logout_and_clean",
     "obtain_key_in_time",
     "save_key",
     "username_from_claims",
@@ -505,38 +502,13 @@ async def logout(
     if all_sites and (site is not None or auth_domain is not None):
         raise ValueError("all_sites=True logs out of every site; do not pass site or auth_domain.")
     settings = resolve_settings(settings, site=site, auth_domain=auth_domain)
-    if all_sites:
-        from ._keys import logout_everywhere  # _keys imports this module
+    from ._logout import logout_and_clean, logout_everywhere  # storage only when logging out
 
+    if all_sites:
         names, _ = await logout_everywhere(settings, _store(settings, store))
         return bool(names)
     removed, _ = await logout_and_clean(settings, _store(settings, store))
     return removed
-
-
-async def logout_and_clean(
-    settings: AnacondaAuthSettings, store: TokenStore
-) -> tuple[bool, list[Path]]:
-    """`logout`'s work: whether a key was removed, and the leftover files removed."""
-    from ._keyring import AnacondaKeyring  # keyring only when logging out of the file keyring
-
-    names = entry_names(settings.auth_domain, settings.api_domain)
-    try:
-        removed = await store.adelete_site(names)
-    except CorruptTokenFileError as exc:
-        raise CorruptTokenFileError(
-            f"Could not log out of {settings.auth_domain}: the token file {exc.path} could "
-            f"not be parsed ({exc.reason}), so its key could not be removed; nothing was "
-            "changed. Run `anaconda-auth logout --all` (in Python, logout(all_sites=True)) "
-            "to delete the file with every key it may hold, or repair it by hand.",
-            path=exc.path,
-            reason=exc.reason,
-        ) from None
-    logger.debug("Logout from %s: %s", settings.auth_domain, "key removed" if removed else "none")
-    keyring = AnacondaKeyring(path=settings.keyring_path, lock_timeout=settings.storage_timeout)
-    # The keyring's lock (lock_timeout) bounds the wait; no second limit is applied here.
-    files = await anyio.to_thread.run_sync(keyring.remove_leftovers, abandon_on_cancel=True)
-    return removed, files
 
 
 async def current_token(

@@ -580,8 +580,7 @@ def logout(*, domain: str | None, all_sites: bool) -> None:
 
 
 async def _logout(*, settings: AnacondaAuthSettings, all_sites: bool = False) -> None:
-    from . import _login as api  # the SDK on use, not for --help
-    from ._keys import logout_everywhere
+    from ._logout import logout_and_clean, logout_everywhere
     from ._storage import default_store
 
     domain = settings.auth_domain
@@ -600,7 +599,7 @@ async def _logout(*, settings: AnacondaAuthSettings, all_sites: bool = False) ->
         if not names and not damaged:
             click.echo("There were no stored API keys.")
     else:
-        removed, files = await api.logout_and_clean(settings, store)
+        removed, files = await logout_and_clean(settings, store)
         if removed:
             click.echo(f"Logged out of {domain}: the stored API key was removed.")
         else:

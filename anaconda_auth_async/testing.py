@@ -19,24 +19,17 @@ to your top-level ``conftest.py`` (the plugin is opt-in: it is not loaded otherw
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
-import json
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
 
+from ._fakekey import make_api_key
 from ._fakeplatform import FakePlatform
 from ._storage import TokenStore, set_override
 from ._token import TokenInfo
 from ._transport import set_transport_override
 
 __all__ = ["FakePlatform", "MemoryTokenStore", "make_api_key", "use_platform", "use_store"]
-
-_ONE_HOUR = dt.timedelta(hours=1)
-_FAKE_SIGNATURE = base64.urlsafe_b64encode(b"fake-signature-not-verifiable").rstrip(b"=").decode()
 
 
 class MemoryTokenStore(TokenStore):
@@ -130,33 +123,3 @@ def use_platform(platform: FakePlatform) -> Iterator[FakePlatform]:
     finally:
         set_transport_override(previous)
         clear_caches()
-
-
-def make_api_key(
-    *,
-    exp: float | dt.datetime | dt.timedelta | None = _ONE_HOUR,
-    sub: str = "test-user",
-    claims: Mapping[str, Any] | None = None,
-) -> str:
-    """A JWT-shaped API key for tests, with an obviously fake, unverifiable signature.
-
-    `exp` is when it expires: a UNIX time, a `datetime`, or a `timedelta` from now (the
-    default is one hour; a negative one gives an expired key); None leaves the ``exp``
-    claim out, so the key has no known expiry. `claims` adds or overrides claims.
-    """
-    now = time.time()
-    payload: dict[str, Any] = {"sub": sub, "iat": int(now)}
-    if isinstance(exp, dt.timedelta):
-        payload["exp"] = int(now + exp.total_seconds())
-    elif isinstance(exp, dt.datetime):
-        payload["exp"] = int(exp.timestamp())
-    elif exp is not None:
-        payload["exp"] = int(exp)
-    payload.update(claims or {})
-    header = {"alg": "RS256", "typ": "JWT", "kid": "anaconda-auth-async-testing"}
-    return ".".join((_b64(header), _b64(payload), _FAKE_SIGNATURE))
-
-
-def _b64(part: Mapping[str, Any]) -> str:
-    raw = json.dumps(part, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
