@@ -19,9 +19,9 @@ import anyio.to_thread
 from ._config import AnacondaAuthSettings
 from ._configfile import PRESETS, read_config, translate
 from ._exceptions import ConfigurationError, CorruptTokenFileError
-from ._keyring import AnacondaKeyring
 from ._sharing import ANACONDA_NAMES, entry_names
 from ._storage import SERVICE, KeyringTokenStore
+from ._tokenfile import TokenFile
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -50,7 +50,7 @@ async def logout_and_clean(
             reason=exc.reason,
         ) from None
     logger.debug("Logout from %s: %s", settings.auth_domain, "key removed" if removed else "none")
-    keyring = AnacondaKeyring(path=settings.keyring_path, lock_timeout=settings.storage_timeout)
+    keyring = TokenFile(settings.keyring_path, lock_timeout=settings.storage_timeout)
     # The keyring's lock (lock_timeout) bounds the wait; no second limit is applied here.
     files = await anyio.to_thread.run_sync(keyring.remove_leftovers, abandon_on_cancel=True)
     return removed, files
@@ -94,7 +94,7 @@ def _known_names(settings: AnacondaAuthSettings, file_names: Iterable[str]) -> l
     return list(dict.fromkeys(names))
 
 
-def _file_names(keyring: AnacondaKeyring) -> list[str] | None:
+def _file_names(keyring: TokenFile) -> list[str] | None:
     """The names in the file keyring; None when it is damaged (each delete then repairs it)."""
     try:
         return sorted(keyring.read().get(SERVICE, {}))
@@ -114,7 +114,7 @@ async def logout_everywhere(
     that held a key, and the leftover files removed (as `logout`). A key in
     ``ANACONDA_AUTH_API_KEY`` or a key file is not touched.
     """
-    keyring = AnacondaKeyring(path=settings.keyring_path, lock_timeout=settings.storage_timeout)
+    keyring = TokenFile(settings.keyring_path, lock_timeout=settings.storage_timeout)
     file_store = KeyringTokenStore(settings, backend=keyring)
     listed = await anyio.to_thread.run_sync(_file_names, keyring, abandon_on_cancel=True)
     damaged = None

@@ -16,7 +16,7 @@ the one-name methods, so every store, including a test store, follows them.
 replaces it in tests.
 
 Over 400 lines on purpose: the store's sync and async faces and the keyring backend choice
-are one contract (see docs/internals.md); the file backend is `_keyring`.
+are one contract (see docs/internals.md); the file itself is `_tokenfile`.
 """
 
 from __future__ import annotations
@@ -33,12 +33,14 @@ import anyio
 import sniffio
 
 from ._exceptions import AnacondaAuthError, CorruptTokenFileError, StorageError
-from ._keyring import AnacondaKeyring
 from ._sharing import EntryNames, login_entries, newest
 from ._text import safe_line
 from ._token import TokenInfo
+from ._tokenfile import TokenFile
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from keyring.backend import KeyringBackend
     from typing_extensions import NotRequired, TypedDict, Unpack
 
@@ -290,7 +292,7 @@ class KeyringTokenStore(TokenStore):
         self,
         settings: AnacondaAuthSettings | None = None,
         *,
-        backend: KeyringBackend | None = None,
+        backend: KeyringBackend | TokenFile | None = None,
     ) -> None:
         if settings is None:
             from ._config import AnacondaAuthSettings  # pydantic only when no settings were given
@@ -300,14 +302,14 @@ class KeyringTokenStore(TokenStore):
         self._path = settings.keyring_path
         self._system = backend is None and settings.preferred_token_storage == "system"
         if backend is None and not self._system:
-            backend = AnacondaKeyring(path=self._path, lock_timeout=settings.storage_timeout)
+            backend = TokenFile(self._path, lock_timeout=settings.storage_timeout)
         self._backend = backend
         self._resolve_lock = threading.Lock()
         # domain -> (stored value, its decoded TokenInfo): decode each value once
         self._decoded: dict[str, tuple[str, TokenInfo]] = {}
 
     @property
-    def backend(self) -> KeyringBackend:
+    def backend(self) -> KeyringBackend | TokenFile:
         """The keyring backend in use (the system one is chosen on first use)."""
         backend = self._backend
         if backend is None:
@@ -333,7 +335,7 @@ class KeyringTokenStore(TokenStore):
     def keep_damaged_copy(self) -> None:
         """For the file keyring, copy the file aside (``keyring.corrupt-<time>``)."""
         backend = self.backend
-        if isinstance(backend, AnacondaKeyring):
+        if isinstance(backend, TokenFile):
             backend.keep_copy()
         else:
             super().keep_damaged_copy()
@@ -341,7 +343,7 @@ class KeyringTokenStore(TokenStore):
     def check_writable(self) -> None:
         """For the file keyring: its directory can be written and its lock taken."""
         backend = self.backend
-        if not isinstance(backend, AnacondaKeyring):
+        if not isinstance(backend, TokenFile):
             return  # a system keyring says so only when asked to store
         try:
             backend.check_writable()
@@ -387,13 +389,17 @@ class KeyringTokenStore(TokenStore):
 
     def delete(self, domain: str) -> bool:
         """Remove the token of `domain`; True when there was one."""
-        from keyring.errors import PasswordDeleteError  # only a delete can raise it
-
         self._decoded.pop(domain, None)
+        backend = self.backend
         try:
-            self.backend.delete_password(SERVICE, domain)
-        except PasswordDeleteError:
-            return False
+            if isinstance(backend, TokenFile):
+                return backend.delete(SERVICE, domain)
+            from keyring.errors import PasswordDeleteError  # a system keyring's: keyring is loaded
+
+            try:
+                backend.delete_password(SERVICE, domain)
+            except PasswordDeleteError:
+                return False
         except Exception as exc:
             raise self._backend_error(exc, f"delete the token for {domain}") from exc
         return True
@@ -410,8 +416,8 @@ class KeyringTokenStore(TokenStore):
         )
 
 
-def _backend_name(backend: KeyringBackend) -> str:
-    if isinstance(backend, AnacondaKeyring):
+def _backend_name(backend: KeyringBackend | TokenFile) -> str:
+    if isinstance(backend, TokenFile):
         return f"Anaconda file keyring ({backend.path})"
     cls = type(backend)
     return f"keyring backend {backend.name!r} ({cls.__module__}.{cls.__qualname__})"
@@ -427,7 +433,7 @@ def _is_excluded(backend: KeyringBackend) -> bool:
     }
 
 
-def _system_backend(path: object, timeout: float) -> KeyringBackend:
+def _system_backend(path: Path, timeout: float) -> KeyringBackend | TokenFile:
     """The keyring the user configured, else the best viable one that is not a file of ours."""
     import keyring.backend  # the system keyring's backends only when it is chosen
     import keyring.core
@@ -444,7 +450,7 @@ def _system_backend(path: object, timeout: float) -> KeyringBackend:
     if best is not None:
         logger.debug("Using the system keyring %s", _backend_name(best))
         return best
-    fallback = AnacondaKeyring(path=str(path), lock_timeout=timeout)
+    fallback = TokenFile(path, lock_timeout=timeout)
     logger.warning(
         "No system keyring is available; storing tokens in the %s instead", _backend_name(fallback)
     )

@@ -6,8 +6,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import os
 import runpy
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -23,6 +26,7 @@ from anaconda_auth_async._config import AnacondaAuthSettings
 from anaconda_auth_async._keyring import AnacondaKeyring
 from anaconda_auth_async._storage import SERVICE, KeyringTokenStore, TokenStore, default_store
 from anaconda_auth_async._token import RepoToken
+from anaconda_auth_async._tokenfile import TokenFile
 from anaconda_auth_async.testing import MemoryTokenStore, make_api_key, use_store
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -275,9 +279,35 @@ def no_keyring_config(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_anaconda_keyring_is_the_default(store: KeyringTokenStore, path: Path) -> None:
-    assert isinstance(store.backend, AnacondaKeyring)
+    assert isinstance(store.backend, TokenFile)
     assert store.backend.path == path
     assert store.name == f"Anaconda file keyring ({path})"
+
+
+def test_the_file_store_never_imports_keyring(tmp_path: Path) -> None:
+    # A client's first request reads the key on a worker thread; importing keyring there
+    # (~20 ms of Python) holds the GIL against the event loop, so the file store must not.
+    script = (
+        "import sys\n"
+        "from anaconda_auth_async._config import AnacondaAuthSettings\n"
+        "from anaconda_auth_async._storage import default_store\n"
+        "from anaconda_auth_async._token import TokenInfo\n"
+        "store = default_store(AnacondaAuthSettings())\n"
+        "store.save(TokenInfo(domain='id.example.test', api_key='k'))\n"
+        "assert store.load('id.example.test').api_key == 'k'\n"
+        "assert store.delete('id.example.test') and not store.delete('id.example.test')\n"
+        "print(sorted(m for m in sys.modules if m == 'keyring' or m.startswith('keyring.')))\n"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("ANACONDA_")},
+        "HOME": str(tmp_path),
+        "ANACONDA_AUTH_KEYRING_PATH": str(tmp_path / "keyring"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 @pytest.mark.usefixtures("no_keyring_config")
@@ -309,7 +339,7 @@ def test_system_falls_back_to_the_file_with_a_warning(
     monkeypatch.setattr(keyring.backend, "get_all_keyring", lambda: [fail.Keyring()])
     store = KeyringTokenStore(AnacondaAuthSettings(preferred_token_storage="system"))
     with caplog.at_level(logging.WARNING):
-        assert isinstance(store.backend, AnacondaKeyring)
+        assert isinstance(store.backend, TokenFile)
     assert store.backend.path == path
     assert "No system keyring is available" in caplog.text
 
