@@ -580,7 +580,7 @@ def logout(*, domain: str | None, all_sites: bool) -> None:
 
 
 async def _logout(*, settings: AnacondaAuthSettings, all_sites: bool = False) -> None:
-    from ._logout import logout_and_clean, logout_everywhere
+    from ._logout import logout_and_clean, logout_everywhere  # the SDK on use, not for --help
     from ._storage import default_store
 
     domain = settings.auth_domain
