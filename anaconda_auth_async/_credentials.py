@@ -8,13 +8,14 @@ nothing and never touch the store; the store is
 read on the first request and cached as a `Credential` whose expiry is a plain number.
 
 Loading and re-reading are single-flight: concurrent requests wait on one lock per
-provider (an `anyio.Lock` on the async path, a `threading.Lock` on the sync one) and
+provider (an asyncio or anyio lock on the async path, a `threading.Lock` on the sync one) and
 share the result, so 1,000 concurrent first requests cause one store read. The async
 path reads through the store's async face, which runs the backend in a worker thread.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import threading
@@ -29,6 +30,7 @@ import sniffio
 from ._exceptions import StorageError
 from ._origin import Origin, describe, key_origins, origin_of
 from ._sharing import EntryNames, entry_names, same_api
+from ._storage import default_store
 from ._token import jwt_expiry
 
 if TYPE_CHECKING:
@@ -118,8 +120,8 @@ class TokenProvider:
         self._allowed = allowed_origins
         self._home: frozenset[Origin] | None = None
         self._sync_lock = threading.Lock()
-        self._async_lock: anyio.Lock | None = None
-        self._async_library: str | None = None
+        self._async_lock: asyncio.Lock | anyio.Lock | None = None
+        self._async_loop: object = None  # the asyncio loop, or the library, it belongs to
         self._rejected: str | None = None  # the key last recorded as rejected
         self.current: Credential | None = None
         self.ready = False
@@ -168,9 +170,6 @@ class TokenProvider:
     def store(self) -> TokenStore:
         """The token store, made on first use (a key given directly never needs one)."""
         if self._store is None:
-            # On use: keyring is imported only when a key is read from the store.
-            from ._storage import default_store
-
             self._store = default_store(self._get_settings())
         return self._store
 
@@ -179,7 +178,7 @@ class TokenProvider:
         if not self.ready:
             async with self._lock():
                 if not self.ready:
-                    store = await self._astore()
+                    store = self.store  # cheap: the file store imports no keyring
                     self._set(await store.aload_site(self.names))
         return self.current
 
@@ -242,19 +241,15 @@ class TokenProvider:
                 except StorageError as exc:
                     logger.debug("could not record that the key was rejected: %s", exc)
 
-    async def _astore(self) -> TokenStore:
-        # Making the default store imports keyring (tens of milliseconds), which must not
-        # stall the event loop on the first request.
-        if self._store is not None:
-            return self._store
-        return await anyio.to_thread.run_sync(lambda: self.store)
-
-    def _lock(self) -> anyio.Lock:
-        # A lock belongs to one async library; a provider may outlive an event loop.
+    def _lock(self) -> asyncio.Lock | anyio.Lock:
+        # A lock belongs to one event loop; a provider may outlive one. On asyncio it is
+        # asyncio's own: anyio.Lock() would import anyio's asyncio backend (~20 ms in one
+        # piece) on the first request, a stall httpcore's gradual import of it never makes.
         library = sniffio.current_async_library()
-        if self._async_lock is None or library != self._async_library:
-            self._async_lock = anyio.Lock()
-            self._async_library = library
+        loop = asyncio.get_running_loop() if library == "asyncio" else library
+        if self._async_lock is None or loop is not self._async_loop:
+            self._async_lock = asyncio.Lock() if library == "asyncio" else anyio.Lock()
+            self._async_loop = loop
         return self._async_lock
 
     def _get_settings(self) -> AnacondaAuthSettings:

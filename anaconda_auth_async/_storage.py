@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import functools
 import logging
 import threading
@@ -218,10 +219,19 @@ class TokenStore(abc.ABC):
         return self.name
 
     async def _in_thread(self, func: Callable[[_T], _R], arg: _T, *, action: str) -> _R:
-        event = anyio.Event()
-        call = _Call(func, arg, notify=_threadsafe(event.set))
-        with anyio.move_on_after(self.timeout):
-            await event.wait()
+        if sniffio.current_async_library() == "asyncio":
+            # asyncio's own future: anyio.Event() would import anyio's asyncio backend
+            # (~20 ms in one piece) on a client's first request (see TokenProvider._lock).
+            loop = asyncio.get_running_loop()
+            done: asyncio.Future[None] = loop.create_future()
+            call = _Call(func, arg, notify=lambda: loop.call_soon_threadsafe(_resolve, done))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(done, self.timeout)
+        else:
+            event = anyio.Event()
+            call = _Call(func, arg, notify=_threadsafe(event.set))
+            with anyio.move_on_after(self.timeout):
+                await event.wait()
         if not call.done.is_set():
             raise self._timed_out(action)
         return call.outcome()
@@ -266,6 +276,11 @@ class _Call(Generic[_T, _R]):
         if self._error is not None:
             raise self._error
         return cast(_R, self._result)
+
+
+def _resolve(done: asyncio.Future[None]) -> None:
+    if not done.done():  # not already given up on (time limit, cancellation)
+        done.set_result(None)
 
 
 def _threadsafe(callback: Callable[[], object]) -> Callable[[], object]:

@@ -31,6 +31,23 @@ KEYRING_SERVICE = "Anaconda Cloud"
 ROW_PREFIX = "BENCH-ROW "
 
 
+def compile_package() -> None:
+    """Write the package's bytecode, as installing its wheel does (pip compiles on install).
+
+    A checkout installed in editable mode has none, and where ``PYTHONDONTWRITEBYTECODE``
+    is set (this machine sets it) Python never writes it, so every fresh interpreter in a
+    measure would compile the package from source while httpx and the other baselines
+    load theirs compiled: up to ~10 ms per module on our side alone. Compiling once here
+    measures what a user who installed the package runs.
+    """
+    import compileall
+
+    compileall.compile_dir(ROOT / "anaconda_auth_async", quiet=1)
+
+
+compile_package()  # every measure imports this module first
+
+
 @dataclass
 class Goal:
     """What a row must reach. kind: ratio_max, ratio_min, abs_max, diff_max, exact, report."""
