@@ -110,14 +110,15 @@ def api_key_request(
     raise `ValueError`. The tag naming this SDK and its version is always sent first, then
     `tags`. Comma-separated values are split.
     """
-    if scopes is not None and not _clean(scopes, ()):
+    given = _clean(scopes, ())
+    if scopes is not None and not given:
         # An empty shell variable (--scope "$SCOPES") must not mint a key with every default.
         raise ValueError(
             "The scopes given are empty; name at least one scope, or give none for the "
             f"defaults ({', '.join(DEFAULT_SCOPES)})."
         )
     body = {
-        "scopes": list(_clean(scopes, DEFAULT_SCOPES)),
+        "scopes": list(given or DEFAULT_SCOPES),
         "tags": list(_clean([CLIENT_TAG, *(tags or ())], (CLIENT_TAG,))),
     }
     return f"{settings.api_base_url}{API_KEY_PATH}", body

@@ -227,9 +227,12 @@ class TokenStore(abc.ABC):
             call = _Call(func, arg, notify=lambda: loop.call_soon_threadsafe(_resolve, done))
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(done, self.timeout)
-        else:
+        else:  # trio, the other loop anyio runs on
+            import trio  # optional: only where trio is the running loop
+
             event = anyio.Event()
-            call = _Call(func, arg, notify=_threadsafe(event.set))
+            token = trio.lowlevel.current_trio_token()
+            call = _Call(func, arg, notify=lambda: token.run_sync_soon(event.set))
             with anyio.move_on_after(self.timeout):
                 await event.wait()
         if not call.done.is_set():
@@ -281,17 +284,6 @@ class _Call(Generic[_T, _R]):
 def _resolve(done: asyncio.Future[None]) -> None:
     if not done.done():  # not already given up on (time limit, cancellation)
         done.set_result(None)
-
-
-def _threadsafe(callback: Callable[[], object]) -> Callable[[], object]:
-    """`callback`, callable from any thread: it runs in the current event loop."""
-    if sniffio.current_async_library() == "trio":
-        import trio  # optional: only where trio is the running loop
-
-        token = trio.lowlevel.current_trio_token()
-        return lambda: token.run_sync_soon(callback)
-    loop = asyncio.get_running_loop()
-    return lambda: loop.call_soon_threadsafe(callback)
 
 
 class KeyringTokenStore(TokenStore):

@@ -164,12 +164,17 @@ class E2E:
         return [sys.executable, "-m", "anaconda_auth_async"]
 
     def run_cli(
-        self, *args: str, timeout: float = STEP_TIMEOUT, **env: str
+        self,
+        *args: str,
+        timeout: float = STEP_TIMEOUT,
+        environ: Mapping[str, str] | None = None,
+        **env: str,
     ) -> subprocess.CompletedProcess[str]:
-        """Run ``anaconda-auth ARGS`` as a subprocess with this test's settings."""
+        """Run ``anaconda-auth ARGS`` as a subprocess with this test's settings (`env`
+        added), or with exactly `environ`."""
         return subprocess.run(
             [*self.cli_command(), *args],
-            env=self.subprocess_env(**env),
+            env=dict(environ) if environ is not None else self.subprocess_env(**env),
             capture_output=True,
             text=True,
             timeout=timeout,

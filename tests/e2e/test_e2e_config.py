@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import E2E, STEP_TIMEOUT
+from conftest import E2E
 
 pytestmark = pytest.mark.e2e
 
@@ -20,15 +20,7 @@ pytestmark = pytest.mark.e2e
 def run(e2e: E2E, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in e2e.subprocess_env().items() if not k.startswith("ANACONDA_")}
     env["HOME"] = str(home)
-    return subprocess.run(
-        [*e2e.cli_command(), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=STEP_TIMEOUT,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    return e2e.run_cli(*args, environ=env)
 
 
 def write_config(tmp_path: Path, text: str) -> Path:
