@@ -17,9 +17,12 @@ from collections.abc import Iterator
 
 import click
 
-from ._text import safe_line
+from ._text import one_line, safe_line
 
 __all__ = ["ExitCode", "Failure", "classify", "unwrap"]
+
+MESSAGE_LIMIT = 2000
+"""The longest ``Error:`` line; our own sentences are far shorter."""
 
 
 class ExitCode(enum.IntEnum):
@@ -41,7 +44,8 @@ class Failure(Exception):
 
     def __init__(self, code: ExitCode, message: str) -> None:
         self.code = code
-        self.message = " ".join(message.split())
+        # One printable line, whatever a server put in the text it quotes.
+        self.message = one_line(message, MESSAGE_LIMIT)
         super().__init__(self.message)
 
     def show(self) -> None:

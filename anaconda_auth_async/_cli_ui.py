@@ -14,11 +14,14 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from ._cli_errors import ExitCode
+
+if TYPE_CHECKING:
+    from ._flows import LoginEvent
 
 __all__ = ["LoginUI", "confirm", "exit_on_interrupt", "prompt", "setup_logging"]
 
@@ -141,27 +144,21 @@ class LoginUI:
             raise error
         return result
 
-    def on_event(self, event: Any) -> None:
-        """Show one `LoginEvent`: the URL (and code) to use, or what is being waited for."""
-        kind = getattr(event, "kind", None)
-        if kind == "browser":
-            self.say(f"Opening your browser to log in. If it does not open, visit: {event.url}")
-            self._wait("Waiting for you to log in in the browser")
-        elif kind == "device_code":
-            code = click.style(str(event.user_code), bold=True)
-            self.say(f"To log in, visit {event.url} and enter the code {code}")
-            self._wait("Waiting for you to enter the code")
-        elif kind == "no_browser":
-            self.say("No browser could be opened; open the address above to log in.")
-        elif kind == "waiting":
-            self._wait(_phrase(event.message) or "Waiting for the login to complete")
-        elif kind == "exchanging":
-            self._wait(_phrase(event.message) or "Creating an API key", announce=False)
-        elif kind == "done":
+    def on_event(self, event: LoginEvent) -> None:
+        """Show one `LoginEvent` through the SDK's one renderer (`_present.render`): the
+        URL (and code) to use as lines, what is being waited for as the indicator."""
+        from ._present import plain, render, wait_phrase  # not for --help
+
+        waiting = wait_phrase(event)
+        if event.kind == "done":
             self._waiting = None
             self._clear()
-        elif getattr(event, "message", None):
-            self.say(str(event.message))
+        elif waiting is not None:
+            self._wait(waiting, line=plain(render(event)) if event.kind == "waiting" else None)
+        else:
+            parts = render(event)
+            if parts:
+                self.say(plain(parts, code=lambda code: click.style(code, bold=True)))
 
     async def ask_credentials(self) -> tuple[str, str]:
         """Ask for the email and password (hidden) without blocking the event loop."""
@@ -179,13 +176,14 @@ class LoginUI:
         self._clear()
         click.echo(text, file=self.stream)
 
-    def _wait(self, message: str, *, announce: bool = True) -> None:
+    def _wait(self, phrase: str, *, line: str | None) -> None:
+        """Show `phrase` on the indicator; without one, say `line` (if any) once."""
         if self._waiting is None:
             self._since = time.monotonic()
-        self._waiting = message
-        if announce and not self.spinner_enabled and not self._said_waiting:
+        self._waiting = phrase
+        if line is not None and not self.spinner_enabled and not self._said_waiting:
             self._said_waiting = True
-            self.say(f"{message}...")
+            self.say(line)
 
     async def _spin(self) -> None:
         import anyio  # not for --help: only once a command runs
@@ -216,11 +214,6 @@ class LoginUI:
             self.stream.write("\r\x1b[K")
             self.stream.flush()
             self._drawn = False
-
-
-def _phrase(message: str | None) -> str:
-    """An event's message as a phrase the indicator can end with "... 12s"."""
-    return (message or "").strip().rstrip(".")
 
 
 # --- --verbose --------------------------------------------------------------------------

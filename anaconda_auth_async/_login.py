@@ -200,12 +200,7 @@ async def _run_flow(
         )
     except NoBrowserError:
         logger.info("No browser could be opened; logging in with a device code instead")
-        on_event(
-            LoginEvent(
-                kind="no_browser",
-                message="No browser could be opened; logging in with a code instead.",
-            )
-        )
+        on_event(LoginEvent(kind="device_fallback", message="No browser could be opened"))
         return await _run_flow(
             "device",
             http,

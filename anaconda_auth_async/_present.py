@@ -1,16 +1,23 @@
-"""The default presentation of a login: what the person must do, when no ``on_event`` is given.
+"""What a login says to a person: the one renderer of `LoginEvent`, and the default presentation.
 
-A login that waits for a person must say what it waits for, or it looks like a hang. So,
+`render` turns an event into the words a person reads, as `Part`s (text, a URL, a code),
+with every string the provider supplied (verification URL, user code, the authorize URL
+built on its ``authorization_endpoint``) and every message made one printable line first
+(`_text.one_line`): a hostile provider cannot clear the screen, set the window title or
+forge a second line. Both faces of a login use it and nothing else: `Presentation`
+(the library's default, below) and the ``anaconda-auth`` command line (`_cli_ui`, which
+adds a waiting indicator). `wait_phrase` is the short form an indicator shows.
+
+`Presentation` is the default `EventSink`, used when ``login()`` gets no ``on_event``. A
+login that waits for a person must say what it waits for, or it looks like a hang. So,
 on stderr and nothing more:
 
-- the device flow's URL and user code;
+- the device flow's URL and user code, and that the login switched to one;
 - the browser flow's URL when no browser could be opened;
 - once, that it is waiting and how to cancel.
 
 In a Jupyter (IPython) kernel these go to the cell's output instead, with the URL as a
-clickable link (a rich display with a plain-text alternative). Every string the provider
-supplied (URL, user code) is made one printable line first (`_text.one_line`): a hostile
-provider cannot move the cursor or rewrite the terminal. `on_event=` replaces this;
+clickable link (a rich display with a plain-text alternative). ``on_event=`` replaces this;
 ``quiet=True`` silences it (see `_login.event_sink`).
 """
 
@@ -19,14 +26,69 @@ from __future__ import annotations
 import html
 import sys
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from ._flows import LoginEvent
 from ._text import one_line
 
-__all__ = ["Presentation", "notebook_display"]
+__all__ = ["Part", "Presentation", "notebook_display", "plain", "render", "wait_phrase"]
 
 _URL_LIMIT = 4096  # authorize URLs are long; a cut one would not work
+_CODE_LIMIT = 64
+
+
+@dataclass(frozen=True)
+class Part:
+    """One piece of what a login event says: plain words, a URL, or a code to type."""
+
+    text: str
+    role: Literal["text", "url", "code"] = "text"
+
+
+def _phrase(message: str | None, default: str) -> str:
+    """A message of ours or a caller's, one line, without its final period."""
+    return one_line(message or "").rstrip(". ") or default
+
+
+def render(event: LoginEvent, *, cancel: str = "press Ctrl+C") -> tuple[Part, ...]:
+    """What `event` tells a person, every part one printable line (empty: nothing to say).
+
+    `cancel` is how the person cancels (``"interrupt the kernel"`` in a notebook).
+    """
+    kind = event.kind
+    url = Part(one_line(event.url, _URL_LIMIT), "url") if event.url else None
+    if kind == "browser" and url is not None:
+        return (Part("Opening your browser to log in. If it does not open, visit:"), url)
+    if kind == "no_browser" and url is not None:
+        return (Part("No browser could be opened; to log in, open"), url)
+    if kind == "no_browser":
+        return (Part(_phrase(event.message, "No browser could be opened") + "."),)
+    if kind == "device_fallback":
+        why = _phrase(event.message, "The browser login is not possible here")
+        return (Part(f"{why}, so the browser login has stopped; log in with a code instead."),)
+    if kind == "device_code" and url is not None and event.user_code:
+        code = Part(one_line(event.user_code, _CODE_LIMIT), "code")
+        return (Part("To log in, visit"), url, Part("and enter the code"), code)
+    if kind == "waiting":
+        return (Part(f"{_phrase(event.message, 'Waiting for the login')}; {cancel} to cancel."),)
+    message = _phrase(event.message, "")  # any other event: its message, if it has one
+    return (Part(f"{message}."),) if message else ()
+
+
+def wait_phrase(event: LoginEvent) -> str | None:
+    """What a waiting indicator shows during `event` ("Creating an API key"), if anything."""
+    if event.kind == "waiting":
+        return _phrase(event.message, "Waiting for the login")
+    if event.kind == "exchanging":
+        return _phrase(event.message, "Creating an API key")
+    return None
+
+
+def plain(parts: tuple[Part, ...], *, code: Callable[[str], str] | None = None) -> str:
+    """`parts` as one line of text; `code` styles the code to type (bold on a terminal)."""
+    return " ".join(code(p.text) if code and p.role == "code" else p.text for p in parts)
+
 
 Display = Callable[[str, str], None]
 """Shows ``(plain_text, html)`` in a notebook's output."""
@@ -54,10 +116,10 @@ def notebook_display() -> Display | None:
     return show
 
 
-def _link(url: str) -> str:
-    """`url` as an HTML link when it is http(s), else as escaped text."""
-    escaped = html.escape(url, quote=True)
-    if not url.lower().startswith(("https://", "http://")):
+def _markup(part: Part) -> str:
+    """`part` as HTML: an http(s) URL as a link, anything else as escaped text."""
+    escaped = html.escape(part.text, quote=True)
+    if part.role != "url" or not part.text.lower().startswith(("https://", "http://")):
         return escaped
     return f'<a href="{escaped}" target="_blank" rel="noopener noreferrer">{escaped}</a>'
 
@@ -69,6 +131,9 @@ class Presentation:
     a kernel); `stream` is where plain text goes (default: `sys.stderr` at each write).
     """
 
+    SHOWN = frozenset({"device_code", "no_browser", "device_fallback"})
+    """The events shown every time; ``waiting`` is shown once."""
+
     def __init__(self, *, display: Display | None = None, stream: Any = None) -> None:
         self._display = display if display is not None else notebook_display()
         self._stream = stream
@@ -76,30 +141,21 @@ class Presentation:
 
     def __call__(self, event: LoginEvent) -> None:
         """Show `event` if the person must know about it."""
-        if event.kind == "device_code" and event.url and event.user_code:
-            code = one_line(event.user_code, 64)
-            self._show_url("To log in, visit", event.url, f"and enter the code {code}")
-        elif event.kind == "no_browser" and event.url:
-            self._show_url("No browser could be opened; to log in, open", event.url, "")
-        elif event.kind == "no_browser":
-            self._say(one_line(event.message or "No browser could be opened."))
-        elif event.kind == "waiting" and not self._said_waiting:
+        if event.kind == "waiting":
+            if self._said_waiting:
+                return
             self._said_waiting = True
-            how = "interrupt the kernel" if self._display is not None else "press Ctrl+C"
-            self._say(f"Waiting for the login to complete; {how} to cancel.")
-
-    def _show_url(self, before: str, url: str, after: str) -> None:
-        url = one_line(url, _URL_LIMIT)
-        text = " ".join(part for part in (before, url, after) if part)
-        if self._display is None:
-            self._say(text)
+        elif event.kind not in self.SHOWN:
             return
-        markup = " ".join(html.escape(p) if p != url else _link(p) for p in (before, url, after))
-        self._display(text, markup.strip())
+        cancel = "interrupt the kernel" if self._display is not None else "press Ctrl+C"
+        parts = render(event, cancel=cancel)
+        if parts:
+            self._show(parts)
 
-    def _say(self, text: str) -> None:
+    def _show(self, parts: tuple[Part, ...]) -> None:
+        text = plain(parts)
         if self._display is not None:
-            self._display(text, html.escape(text))
+            self._display(text, " ".join(_markup(part) for part in parts))
             return
         stream = self._stream if self._stream is not None else sys.stderr
         if stream is None:  # pythonw: no console at all

@@ -906,6 +906,7 @@ async def test_indicator_runs_while_waiting_and_is_cleared() -> None:
 
     async def login() -> str:
         ui.on_event(BROWSER)
+        ui.on_event(LoginEvent(kind="waiting", message="Waiting for you to log in in the browser."))
         await stream.wait_for("Waiting for you to log in in the browser...")
         ui.on_event(LoginEvent(kind="exchanging", message="Creating an API key."))
         await stream.wait_for("Creating an API key... ")
@@ -923,6 +924,7 @@ async def test_indicator_is_cleared_when_the_login_fails() -> None:
 
     async def login() -> None:
         ui.on_event(DEVICE)
+        ui.on_event(LoginEvent(kind="waiting", message="Waiting for you to enter the code."))
         await stream.wait_for("Waiting for you to enter the code")
         raise LoginDeniedError("Denied.", error="access_denied")
 

@@ -608,7 +608,7 @@ async def test_without_on_event_it_says_it_waits_on_stderr(
     out, err = capsys.readouterr()
     assert out == ""
     *_, waiting = err.splitlines(keepends=True)  # after the device code and its URL
-    assert waiting == "Waiting for the login to complete; press Ctrl+C to cancel.\n"
+    assert waiting == "Waiting for you to enter the code; press Ctrl+C to cancel.\n"
     assert err.count("Waiting") == 1
 
 
@@ -663,7 +663,8 @@ async def test_auto_falls_back_to_a_device_code_when_no_browser_opens(
     [authorize_url] = opened(log)  # the browser was tried once, and gave up (auto) ...
     assert authorize_url.startswith(f"https://{AUTH}/oauth2/auth?")
     assert flows_run(platform) == ["device"]  # ... for a device code, its page not opened
-    assert "No browser could be opened; logging in with a code instead." in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "No browser could be opened, so the browser login has stopped; log in with a code" in err
 
 
 @pytest.mark.anyio

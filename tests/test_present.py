@@ -19,7 +19,7 @@ DEVICE = LoginEvent(
     user_code="WDJB-MJHT",
     expires_in=600,
 )
-WAITING = LoginEvent(kind="waiting", message="Waiting for the code to be entered.")
+WAITING = LoginEvent(kind="waiting", message="Waiting for you to enter the code.")
 
 
 def test_device_code_and_waiting_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
@@ -38,7 +38,7 @@ def test_device_code_and_waiting_on_stderr(capsys: pytest.CaptureFixture[str]) -
     assert err.splitlines() == [
         "To log in, visit https://id.example.test/device?user_code=WDJB-MJHT "
         "and enter the code WDJB-MJHT",
-        "Waiting for the login to complete; press Ctrl+C to cancel.",
+        "Waiting for you to enter the code; press Ctrl+C to cancel.",
     ]
 
 
@@ -164,3 +164,35 @@ def test_a_desktop_opener_runs_silently_and_its_failure_is_seen(
     out, err = capfd.readouterr()
     assert "gio:" not in err
     assert "noise" not in out
+
+
+# --- the one renderer -------------------------------------------------------------------
+
+HOSTILE = "https://evil.test/\x1b[2J\x1b]0;owned\x07\r\nError: forged\x9b1A"
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        LoginEvent(kind="browser", url=HOSTILE),
+        LoginEvent(kind="no_browser", url=HOSTILE),
+        LoginEvent(kind="device_code", url=HOSTILE, user_code="AB\x1b[2J\nCD"),
+        LoginEvent(kind="device_fallback", message="Port busy\x1b[2J\nforged"),
+        LoginEvent(kind="waiting", message="Waiting\x1b[1A\r"),
+    ],
+    ids=lambda event: event.kind,
+)
+def test_every_event_renders_as_one_printable_line(event: LoginEvent) -> None:
+    from anaconda_auth_async._present import plain, render
+
+    text = plain(render(event), code=lambda code: f"<{code}>")
+    assert text
+    assert text.isprintable(), repr(text)
+
+
+def test_the_switch_to_a_device_code_is_its_own_event(capsys: pytest.CaptureFixture[str]) -> None:
+    Presentation()(LoginEvent(kind="device_fallback", message="No browser could be opened"))
+    assert capsys.readouterr().err == (
+        "No browser could be opened, so the browser login has stopped; "
+        "log in with a code instead.\n"
+    )

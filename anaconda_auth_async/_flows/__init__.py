@@ -25,7 +25,15 @@ The access token is used once, to create an API key, so a refresh token would be
 second long-lived secret nobody uses (see docs/decisions.md).
 """
 
-LoginEventKind = Literal["browser", "no_browser", "device_code", "waiting", "exchanging", "done"]
+LoginEventKind = Literal[
+    "browser",
+    "no_browser",
+    "device_fallback",
+    "device_code",
+    "waiting",
+    "exchanging",
+    "done",
+]
 
 
 @dataclass(frozen=True)
@@ -33,11 +41,17 @@ class LoginEvent:
     """One step of a login, reported to the caller (the CLI prints it; a library may log it).
 
     ``browser``: the authorize URL is about to be opened (``url``; print it in case the
-    browser does not open). ``no_browser``: no browser could be opened, the person must open
-    ``url`` themselves. ``device_code``: visit ``url`` and enter ``user_code`` within
-    ``expires_in`` seconds (None: no limit but the login's). ``waiting``: waiting for the
-    user. ``exchanging``: trading the code or token for credentials. ``done``: the login
-    completed. Never carries a secret.
+    browser does not open). ``no_browser``: no browser could be opened and the browser
+    login goes on: the person must open ``url`` themselves. ``device_fallback``: the
+    browser login was given up (``message`` says why, as a phrase such as "No browser
+    could be opened"; its URL no longer works) and a device code follows.
+    ``device_code``: visit ``url`` and enter ``user_code`` within ``expires_in`` seconds
+    (None: no limit but the login's). ``waiting``: waiting for the user. ``exchanging``:
+    trading the code or token for credentials. ``done``: the login completed.
+
+    ``url`` and ``user_code`` come from the provider: show them only through
+    `anaconda_auth_async`'s renderer or after making them one printable line. Never
+    carries a secret.
     """
 
     kind: LoginEventKind

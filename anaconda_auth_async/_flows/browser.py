@@ -131,7 +131,7 @@ async def browser_flow(
             secrets=secrets,
         )
         on_event(LoginEvent(kind="browser", url=url))
-        on_event(LoginEvent(kind="waiting", message="Waiting for the login in the browser."))
+        on_event(LoginEvent(kind="waiting", message="Waiting for you to log in in the browser."))
         code = await _open_and_wait(
             listener, lambda: _open(opener, url, on_event, give_up_without_browser)
         )

@@ -237,7 +237,7 @@ async def device_flow(
     )
     if open_browser is not None and not await open_in_browser(open_browser, auth.url):
         logger.info("The verification page was not opened; the URL and code are shown")
-    on_event(LoginEvent(kind="waiting", message="Waiting for the code to be entered."))
+    on_event(LoginEvent(kind="waiting", message="Waiting for you to enter the code."))
     form = device_token_request(settings, auth.device_code)
     interval, slept, transient = auth.interval, 0.0, 0
     expired = LoginTimeoutError(

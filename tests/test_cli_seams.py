@@ -1,0 +1,116 @@
+"""The CLI over the real library: each test runs `anaconda-auth` against a `FakePlatform`
+(the real login, store, client and renderer; only the network is faked), so a policy or a
+renderer that lives in two places shows up here as two answers.
+"""
+
+from __future__ import annotations
+
+import webbrowser
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from anaconda_auth_async.cli import cli
+from anaconda_auth_async.testing import FakePlatform, use_platform
+
+ESCAPES = ("\x1b", "\x07", "\r", "\x9b")
+
+
+def run(*args: str, input: str | None = None) -> Result:
+    """Invoke the CLI with stdout and stderr kept apart (click 8.1 and 8.2+)."""
+    try:
+        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
+    except TypeError:  # click >= 8.2 always keeps them apart
+        runner = CliRunner()
+    return runner.invoke(cli, list(args), input=input, prog_name="anaconda-auth")
+
+
+@pytest.fixture
+def platform(isolated_env: Path) -> Iterator[FakePlatform]:
+    fake = FakePlatform()
+    with use_platform(fake):
+        yield fake
+
+
+def assert_clean(text: str) -> None:
+    """No terminal control character, and no line the provider forged."""
+    for escape in ESCAPES:
+        assert escape not in text, repr(text)
+    assert "FORGED" not in "".join(line[:6] for line in text.splitlines()), text
+
+
+# --- what a login shows, through one renderer --------------------------------------------
+
+
+def test_escapes_in_the_device_code_and_its_urls_never_reach_the_terminal(
+    platform: FakePlatform,
+) -> None:
+    platform.script(
+        "device",
+        {
+            "user_code": "ABCD\x1b[2J\nFORGED-\x07",
+            "verification_uri": "https://id.anaconda.cloud/device\x1b]0;owned\x07",
+            "verification_uri_complete": "https://id.anaconda.cloud/d?c=1\r\nFORGED \x9b2J",
+        },
+    )
+    result = run("login", "--device")
+    assert result.exit_code == 0, result.stderr
+    assert_clean(result.stderr)
+    assert "enter the code ABCD [2J FORGED-\n" in result.stderr
+    assert result.stdout == "Logged in to id.anaconda.cloud as test-user.\n"
+
+
+def test_escapes_in_the_authorization_endpoint_never_reach_the_terminal(
+    platform: FakePlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    platform.script(
+        "discovery",
+        {"authorization_endpoint": "https://id.anaconda.cloud/auth\x1b[2J\r\nFORGED \x1b]0;t\x07"},
+    )
+    monkeypatch.setenv("BROWSER", "/bin/false")  # the browser "fails": the URL is shown twice
+    monkeypatch.setattr(webbrowser, "_tryorder", None)
+    result = run("login", "--browser", "--timeout", "1")
+    assert result.exit_code == 4, result.stderr
+    assert_clean(result.stderr)
+    assert "If it does not open, visit: https://id.anaconda.cloud/auth [2J" in result.stderr
+    assert "No browser could be opened; to log in, open https://" in result.stderr
+
+
+def test_escapes_in_an_error_description_never_reach_the_terminal(
+    platform: FakePlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from anaconda_auth_async._flows import browser
+
+    def deny(url: str) -> bool:  # the provider redirects back with its own words
+        platform.redirect(
+            url, code=None, error="access_denied", error_description="No\x1b[2J\r\nFORGED\x07"
+        )
+        return True
+
+    monkeypatch.setattr(browser, "default_open_browser", deny)
+    result = run("login", "--browser")
+    assert result.exit_code == 4, result.stderr
+    assert_clean(result.stderr)
+    *_, line = result.stderr.splitlines()  # after the URL and the wait
+    assert line.startswith("Error: ")
+    assert "No [2J FORGED" in line
+
+
+@pytest.mark.skipif(not Path("/bin/false").exists(), reason="a POSIX browser command that fails")
+def test_auto_without_a_browser_says_it_switched_to_a_code_not_to_open_the_address(
+    platform: FakePlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BROWSER", "/bin/false")
+    monkeypatch.setattr(webbrowser, "_tryorder", None)
+    result = run("login")  # the auto flow: the browser is tried, then a device code
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("Opening your browser to log in.")
+    switched = lines.index(
+        "No browser could be opened, so the browser login has stopped; log in with a code instead."
+    )
+    assert lines[switched + 1].startswith("To log in, visit https://id.anaconda.cloud/device")
+    assert "address above" not in result.stderr
+    assert "Logged in to id.anaconda.cloud" in result.stdout
