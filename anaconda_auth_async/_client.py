@@ -29,9 +29,11 @@ from ._auth import AnacondaAuth
 from ._config import AnacondaAuthSettings, resolve_settings
 from ._text import json_object
 from ._transport import (
+    TIMEOUT_SETTING,
     USER_AGENT,
-    DeadlineExceeded,
     build_ssl_context,
+    deadline_exceeded,
+    overall_limit,
     send_within,
     transport_config,
     transport_override,
@@ -176,6 +178,16 @@ class _Common:
         self._api_check = MinApiVersion.for_client(self.api_version)
         return kwargs
 
+    def _limit(self) -> tuple[float | None, str]:
+        """The account helpers' limit for one request, body included, and what set it.
+
+        The client's own ``timeout`` (httpx's; from the ``timeout`` setting unless given),
+        as `overall_limit` reads it, so ``timeout=`` governs every request a client sends.
+        """
+        timeout = cast("httpx.Client | httpx.AsyncClient", self).timeout
+        own = timeout != httpx.Timeout(self.settings.timeout)
+        return overall_limit(timeout), "the client's timeout" if own else TIMEOUT_SETTING
+
     def __repr__(self) -> str:
         client = cast("httpx.Client | httpx.AsyncClient", self)
         return f"{type(self).__name__}(base_url={str(client.base_url)!r}, auth={client.auth!r})"
@@ -203,7 +215,8 @@ class AsyncAuthClient(_Common, httpx.AsyncClient):
     (``"anaconda.com"``, ``"anaconda.cloud"``). The key is sent only to its own API origin
     (see `AnacondaAuth`); `allowed_origins` adds https origins it may go to. Any other
     keyword is an httpx option and wins over ours (the default timeout is
-    ``settings.timeout``). Warns once with a `DeprecationWarning` when the server's
+    ``settings.timeout``); the client's ``timeout`` also bounds each whole request of the
+    account helpers, body included. Warns once with a `DeprecationWarning` when the server's
     ``Min-Api-Version`` is newer than `api_version`.
     """
 
@@ -257,7 +270,8 @@ class AsyncAuthClient(_Common, httpx.AsyncClient):
         """The account of the key's owner (``GET /api/account``), fetched once per client."""
         if self._account is None:
             request = self.build_request("GET", "/api/account")
-            response = await send_within(self.settings.timeout, request, self.send(request))
+            limit, setting = self._limit()
+            response = await send_within(limit, request, self.send(request), setting=setting)
             response.raise_for_status()
             self._account = _account_of(response)
         return self._account
@@ -276,7 +290,8 @@ class AsyncAuthClient(_Common, httpx.AsyncClient):
             request = httpx.Request("GET", _gravatar_url(await self.email()))
             # A bare request: no API key or extra headers go to a third party.
             call = self.send(request, auth=None, follow_redirects=True)
-            response = await send_within(self.settings.timeout, request, call)
+            limit, setting = self._limit()
+            response = await send_within(limit, request, call, setting=setting)
             self._avatar = response.content if response.is_success else None
             self._avatar_fetched = True
         return self._avatar
@@ -370,24 +385,21 @@ def client_factory(user_agent: str | None, api_version: str | None = None) -> Ba
 
 
 def _send_within(client: BaseClient, request: httpx.Request, **options: Any) -> httpx.Response:
-    """`client.send(request)` with its body read within the ``timeout`` setting in all.
+    """`client.send(request)` with its body read within the client's timeout in all.
 
     The sync face of `send_within`: the body is read chunk by chunk against a deadline
     (each chunk is bounded by httpx's read timeout), so a server trickling its answer
     cannot hold a helper like `BaseClient.account` for ever.
     """
-    limit = client.settings.timeout
-    deadline = time.monotonic() + limit
+    limit, setting = client._limit()
+    deadline = None if limit is None else time.monotonic() + limit
     response = client.send(request, stream=True, **options)
     try:
         body = bytearray()
         for chunk in response.iter_bytes():
             body += chunk
-            if time.monotonic() > deadline:
-                raise DeadlineExceeded(
-                    f"no complete answer within {limit:g} seconds (ANACONDA_AUTH_TIMEOUT)",
-                    request=request,
-                )
+            if limit is not None and deadline is not None and time.monotonic() > deadline:
+                raise deadline_exceeded(limit, request, setting)
     finally:
         response.close()
     headers = response.headers.copy()

@@ -31,7 +31,7 @@ import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypedDict
 
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -51,10 +51,14 @@ from typing_extensions import Self
 from ._configfile import IGNORED, UNHONOURED, PluginTableSource, SiteSource
 from ._exceptions import ConfigurationError
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 __all__ = [
     "GUARDED",
     "AnacondaAuthSettings",
     "SettingSource",
+    "SettingsOverrides",
     "resolve_settings",
     "setting_source",
 ]
@@ -64,6 +68,42 @@ _FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
 
 LoginFlow = Literal["auto", "browser", "device", "password"]
 TokenStorage = Literal["anaconda-keyring", "system"]
+
+
+class SettingsOverrides(TypedDict, total=False):
+    """The settings as keyword arguments, field by field (`AnacondaAuthSettings`'s fields).
+
+    Each accepts what the field's validator reads (a JSON string for `extra_headers`, a
+    path as text, ...). ``None`` means "keep this setting" in `with_overrides` and
+    `resolve_settings`; given to the constructor, ``None`` is valid only where the
+    setting may be empty (`site`, `api_key`, `proxy`, ...). A test keeps the keys equal
+    to the fields.
+    """
+
+    site: str | None
+    api_domain: str | None
+    auth_domain: str | None
+    client_id: str | None
+    redirect_uri: str | None
+    openid_config_path: str | None
+    api_key: SecretStr | str | None
+    api_key_file: Path | str | None
+    extra_headers: Mapping[str, str] | str | None
+    ssl_verify: bool | str | None
+    proxy: Mapping[str, str] | str | None
+    client_cert: str | None
+    client_cert_key: str | None
+    timeout: float | None
+    login_timeout: float | None
+    storage_timeout: float | None
+    preferred_token_storage: TokenStorage | None
+    keyring_path: Path | str | None
+    login_flow: LoginFlow | bool | None
+    ephemeral_port: bool | str | None
+    login_success_url: str | None
+    login_error_url: str | None
+    login_success_path: str | None
+    login_error_path: str | None
 
 
 def _env(*names: str) -> AliasChoices:
@@ -251,8 +291,12 @@ class AnacondaAuthSettings(BaseSettings):
 
     # The fields given as arguments (to the constructor or `with_overrides`), for `source_of`.
     _arguments: frozenset[str] = PrivateAttr(default=frozenset())
+    # The constructor's allow_dotenv, which every copy `with_overrides` makes keeps.
+    _allow_dotenv: frozenset[str] = PrivateAttr(default=frozenset())
 
-    def __init__(self, *, allow_dotenv: Iterable[str] = (), **values: Any) -> None:
+    def __init__(
+        self, *, allow_dotenv: Iterable[str] = (), **values: Unpack[SettingsOverrides]
+    ) -> None:
         try:
             warn_unknown_names()
             super().__init__(**values)
@@ -268,33 +312,35 @@ class AnacondaAuthSettings(BaseSettings):
                 f"Cannot read {env_file.resolve()}: it is not UTF-8 text; fix or remove it."
             ) from None
         self._arguments = frozenset(_field_of((name,)) for name in values)
-        _refuse_weakening_dotenv(self, values, allow_dotenv)
+        self._allow_dotenv = frozenset(str(name) for name in allow_dotenv)
+        _refuse_weakening_dotenv(self, values, self._allow_dotenv)
 
-    def with_overrides(self, **changes: Any) -> Self:
+    def with_overrides(self, **changes: Unpack[SettingsOverrides]) -> Self:
         """A copy with `changes` applied and validated as the constructor validates them.
 
         Keys are field names; a ``None`` value means "keep this setting" (so optional
         arguments pass straight through). Returns ``self`` when nothing changes. A bad value
         raises `ConfigurationError` naming the argument, as the constructor does; an unknown
-        name raises `TypeError`.
+        name raises `TypeError`. The copy keeps everything this object was built with: its
+        arguments, and the constructor's `allow_dotenv` (another `site` reads every source
+        again, under the same allowances).
         """
-        changes = {name: value for name, value in changes.items() if value is not None}
-        if not changes:
+        given: dict[str, Any] = {k: v for k, v in changes.items() if v is not None}
+        if not given:
             return self
         fields = type(self).model_fields
-        unknown = sorted(set(changes) - set(fields))
+        unknown = sorted(set(given) - set(fields))
         if unknown:
             raise TypeError(f"Unknown setting(s): {', '.join(unknown)}.")
-        if "site" in changes and changes["site"] != self.site:
+        if "site" in given and given["site"] != self.site:
             # Another site: read every source again, keeping only the arguments given.
-            kept = {name: getattr(self, name) for name in self._arguments if name not in changes}
-            copy = type(self)(**kept, **changes)
-            copy._arguments = self._arguments | frozenset(changes)
-            return copy
-        values = {name: getattr(self, name) for name in fields if name not in changes}
-        # Every field is given, so no source below the arguments can change a value.
-        copy = type(self)(**values, **changes)
-        copy._arguments = self._arguments | frozenset(changes)
+            names = self._arguments - set(given)
+        else:
+            # Every field is given, so no source below the arguments can change a value.
+            names = frozenset(fields) - set(given)
+        values: dict[str, Any] = {name: getattr(self, name) for name in names}
+        copy = type(self)(allow_dotenv=self._allow_dotenv, **values, **given)
+        copy._arguments = self._arguments | frozenset(given)
         return copy
 
     def source_of(self, field: str) -> SettingSource:
@@ -514,13 +560,16 @@ class RequestsCABundleSource(PydanticBaseSettingsSource):
         return f"environment variable {self._name() or self.NAMES[0]}"
 
 
-def resolve_settings(settings: AnacondaAuthSettings | None, **changes: Any) -> AnacondaAuthSettings:
+def resolve_settings(
+    settings: AnacondaAuthSettings | None, **changes: Unpack[SettingsOverrides]
+) -> AnacondaAuthSettings:
     """`settings` with `changes` applied (`with_overrides`), or, when `settings` is None,
     fresh settings from the environment with `changes` as arguments (so they win over a
     bad environment value). ``None`` values are ignored. Every caller that turns a public
     function's arguments into settings goes through here."""
     if settings is None:
-        return AnacondaAuthSettings(**{k: v for k, v in changes.items() if v is not None})
+        given: dict[str, Any] = {k: v for k, v in changes.items() if v is not None}
+        return AnacondaAuthSettings(**given)
     return settings.with_overrides(**changes)
 
 

@@ -36,7 +36,9 @@ __all__ = [
     "TransportConfig",
     "async_http_client",
     "build_ssl_context",
+    "deadline_exceeded",
     "describe_network_error",
+    "overall_limit",
     "send_within",
     "set_transport_override",
     "transport_config",
@@ -107,24 +109,51 @@ def transport_config(settings: AnacondaAuthSettings) -> TransportConfig:
 
 
 class DeadlineExceeded(httpx.TimeoutException):
-    """A request and its whole answer took longer than the ``timeout`` setting."""
+    """A request and its whole answer took longer than its time limit (``timeout``)."""
+
+
+TIMEOUT_SETTING = "ANACONDA_AUTH_TIMEOUT"
+
+
+def deadline_exceeded(
+    limit: float, request: httpx.Request, setting: str = TIMEOUT_SETTING
+) -> DeadlineExceeded:
+    """The one `DeadlineExceeded` for a request cut off after `limit` seconds in all;
+    `setting` names what set the limit (the ``timeout`` setting, or a client's own)."""
+    return DeadlineExceeded(
+        f"no complete answer within {limit:g} seconds ({setting})", request=request
+    )
 
 
 async def send_within(
-    limit: float, request: httpx.Request, send: Awaitable[httpx.Response]
+    limit: float | None,
+    request: httpx.Request,
+    send: Awaitable[httpx.Response],
+    *,
+    setting: str = TIMEOUT_SETTING,
 ) -> httpx.Response:
     """Await `send` (a request whose body is read before it returns) for `limit` seconds
-    in all, body included; past it, raise `DeadlineExceeded`.
+    in all, body included; past it, raise `DeadlineExceeded` naming `setting`. ``None``
+    applies no overall limit (a client built with ``timeout=None``).
 
     httpx's own timeouts bound each read, so a server trickling one byte a second would
     pass them forever; this bounds the whole operation. A caller's time limit around it
     (such as the login's) still wins.
     """
+    if limit is None:
+        return await send
     with anyio.move_on_after(limit):
         return await send
-    raise DeadlineExceeded(
-        f"no complete answer within {limit:g} seconds (ANACONDA_AUTH_TIMEOUT)", request=request
-    )
+    raise deadline_exceeded(limit, request, setting)
+
+
+def overall_limit(timeout: httpx.Timeout) -> float | None:
+    """The whole-request limit a client's httpx `timeout` implies: its longest phase, or
+    None when any phase is unlimited (the caller asked to wait for it)."""
+    phases = (timeout.connect, timeout.read, timeout.write, timeout.pool)
+    if any(phase is None for phase in phases):
+        return None
+    return max(phase for phase in phases if phase is not None)
 
 
 class _DeadlineClient(httpx.AsyncClient):

@@ -345,6 +345,15 @@ def test_with_overrides_validates_like_the_constructor() -> None:
         settings.with_overrides(no_such_setting=1)
 
 
+def test_the_typed_overrides_name_every_setting_and_nothing_else() -> None:
+    # with_overrides, resolve_settings and the constructor are typed by SettingsOverrides.
+    from typing import get_type_hints
+
+    from anaconda_auth_async._config import SettingsOverrides
+
+    assert list(get_type_hints(SettingsOverrides)) == list(AnacondaAuthSettings.model_fields)
+
+
 def test_with_overrides_keeps_the_rest_and_ignores_none(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = AnacondaAuthSettings(api_domain="api.example.test", timeout=5)
     assert settings.with_overrides(api_domain=None, ssl_verify=None) is settings

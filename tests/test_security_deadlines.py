@@ -198,3 +198,48 @@ async def test_finding5_slow_drip_account_is_cut_off_async_and_sync() -> None:
                     client.account  # noqa: B018 - the property sends the request
 
             await anyio.to_thread.run_sync(blocking, abandon_on_cancel=True)
+
+
+@pytest.mark.anyio
+async def test_the_clients_own_timeout_bounds_the_account_helpers() -> None:
+    # The settings allow 30 seconds; the client's timeout=1 is what cuts the drip off.
+    with attacker(drip=DRIP) as slow:
+        settings = AnacondaAuthSettings(api_domain=slow.host)
+        with anyio.fail_after(LIMIT):
+            async with AsyncAuthClient(
+                settings=settings, base_url=slow.url, api_key="k", timeout=1
+            ) as c:
+                with pytest.raises(httpx.TimeoutException, match=r"1 seconds \(the client's"):
+                    await c.account()
+
+            def blocking() -> None:
+                with (
+                    BaseClient(settings=settings, base_url=slow.url, api_key="k", timeout=1) as b,
+                    pytest.raises(httpx.TimeoutException, match=r"1 seconds \(the client's"),
+                ):
+                    b.account  # noqa: B018 - the property sends the request
+
+            await anyio.to_thread.run_sync(blocking, abandon_on_cancel=True)
+
+
+@pytest.mark.anyio
+async def test_a_longer_client_timeout_lets_a_slow_account_answer_finish() -> None:
+    # ~1.5 s to answer in all: past the 0.5 s timeout setting, within the client's 10 s.
+    answer = b'{"user": {"email": "slow@example.test"}}'
+    with attacker(drip=1.5 / len(answer), body=answer) as slow:
+        settings = AnacondaAuthSettings(api_domain=slow.host, timeout=0.5)
+        with anyio.fail_after(LIMIT):
+            async with AsyncAuthClient(
+                settings=settings, base_url=slow.url, api_key="k", timeout=10
+            ) as c:
+                assert await c.email() == "slow@example.test"
+
+            def blocking() -> str:
+                with BaseClient(settings=settings, base_url=slow.url, api_key="k", timeout=10) as b:
+                    return b.email
+
+            assert await anyio.to_thread.run_sync(blocking) == "slow@example.test"
+            # The settings' own limit still applies to a client not given one.
+            async with AsyncAuthClient(settings=settings, base_url=slow.url, api_key="k") as c:
+                with pytest.raises(httpx.TimeoutException, match=r"ANACONDA_AUTH_TIMEOUT"):
+                    await c.account()

@@ -107,3 +107,26 @@ def test_a_dotenv_file_that_is_not_utf8_is_one_configuration_error(isolated_env:
     (isolated_env / ".env").write_bytes(b"\xff\xfe ANACONDA_AUTH_TIMEOUT=3\n")
     with pytest.raises(ConfigurationError, match=r"\.env: it is not UTF-8 text; fix or remove it"):
         AnacondaAuthSettings()
+
+
+def test_a_site_argument_keeps_the_dotenv_allowance_of_the_settings(isolated_env: Path) -> None:
+    # with_overrides(site=...) reads every source again; it must do so under the same
+    # allow_dotenv the settings were built with (a client given site= used to refuse it).
+    from anaconda_auth_async import AsyncAuthClient
+    from anaconda_auth_async.sync import BaseClient
+
+    (isolated_env / ".env").write_text("ANACONDA_AUTH_API_DOMAIN=api.example.test\n")
+    settings = AnacondaAuthSettings(allow_dotenv=["api_domain"])
+    assert settings.api_domain == "api.example.test"
+    moved = settings.with_overrides(site="anaconda.com")
+    assert (moved.site, moved.api_domain) == ("anaconda.com", "api.example.test")
+    assert moved.with_overrides(timeout=5).with_overrides(site="anaconda.cloud").api_domain == (
+        "api.example.test"
+    )
+    with BaseClient(settings=settings, site="anaconda.com", api_key="k") as client:
+        assert client.settings.api_domain == "api.example.test"
+    client_async = AsyncAuthClient(settings=settings, site="anaconda.com", api_key="k")
+    assert str(client_async.base_url) == "https://api.example.test"
+    # Settings built without the allowance still refuse that .env under any site.
+    with pytest.raises(ConfigurationError, match="api_domain"):
+        AnacondaAuthSettings(site="anaconda.com")
