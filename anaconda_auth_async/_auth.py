@@ -30,11 +30,11 @@ import httpx
 
 from ._credentials import Credential, Source, TokenProvider
 from ._exceptions import ConfigurationError, LoginRequiredError, TokenExpiredError
-from ._origin import Origin, describe, is_loopback, origin_of, parse_origins
+from ._origin import Origin, describe, is_loopback, key_origins, origin_of, parse_origins
 from ._text import json_object
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
     from ._config import AnacondaAuthSettings
     from ._storage import TokenStore
@@ -132,6 +132,17 @@ class AnacondaAuth(httpx.Auth):
             base_url=base_url,
             allowed_origins=parse_origins(allowed_origins),
         )
+        self._extra: tuple[frozenset[Origin], tuple[tuple[str, str], ...]] | None = None
+
+    def send_extra_headers(self, headers: Mapping[str, str], api_url: str | httpx.URL) -> None:
+        """Add `headers` to every request for the API at `api_url` (its https origin, or
+        http on a loopback host) that does not set them itself; never to another origin.
+
+        The clients call this with the ``extra_headers`` setting: those headers may carry
+        a team's secret, and go where the key may go, not to every URL a client fetches.
+        """
+        items = tuple(headers.items())
+        self._extra = (key_origins(api_url), items) if items else None
 
     def __repr__(self) -> str:
         provider = self._provider
@@ -197,6 +208,8 @@ class AnacondaAuth(httpx.Auth):
 
     def _flow(self, request: httpx.Request, credential: Credential | None) -> _Flow:
         """Set the header, send, map the answer: the pure core of every driver."""
+        if self._extra is not None:
+            _add_extra_headers(request, *self._extra)
         if "Authorization" in request.headers:
             yield request
             return
@@ -209,8 +222,6 @@ class AnacondaAuth(httpx.Auth):
                 raise ConfigurationError(self._elsewhere_message(credential, origin))
         if credential is not None and time.time() >= credential.expires_at:
             credential = yield from self._renew_expired(credential)
-            if credential is not None and origin not in credential.origins:
-                raise ConfigurationError(self._elsewhere_message(credential, origin))
         if credential is None:
             response = cast(httpx.Response, (yield request))
             if response.status_code == 401 or response.status_code == 403:
@@ -218,12 +229,20 @@ class AnacondaAuth(httpx.Auth):
                     self._no_key_message(response), request=request, response=response
                 )
             return
-        request.headers["Authorization"] = credential.header
+        self._attach(request, credential, origin)
         response = cast(httpx.Response, (yield request))
         if (response.status_code == 401 or response.status_code == 403) and _auth_required(
             response
         ):
-            yield from self._retry_rejected(request, response, credential)
+            yield from self._retry_rejected(request, response, credential, origin)
+
+    def _attach(self, request: httpx.Request, credential: Credential, origin: Origin) -> None:
+        """Put `credential` on `request`: the one place a key is attached, on every path
+        (the first send, after an expired key was re-read, the retry after a rejection),
+        so a key re-read from the store goes only where it is bound to."""
+        if origin not in credential.origins:
+            raise ConfigurationError(self._elsewhere_message(credential, origin))
+        request.headers["Authorization"] = credential.header
 
     def _renew_expired(self, credential: Credential) -> Generator[_Step, _Reply, Credential | None]:
         # Another process may have logged in again since the key was loaded.
@@ -235,7 +254,11 @@ class AnacondaAuth(httpx.Auth):
         return renewed  # a new key; or None (logged out since): sent without a key
 
     def _retry_rejected(
-        self, request: httpx.Request, response: httpx.Response, credential: Credential
+        self,
+        request: httpx.Request,
+        response: httpx.Response,
+        credential: Credential,
+        origin: Origin,
     ) -> _Flow:
         fresh = cast("Credential | None", (yield _Reload(credential)))
         if fresh is None or fresh.key == credential.key or time.time() >= fresh.expires_at:
@@ -254,7 +277,7 @@ class AnacondaAuth(httpx.Auth):
                 request=request,
                 response=response,
             )
-        request.headers["Authorization"] = fresh.header
+        self._attach(request, fresh, origin)
         response = cast(httpx.Response, (yield request))
         if (response.status_code == 401 or response.status_code == 403) and _auth_required(
             response
@@ -297,6 +320,15 @@ class AnacondaAuth(httpx.Auth):
         return (
             f"{what[0].upper()}{what[1:]} expired on {_date_time(credential.expires_at)}; {todo}."
         )
+
+
+def _add_extra_headers(
+    request: httpx.Request, origins: frozenset[Origin], headers: tuple[tuple[str, str], ...]
+) -> None:
+    if origin_of(request.url) in origins:
+        for name, value in headers:
+            if name not in request.headers:
+                request.headers[name] = value
 
 
 def _resume(flow: _Flow, response: httpx.Response) -> _Step | None:

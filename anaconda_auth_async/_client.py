@@ -151,9 +151,6 @@ class _Common:
             version = api_version or self._api_version
             if version:
                 merged["Api-Version"] = version
-        for name, value in settings.extra_headers.items():
-            if name not in merged:
-                merged[name] = value
 
         config = transport_config(settings)
         kwargs = config.client_kwargs()
@@ -172,6 +169,9 @@ class _Common:
             base_url=kwargs["base_url"],
             allowed_origins=allowed_origins,
         )
+        # Added per request by the auth, and only for the API's own origins (https, or
+        # http to a loopback host): never to another origin, never over plain http.
+        kwargs["auth"].send_extra_headers(settings.extra_headers, kwargs["base_url"])
         kwargs.update(options)
         self.settings = settings
         self.api_version = merged.get("Api-Version")

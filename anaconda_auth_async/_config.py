@@ -362,6 +362,12 @@ class AnacondaAuthSettings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Arguments, environment, ``.env``, the config.toml site and ``[plugin.auth]``,
         then ``REQUESTS_CA_BUNDLE``; no secrets directory."""
+        if isinstance(dotenv_settings, DotEnvSettingsSource):
+            dotenv_settings = LiteralDotEnvSource(
+                settings_cls,
+                env_file=dotenv_settings.env_file,
+                env_file_encoding=dotenv_settings.env_file_encoding,
+            )
         above = (init_settings, env_settings, dotenv_settings)
         return (
             *above,
@@ -537,6 +543,21 @@ def parse_proxy(value: Any) -> Any:
     return value
 
 
+class LiteralDotEnvSource(DotEnvSettingsSource):
+    """The ``.env`` file read literally: ``${HOME}`` or ``${AWS_SECRET_ACCESS_KEY}`` in a
+    value stays as written (python-dotenv would otherwise fill in the environment's value,
+    letting a cloned repository's ``.env`` copy a secret into a setting)."""
+
+    def _read_env_file(self, file_path: Path) -> Mapping[str, str | None]:
+        from dotenv import dotenv_values  # only when there is a .env file
+        from pydantic_settings.sources.utils import parse_env_vars
+
+        values = dotenv_values(file_path, encoding=self.env_file_encoding, interpolate=False)
+        return parse_env_vars(
+            values, self.case_sensitive, self.env_ignore_empty, self.env_parse_none_str
+        )
+
+
 class RequestsCABundleSource(PydanticBaseSettingsSource):
     """``REQUESTS_CA_BUNDLE`` (else ``CURL_CA_BUNDLE``) as ``ssl_verify``, below every other
     source: anaconda-cloud-auth honoured it through requests."""
@@ -617,7 +638,7 @@ def setting_source(
         settings_cls,
         init_settings=InitSettingsSource(settings_cls, init_kwargs=init),
         env_settings=EnvSettingsSource(settings_cls),
-        dotenv_settings=DotEnvSettingsSource(settings_cls),
+        dotenv_settings=LiteralDotEnvSource(settings_cls),
         file_secret_settings=SecretsSettingsSource(settings_cls),
     )
     names = (field, *_names(field, settings_cls))
@@ -652,9 +673,14 @@ GUARDED = (
     "keyring_path",
     "login_success_url",
     "login_error_url",
+    "api_key",
+    "api_key_file",
+    "extra_headers",
+    "client_cert",
+    "client_cert_key",
 )
 """Settings a ``.env`` file may not change without a deliberate allow: they weaken TLS,
-move the key, the login or the key file to another place."""
+move the key, the login or the key file to another place, or choose the credentials sent."""
 
 ALLOW_DOTENV_ENV = "ANACONDA_AUTH_ALLOW_DOTENV"
 
@@ -710,6 +736,11 @@ _RISK = {
     "keyring_path": "write your API key to another file",
     "login_success_url": "send your browser to another site after a login",
     "login_error_url": "send your browser to another site after a login",
+    "api_key": "switch you silently to another account",
+    "api_key_file": "send the contents of any of your files to the API as a key",
+    "extra_headers": "send your secrets to the API in a header",
+    "client_cert": "choose the certificate you identify yourself with",
+    "client_cert_key": "choose the certificate you identify yourself with",
 }
 
 
@@ -806,7 +837,7 @@ def warn_unknown_names(environ: Mapping[str, str] | None = None) -> None:
     if environ is None and env_file.is_file():
         from dotenv import dotenv_values  # only when there is a .env file
 
-        for key in dotenv_values(env_file):
+        for key in dotenv_values(env_file, interpolate=False):
             found.setdefault(key.upper(), str(env_file.resolve()))
     known = known_names()
     for name, where in sorted(found.items()):

@@ -511,8 +511,9 @@ def test_notes_and_hints_name_the_variable_the_user_set(
 
 
 def test_hint_names_the_dotenv_file_that_sets_the_key(
-    store: MemoryTokenStore, isolated_env: Path
+    store: MemoryTokenStore, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("ANACONDA_AUTH_ALLOW_DOTENV", "api_key")  # a .env trusted on purpose
     dotenv = isolated_env / ".env"
     dotenv.write_text(f"ANACONDA_AUTH_API_KEY={make_api_key(exp=dt.timedelta(days=-1))}\n")
     result = run("api-key")

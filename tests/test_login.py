@@ -586,7 +586,10 @@ async def test_a_key_in_the_environment_counts_and_says_where_it_is(
 
 
 @pytest.mark.anyio
-async def test_current_token_sources_argument_and_dotenv(isolated_env: Path) -> None:
+async def test_current_token_sources_argument_and_dotenv(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANACONDA_AUTH_ALLOW_DOTENV", "api_key")  # a .env trusted on purpose
     key = make_api_key()
     _, source = await _login.current_token(AnacondaAuthSettings(api_key=key))
     assert source == "argument"

@@ -4,7 +4,8 @@ The user opens the verification URI on any device and enters the user code, whil
 process polls the token endpoint. The protocol steps are pure functions (build the
 requests, read the answers); `device_flow` only sends them, sleeps and reports progress.
 
-The token endpoint is polled right away, then every ``interval`` seconds (default 5);
+The token endpoint is polled right away, then every ``interval`` seconds (default 5,
+never less than 1 whatever the provider says);
 the server's answer decides: ``authorization_pending`` keeps polling, ``slow_down`` adds
 five seconds to the interval for the rest of the login, ``access_denied`` and
 ``expired_token`` end it. A short run of network errors or 5xx answers is tolerated (the
@@ -26,6 +27,7 @@ import anyio
 import httpx
 
 from .._exceptions import LoginDeniedError, LoginError, LoginTimeoutError
+from .._guards import finite_number
 from .._text import json_object, safe_line
 from .._transport import describe_network_error
 from . import SCOPE, EventSink, FlowResult, LoginEvent
@@ -51,12 +53,14 @@ __all__ = [
     "device_token_request",
     "parse_device_authorization",
     "parse_poll_response",
+    "poll_interval",
 ]
 
 logger = logging.getLogger(__name__)
 
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_INTERVAL = 5.0
+MIN_INTERVAL = 1.0
 SLOW_DOWN_STEP = 5.0
 MAX_TRANSIENT_ERRORS = 3
 
@@ -87,12 +91,17 @@ def _number(data: Mapping[str, Any], name: str, default: float) -> float:
     value = data.get(name)
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ValueError(name)
-    number = float(value)
+    number = finite_number(value)  # no NaN, infinity, 5,000 digits or "²" (ValueError)
     if number <= 0:
         raise ValueError(name)
     return number
+
+
+def poll_interval(interval: float) -> float:
+    """The wait between polls for a provider's `interval`: at least `MIN_INTERVAL` seconds
+    (RFC 8628 section 3.5: a client may not poll faster than the provider allows, and a
+    provider's ``interval: 1e-9`` is no reason to hammer it)."""
+    return max(interval, MIN_INTERVAL)
 
 
 def _error_detail(data: Mapping[str, Any]) -> str:
@@ -239,7 +248,7 @@ async def device_flow(
         logger.info("The verification page was not opened; the URL and code are shown")
     on_event(LoginEvent(kind="waiting", message="Waiting for you to enter the code."))
     form = device_token_request(settings, auth.device_code)
-    interval, slept, transient = auth.interval, 0.0, 0
+    interval, slept, transient = poll_interval(auth.interval), 0.0, 0
     expired = LoginTimeoutError(
         "The device code expired before it was entered; run the login again to get a new code."
     )
