@@ -209,6 +209,7 @@ def test_an_argument_key_wins_over_the_key_file(
 def test_a_key_file_in_the_environment_wins_over_a_key_in_dotenv(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("ANACONDA_AUTH_ALLOW_DOTENV", "api_key")  # a .env trusted on purpose
     key = make_api_key(sub="file")
     (Path.cwd() / ".env").write_text(f"ANACONDA_AUTH_API_KEY={make_api_key(sub='dotenv')}\n")
     monkeypatch.setenv(VAR, str(key_file(tmp_path, key)))
