@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from ._auth import AnacondaAuth
     from ._client import AsyncAuthClient
     from ._config import AnacondaAuthSettings
+    from ._doctor.report import DoctorCheck
+    from ._doctor.run import doctor
     from ._exceptions import (
         AnacondaAuthError,
         APIKeyExchangeError,
@@ -49,6 +51,7 @@ __all__ = [
     "ConfigurationError",
     "CorruptTokenFileError",
     "DiscoveryError",
+    "DoctorCheck",
     "InvalidAPIKeyError",
     "InvalidIDTokenError",
     "KeyringTokenStore",
@@ -65,6 +68,7 @@ __all__ = [
     "TokenStore",
     "__version__",
     "create_api_key",
+    "doctor",
     "is_logged_in",
     "login",
     "logout",
@@ -78,6 +82,8 @@ _WHERE = {
     "AnacondaAuth": "._auth",
     "AsyncAuthClient": "._client",
     "AnacondaAuthSettings": "._config",
+    "DoctorCheck": "._doctor.report",
+    "doctor": "._doctor.run",
     "KeyringTokenStore": "._storage",
     "TokenStore": "._storage",
     "RepoToken": "._token",

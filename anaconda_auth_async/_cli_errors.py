@@ -36,6 +36,7 @@ class ExitCode(enum.IntEnum):
     NETWORK = 5
     CONFIGURATION = 6
     EXPIRES_SOON = 7
+    PROBLEMS_FOUND = 8
     INTERRUPTED = 130
 
 

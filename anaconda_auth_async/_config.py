@@ -825,9 +825,18 @@ def known_names() -> frozenset[str]:
     return frozenset(names | _ELSEWHERE)
 
 
-def warn_unknown_names(environ: Mapping[str, str] | None = None) -> None:
-    """Warn once per process about each unknown ``ANACONDA_AUTH_*``/``ANACONDA_CLOUD_*`` name
-    in the environment or ``.env``, naming the closest known name.
+@dataclass(frozen=True)
+class UnknownName:
+    """An ``ANACONDA_AUTH_*`` / ``ANACONDA_CLOUD_*`` name no setting reads."""
+
+    name: str
+    where: str  # "the environment" or the path of the .env file
+    suggestion: str | None  # the closest known name, if one is close
+
+
+def unknown_names(environ: Mapping[str, str] | None = None) -> list[UnknownName]:
+    """The unknown ``ANACONDA_AUTH_*``/``ANACONDA_CLOUD_*`` names in the environment (or
+    `environ`) and ``.env``, sorted, each with the closest known name.
 
     Names with ``__`` (anaconda-auth's nested settings) count as their first part.
     Unhonoured anaconda-auth names set there are a `ConfigurationError`.
@@ -840,6 +849,7 @@ def warn_unknown_names(environ: Mapping[str, str] | None = None) -> None:
         for key in dotenv_values(env_file, interpolate=False):
             found.setdefault(key.upper(), str(env_file.resolve()))
     known = known_names()
+    result = []
     for name, where in sorted(found.items()):
         if not name.startswith(_PREFIXES):
             continue
@@ -852,14 +862,23 @@ def warn_unknown_names(environ: Mapping[str, str] | None = None) -> None:
             )
         if base in known:
             continue
-        with _warned_lock:
-            if name in _warned:
-                continue
-            _warned.add(name)
         close = difflib.get_close_matches(base, sorted(known), n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]}?" if close else ""
+        result.append(UnknownName(name, where, close[0] if close else None))
+    return result
+
+
+def warn_unknown_names(environ: Mapping[str, str] | None = None) -> None:
+    """Warn once per process about each of the `unknown_names`, naming the closest known
+    name; an unhonoured anaconda-auth name is a `ConfigurationError`."""
+    for unknown in unknown_names(environ):
+        with _warned_lock:
+            if unknown.name in _warned:
+                continue
+            _warned.add(unknown.name)
+        hint = f"; did you mean {unknown.suggestion}?" if unknown.suggestion else ""
         warnings.warn(
-            f"{name} (in {where}) is not a setting of anaconda-auth-async and is ignored{hint}",
+            f"{unknown.name} (in {unknown.where}) is not a setting of anaconda-auth-async and "
+            f"is ignored{hint}",
             UserWarning,
             stacklevel=3,
         )

@@ -39,7 +39,14 @@ if TYPE_CHECKING:
     from ._storage import TokenStore
     from ._token import TokenInfo
 
-__all__ = ["EXPIRY_WARNING_DAYS", "Credential", "Source", "TokenProvider", "warn_if_expiring"]
+__all__ = [
+    "EXPIRY_WARNING_DAYS",
+    "Credential",
+    "Source",
+    "TokenProvider",
+    "bound_api_domain",
+    "warn_if_expiring",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -288,12 +295,18 @@ class TokenProvider:
             # The API domain the key was created at; an entry written before it was
             # recorded (or by another tool) is taken to be for the configured one, and so
             # is a key of Anaconda's family of domains when the configured one is too.
-            configured = self._get_settings().api_domain
-            recorded = token.api_domain
-            api_domain = recorded if recorded and not same_api(recorded, configured) else configured
+            api_domain = bound_api_domain(token, self._get_settings().api_domain)
             self.current = self._credential(
                 token.api_key, "store", token.expires_at, f"https://{api_domain}"
             )
             logger.debug("loaded the stored API key for %s", self.domain)
             warn_if_expiring(self.current, self.domain)
         self.ready = True
+
+
+def bound_api_domain(token: TokenInfo, configured: str) -> str:
+    """The API domain a stored key is sent to: the one it was created at, if recorded and
+    not the configured one's (`same_api`), else the configured one. An entry written before
+    this was recorded (or by another tool) is taken to be for the configured domain."""
+    recorded = token.api_domain
+    return recorded if recorded and not same_api(recorded, configured) else configured

@@ -24,9 +24,12 @@ if TYPE_CHECKING:
     import httpx
     from joserfc.jwk import Key, KeySet
 
-__all__ = ["UnknownSigningKeyError", "validate_id_token", "verify_id_token"]
+__all__ = ["ID_TOKEN_LEEWAY", "UnknownSigningKeyError", "validate_id_token", "verify_id_token"]
 
 logger = logging.getLogger(__name__)
+
+ID_TOKEN_LEEWAY = 60
+"""Seconds of clock difference the ``exp`` and ``nbf`` checks allow (``doctor`` warns near it)."""
 
 # Public clients hold no shared secret, so only public-key signatures can be checked.
 _KEY_TYPES = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}
@@ -73,7 +76,7 @@ def validate_id_token(
     client_id: str,
     nonce: str | None,
     access_token: str | None,
-    leeway: int = 60,
+    leeway: int = ID_TOKEN_LEEWAY,
     now: float | None = None,
 ) -> dict[str, Any]:
     """Check the ID token's signature and claims (pure) and return its claims.

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RepoToken", "TokenInfo", "jwt_expiry", "jwt_issued_at"]
+__all__ = ["RepoToken", "TokenInfo", "jwt_claims", "jwt_expiry", "jwt_issued_at"]
 
 _KNOWN = ("api_key", "username", "repo_tokens", "domain")
 # An extra field (other tools ignore and keep extra fields): the fingerprint of a key the
@@ -72,7 +72,8 @@ def jwt_issued_at(key: str) -> float | None:
     return _time_claim(key, "iat")
 
 
-def _time_claim(key: str, name: str) -> float | None:
+def jwt_claims(key: str) -> dict[str, Any] | None:
+    """The claims of a JWT, unverified, or None when `key` is not one (never raises)."""
     parts = key.split(".")
     if len(parts) != 3:
         return None
@@ -81,7 +82,12 @@ def _time_claim(key: str, name: str) -> float | None:
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (ValueError, binascii.Error, RecursionError):
         return None
-    value = claims.get(name) if isinstance(claims, dict) else None
+    return claims if isinstance(claims, dict) else None
+
+
+def _time_claim(key: str, name: str) -> float | None:
+    claims = jwt_claims(key)
+    value = claims.get(name) if claims is not None else None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     try:

@@ -51,6 +51,7 @@ Exit codes:
   5    network or TLS error
   6    configuration error (a bad setting)
   7    status --min-days: the API key expires within that many days
+  8    doctor: a check warned or failed (each says what to do)
   130  interrupted (Ctrl-C)
 
 \b
@@ -822,6 +823,12 @@ async def _status(
         click.echo(json.dumps(report, indent=2))
     else:
         _print_status(report, has_key=has_key)
+        context = click.get_current_context(silent=True)
+        if expired or rejected or (context is not None and context.meta.get(_IGNORED_KEY)):
+            click.echo(
+                "Something looks wrong: 'anaconda-auth doctor' checks this machine's settings, "
+                "storage and network, and says how to fix what it finds."
+            )
     if not report["logged_in"]:
         _usable(token if has_key else None, settings, source)
     if min_days is not None and expires_at is not None:
@@ -932,6 +939,45 @@ def _describe_expiry(report: dict[str, Any]) -> str:
     if report["rejected"]:
         return click.style(f"{date} (rejected by the server: log in again)", fg="red")
     return f"{date} ({days} days left)"
+
+
+@cli.command()
+@_domain_option
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as a JSON object.")
+@click.option("--offline", is_flag=True, help="Run only the checks that need no network.")
+def doctor(*, domain: str | None, as_json: bool, offline: bool) -> None:
+    """Find what would break a login on this machine, and say how to fix it.
+
+    Prints each check as ok, warn, fail or skip, with what it found and, when not ok,
+    what to do. Exits 0 when every check is ok, 8 otherwise. Never prints the key.
+    """
+    from ._doctor.run import doctor as run_doctor  # the SDK on use, not for --help
+
+    site = click.get_current_context().meta.get(_SITE_KEY)
+    checks = _run_command(run_doctor, site=site, auth_domain=domain, network=not offline)
+    if as_json:
+        click.echo(json.dumps({"checks": [c.to_dict() for c in checks]}, indent=2))
+    else:
+        _print_checks(checks)
+    problems = [c.name for c in checks if not c.ok]
+    if problems:
+        raise Failure(
+            ExitCode.PROBLEMS_FOUND,
+            f"{len(problems)} of {len(checks)} checks did not pass ({', '.join(problems)}); "
+            "each says what to do.",
+        )
+
+
+_STATUS_COLOURS = {"ok": "green", "warn": "yellow", "fail": "red", "skip": "bright_black"}
+
+
+def _print_checks(checks: list[Any]) -> None:
+    width = max(len(c.name) for c in checks) + 2
+    for check in checks:
+        status = click.style(f"{check.status:<5}", fg=_STATUS_COLOURS[check.status], bold=True)
+        click.echo(f"{status} {check.name:<{width}}{check.summary}")
+        if check.fix and not check.ok:
+            click.echo(f"{'':<6}{'':<{width}}fix: {check.fix}")
 
 
 def main(args: list[str] | None = None, *, prog_name: str = "anaconda-auth") -> None:

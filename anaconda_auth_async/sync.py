@@ -26,6 +26,7 @@ from anyio.from_thread import start_blocking_portal
 from . import _keys, _login
 from ._client import BaseClient, client_factory
 from ._config import resolve_settings
+from ._doctor import run as _doctor
 
 if TYPE_CHECKING:
     from ._config import AnacondaAuthSettings, LoginFlow
@@ -34,6 +35,7 @@ __all__ = [
     "BaseClient",
     "client_factory",
     "create_api_key",
+    "doctor",
     "is_logged_in",
     "login",
     "logout",
@@ -105,3 +107,6 @@ create_api_key = _blocking(_keys.create_api_key)
 
 store_api_key = _blocking(_keys.store_api_key)
 """Blocking face of `anaconda_auth_async.store_api_key`: the same arguments and result."""
+
+doctor = _blocking(_doctor.doctor)
+"""Blocking face of `anaconda_auth_async.doctor`: the same arguments, the same checks."""

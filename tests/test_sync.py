@@ -48,6 +48,7 @@ def test_exports() -> None:
         "BaseClient",
         "client_factory",
         "create_api_key",
+        "doctor",
         "is_logged_in",
         "login",
         "logout",

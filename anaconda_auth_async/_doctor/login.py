@@ -1,0 +1,138 @@
+"""The login-path checks: ``redirect_port``, ``browser`` and ``login_flow``.
+
+Each asks the code that decides at login time: the loopback listener binds the redirect
+port (and lets it go at once), `_login.browser_available` and `_flows.opener.no_display`
+say whether a browser can be opened, `_login._choose_flow` picks the flow ``auto`` would.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import anyio.to_thread
+
+from .._exceptions import LoginError
+from .._flows.loopback import listen_for_callback
+from .._flows.opener import no_display
+from .._login import _choose_flow, browser_available
+from .procs import describe_process, port_holder
+from .report import DoctorCheck
+
+if TYPE_CHECKING:
+    from .._config import AnacondaAuthSettings
+    from .._oidc import ProviderMetadata
+
+__all__ = ["browser_check", "flow_check", "no_browser_reason", "redirect_port_check"]
+
+_SSH_VARS = ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY")
+_CONTAINER_MARKS = ("/.dockerenv", "/run/.containerenv")
+
+
+async def redirect_port_check(settings: AnacondaAuthSettings) -> DoctorCheck:
+    """Whether the login redirect can be received: the listener binds and lets go."""
+    uri = settings.redirect_uri
+    if settings.ephemeral_port:
+        return DoctorCheck(
+            "redirect_port", "ok", "The login listener takes any free port (ephemeral_port)"
+        )
+    try:
+        async with listen_for_callback(
+            uri, state="doctor", success_url="about:blank", error_url="about:blank"
+        ):
+            pass
+    except LoginError as exc:
+        port = _port(uri)
+        holder = await anyio.to_thread.run_sync(port_holder, port) if port else None
+        if holder is None:
+            return DoctorCheck("redirect_port", "fail", str(exc), _fix_of(str(exc)))
+        return DoctorCheck(
+            "redirect_port",
+            "fail",
+            f"The login redirect port {port} of {uri} is in use by "
+            f"{describe_process(holder)}: a browser login cannot receive its redirect",
+            f"end that process, or {_fix_of(str(exc))}",
+        )
+    return DoctorCheck("redirect_port", "ok", f"The redirect port of {uri} is free")
+
+
+def _port(uri: str) -> int | None:
+    try:
+        return urlsplit(uri).port
+    except ValueError:
+        return None
+
+
+def _fix_of(message: str) -> str:
+    _, _, advice = message.partition("; ")
+    return advice.rstrip(".") or "set ANACONDA_AUTH_REDIRECT_URI to another loopback port"
+
+
+def no_browser_reason() -> str:
+    """Why no browser can be opened here (when `browser_available` says so)."""
+    ssh = any(os.environ.get(name) for name in _SSH_VARS)
+    container = any(Path(mark).exists() for mark in _CONTAINER_MARKS) or bool(
+        os.environ.get("container")  # noqa: SIM112 (systemd sets it lower-case)
+    )
+    if no_display():
+        why = "an SSH session without a forwarded display" if ssh else "no display"
+        why += " (neither DISPLAY nor WAYLAND_DISPLAY is set, and no BROWSER)"
+    else:
+        why = "a display, but no browser that Python's webbrowser module can find"
+    return why + (", in a container" if container else "")
+
+
+async def browser_check(settings: AnacondaAuthSettings) -> tuple[DoctorCheck, bool]:
+    """The ``browser`` check, and whether a browser can be opened."""
+    if await browser_available():
+        command = os.environ.get("BROWSER")
+        what = f"BROWSER is set ({command.split()[0]})" if command else "a browser was found"
+        return DoctorCheck("browser", "ok", f"A browser can be opened here: {what}"), True
+    reason = no_browser_reason()
+    if settings.login_flow == "browser":
+        return DoctorCheck(
+            "browser",
+            "fail",
+            f"No browser can be opened here ({reason}), and login_flow is 'browser' (from "
+            f"{settings.source_of('login_flow')})",
+            "log in with 'anaconda-auth login --device', or set ANACONDA_AUTH_LOGIN_FLOW=auto",
+        ), False
+    summary = f"No browser can be opened here ({reason}); logins show a URL and a code instead"
+    return DoctorCheck("browser", "ok", summary), False
+
+
+async def flow_check(
+    settings: AnacondaAuthSettings, metadata: ProviderMetadata | None
+) -> DoctorCheck:
+    """Which flow a login would use (``auto``'s choice made by `_choose_flow` itself)."""
+    requested = settings.login_flow
+    source = settings.source_of("login_flow")
+    if metadata is None:
+        return DoctorCheck(
+            "login_flow",
+            "skip",
+            f"login_flow is '{requested}' (from {source}); which flow a login uses cannot be "
+            "told without the provider's configuration (see auth_domain)",
+        )
+    flow = await _choose_flow(requested, metadata)
+    device = bool(metadata.device_authorization_endpoint)
+    summary = f"login_flow is '{requested}' (from {source}): a login here uses the {flow} flow"
+    if flow == "device" and not device:
+        return DoctorCheck(
+            "login_flow",
+            "fail",
+            f"{summary}, but the provider offers no device-code login",
+            "set ANACONDA_AUTH_LOGIN_FLOW=auto (or browser)",
+        )
+    if flow == "password":
+        return DoctorCheck(
+            "login_flow",
+            "warn",
+            f"{summary} (deprecated: it will stop working)",
+            "set ANACONDA_AUTH_LOGIN_FLOW=auto",
+        )
+    if requested == "auto" and not device:
+        summary += " (the provider offers no device-code login to fall back on)"
+    return DoctorCheck("login_flow", "ok", summary)
