@@ -119,6 +119,8 @@ class LoginUI:
         self._paused = False
         self._drawn = False
         self._said_waiting = False
+        self.logged_in = False
+        """Whether a login completed (else `login()` kept the stored key)."""
 
     @property
     def stream(self) -> IO[str]:
@@ -151,8 +153,12 @@ class LoginUI:
 
         waiting = wait_phrase(event)
         if event.kind == "done":
+            self.logged_in = True
             self._waiting = None
             self._clear()
+        elif event.kind == "already_logged_in":  # a result, not progress: on stdout
+            self._clear()
+            click.echo(plain(render(event)))
         elif waiting is not None:
             self._wait(waiting, line=plain(render(event)) if event.kind == "waiting" else None)
         else:
@@ -170,6 +176,16 @@ class LoginUI:
         finally:
             self._paused = False
         return username, password
+
+    async def confirm_relogin(self, token: object) -> bool:
+        """Ask "Log in again?" (default no) when a usable key is stored: `login()`'s
+        ``confirm_relogin`` callback in a terminal."""
+        self._paused = True
+        self._clear()
+        try:
+            return await confirm("Log in again?")
+        finally:
+            self._paused = False
 
     def say(self, text: str) -> None:
         """Print a line of progress on stderr, above the indicator."""

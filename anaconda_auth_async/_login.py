@@ -24,17 +24,19 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import inspect
 import logging
 import os
-import time
 import webbrowser
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from contextvars import ContextVar
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
 import anyio
 
 from ._config import AnacondaAuthSettings, LoginFlow, resolve_settings
+from ._decision import already_logged_in, decide, expires_within, logging_in, unusable
 from ._exceptions import ConfigurationError, CorruptTokenFileError, LoginTimeoutError
 from ._flows import EventSink, LoginEvent
 from ._sharing import EntryNames, entry_names
@@ -51,8 +53,10 @@ if TYPE_CHECKING:
     from ._storage import TokenStore
 
 __all__ = [
+    "ConfirmCallback",
     "EventSink",
     "LoginEvent",
+    "LogoutReport",
     "browser_available",
     "current_token",
     "event_sink",
@@ -60,12 +64,16 @@ __all__ = [
     "is_logged_in",
     "login",
     "logout",
+    "logout_report",
     "obtain_key_in_time",
     "save_key",
     "username_from_claims",
 ]
 
 logger = logging.getLogger(__name__)
+
+ConfirmCallback = Callable[[TokenInfo], "bool | Awaitable[bool]"]
+"""Asked, with the stored key, whether to log in again although it is usable."""
 
 
 def _ignore(event: LoginEvent) -> None:
@@ -336,13 +344,20 @@ async def login(
     renew_within: dt.timedelta | float | None = None,
     quiet: bool = False,
     transport: httpx.AsyncBaseTransport | None = None,
+    confirm_relogin: ConfirmCallback | None = None,
 ) -> TokenInfo:
     """Log in and store an API key for the auth domain; return the stored `TokenInfo`.
 
-    Does nothing while an unexpired key is stored (returns it) unless ``force=True``, or
+    Does nothing while a usable key is stored (returns it) unless ``force=True``, or
     unless it expires within `renew_within` (a `timedelta`, or seconds): then it logs in
     again, so a scheduled ``login(renew_within=timedelta(days=30))`` renews a key before
     it runs out and is a no-op otherwise (a key with no known expiry is never renewed).
+    A key the server rejected, an expired key and a keyring file that cannot be parsed
+    (kept aside, then replaced) are logged in over. The decision is reported to
+    `on_event` before anything is sent: ``already_logged_in``, or ``logging_in`` with its
+    ``reason``. With a usable key stored and no `renew_within`, `confirm_relogin` (called
+    with the stored `TokenInfo`; it may be a coroutine function) is asked whether to log
+    in again anyway: a terminal's "Log in again?" prompt.
     `site` selects a site of ``~/.anaconda/config.toml`` or a preset (``"anaconda.com"``,
     ``"anaconda.cloud"``); `auth_domain`, `ssl_verify` and `flow` override `settings`
     (default: read from the environment and the config file); ``basic=True`` is the
@@ -374,20 +389,22 @@ async def login(
     store = _store(settings, store)
     names = entry_names(settings.auth_domain, settings.api_domain)
     domain = settings.auth_domain
+    sink = event_sink(on_event, quiet=quiet)
     # Read the store first: a broken store fails now, not after the user has logged in.
     # A damaged keyring file is the exception: logging in again is how it gets repaired
     # (the save keeps its bytes aside), so it counts as holding no key.
-    existing = await _load_repairable(store, names)
-    if existing is not None and existing.rejected and not force:
-        logger.info("The server rejected the API key stored for %s; logging in again", domain)
-    elif existing is not None and not existing.expired and not force:
-        if not expires_within(existing, renew_within):
-            logger.debug("An unexpired API key is stored for %s; not logging in", domain)
+    existing, damaged = await _load_repairable(store, names)
+    reason = decide(existing, damaged=damaged is not None, force=force, renew_within=renew_within)
+    if reason is None and existing is not None:
+        sink(already_logged_in(existing, domain))
+        if renew_within is not None or not await _confirmed(confirm_relogin, existing):
+            logger.debug("A usable API key is stored for %s; not logging in", domain)
             return existing
-        logger.info("The API key stored for %s expires soon; logging in to renew it", domain)
+        reason = "confirmed"
+    logger.info("Logging in to %s (%s)", domain, reason)
+    sink(logging_in(reason or "not_logged_in", existing, domain, damaged=damaged))
     # Fail now, not after the person logged in, when the new key could not be stored.
     await store.acheck_writable()
-    sink = event_sink(on_event, quiet=quiet)
     new = await obtain_key_in_time(
         settings,
         timeout=timeout,
@@ -424,28 +441,25 @@ async def save_key(
     return token
 
 
-def expires_within(token: TokenInfo, window: dt.timedelta | float | None) -> bool:
-    """Whether `token`'s key expires within `window` from now (False when either is unknown)."""
-    if window is None or token.expires_at is None:
+async def _confirmed(confirm: ConfirmCallback | None, existing: TokenInfo) -> bool:
+    """The answer of `confirm` (sync or async) to "log in again?"; no callback: no."""
+    if confirm is None:
         return False
-    seconds = window.total_seconds() if isinstance(window, dt.timedelta) else float(window)
-    return token.expires_at - time.time() <= seconds
+    answer = confirm(existing)
+    if inspect.isawaitable(answer):
+        answer = await answer
+    return bool(answer)
 
 
-async def _load_repairable(store: TokenStore, names: EntryNames) -> TokenInfo | None:
+async def _load_repairable(
+    store: TokenStore, names: EntryNames
+) -> tuple[TokenInfo | None, CorruptTokenFileError | None]:
+    """The stored entry, or None and the error when the file (or entry) is damaged."""
     try:
-        return await store.aload_site(names)
+        return await store.aload_site(names), None
     except CorruptTokenFileError as exc:
-        if not exc.path:  # raised by a store of the caller's, with its own words
-            logger.warning("%s", exc)
-        else:  # not the error's advice to log in: this is that login
-            logger.warning(
-                "The token file %s could not be parsed (%s); logging in keeps a copy of it "
-                "aside and writes a new one",
-                exc.path,
-                exc.reason,
-            )
-        return None
+        logger.info("The stored entry could not be parsed (%s); logging in replaces it", exc)
+        return None, exc
 
 
 async def _save_repairable(
@@ -494,16 +508,43 @@ async def logout(
     `auth_domain` must then not be given. A key set in ``ANACONDA_AUTH_API_KEY`` or a key
     file is never touched.
     """
+    report = await logout_report(
+        settings=settings, site=site, auth_domain=auth_domain, store=store, all_sites=all_sites
+    )
+    return bool(report.removed)
+
+
+@dataclasses.dataclass(frozen=True)
+class LogoutReport:
+    """What a logout removed (`logout_report`; ``anaconda-auth logout`` prints it)."""
+
+    settings: AnacondaAuthSettings
+    removed: tuple[str, ...]
+    """The names whose key was removed: with ``all_sites``, every one; else the site's."""
+    files: tuple[Path, ...]
+    """The leftover files removed (copies kept aside, temp files; the damaged file)."""
+
+
+async def logout_report(
+    *,
+    settings: AnacondaAuthSettings | None = None,
+    site: str | None = None,
+    auth_domain: str | None = None,
+    store: TokenStore | None = None,
+    all_sites: bool = False,
+) -> LogoutReport:
+    """`logout`, reporting what it removed: its one implementation, argument checks included."""
     if all_sites and (site is not None or auth_domain is not None):
         raise ValueError("all_sites=True logs out of every site; do not pass site or auth_domain.")
     settings = resolve_settings(settings, site=site, auth_domain=auth_domain)
     from ._logout import logout_and_clean, logout_everywhere  # storage only when logging out
 
     if all_sites:
-        names, _ = await logout_everywhere(settings, _store(settings, store))
-        return bool(names)
-    removed, _ = await logout_and_clean(settings, _store(settings, store))
-    return removed
+        names, files = await logout_everywhere(settings, _store(settings, store))
+        return LogoutReport(settings, tuple(names), tuple(files))
+    removed, files = await logout_and_clean(settings, _store(settings, store))
+    primary = entry_names(settings.auth_domain, settings.api_domain).primary
+    return LogoutReport(settings, (primary,) if removed else (), tuple(files))
 
 
 async def current_token(
@@ -544,4 +585,4 @@ async def is_logged_in(
     """
     settings = resolve_settings(settings, site=site, auth_domain=auth_domain)
     token, _ = await current_token(settings, store=store)
-    return token is not None and not token.expired and not token.rejected
+    return unusable(token) is None

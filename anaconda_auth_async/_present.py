@@ -46,9 +46,12 @@ class Part:
     role: Literal["text", "url", "code"] = "text"
 
 
+_MESSAGE_LIMIT = 1000  # a message may quote a path and a parser's reason
+
+
 def _phrase(message: str | None, default: str) -> str:
     """A message of ours or a caller's, one line, without its final period."""
-    return one_line(message or "").rstrip(". ") or default
+    return one_line(message or "", _MESSAGE_LIMIT).rstrip(". ") or default
 
 
 def render(event: LoginEvent, *, cancel: str = "press Ctrl+C") -> tuple[Part, ...]:
@@ -132,7 +135,8 @@ class Presentation:
     """
 
     SHOWN = frozenset({"device_code", "no_browser", "device_fallback"})
-    """The events shown every time; ``waiting`` is shown once."""
+    """The events shown every time; ``waiting`` is shown once, ``logging_in`` when it has
+    something to say (a damaged file set aside, a key renewed or replaced)."""
 
     def __init__(self, *, display: Display | None = None, stream: Any = None) -> None:
         self._display = display if display is not None else notebook_display()
@@ -145,7 +149,7 @@ class Presentation:
             if self._said_waiting:
                 return
             self._said_waiting = True
-        elif event.kind not in self.SHOWN:
+        elif event.kind not in self.SHOWN and not (event.kind == "logging_in" and event.message):
             return
         cancel = "interrupt the kernel" if self._display is not None else "press Ctrl+C"
         parts = render(event, cancel=cancel)

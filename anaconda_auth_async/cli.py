@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import click
 
 from ._cli_errors import ExitCode, Failure, classify, unwrap
-from ._cli_ui import LoginUI, confirm, exit_on_interrupt, log_warnings_as_lines, setup_logging
+from ._cli_ui import LoginUI, exit_on_interrupt, log_warnings_as_lines, setup_logging
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -248,24 +248,27 @@ def _usable(
     token: TokenInfo | None, settings: AnacondaAuthSettings, source: str
 ) -> tuple[TokenInfo, str]:
     """The token and its key if it can be sent, else the not-logged-in failure."""
+    from ._decision import unusable  # the SDK on use, not for --help
+
     domain = settings.auth_domain
     hint = _new_key_hint(settings)
-    if token is None or not token.api_key:
+    why = unusable(token)
+    if why is None and token is not None and token.api_key:
+        return token, token.api_key
+    if token is None or why == "missing":
         raise Failure(ExitCode.NOT_LOGGED_IN, f"You are not logged in to {domain}; {hint}.")
-    if token.expired:
+    if why == "expired":
         when = f" on {_day(token.expires_at)}" if token.expires_at is not None else ""
         raise Failure(
             ExitCode.NOT_LOGGED_IN,
             f"The API key for {domain} from {source} expired{when}; {hint} to get a new one.",
         )
-    if token.rejected:
-        when = f" on {_day(token.rejected_at)}" if token.rejected_at is not None else ""
-        raise Failure(
-            ExitCode.NOT_LOGGED_IN,
-            f"The server rejected the API key for {domain} from {source}{when} (invalid or "
-            f"revoked); {hint} to get a new one.",
-        )
-    return token, token.api_key
+    when = f" on {_day(token.rejected_at)}" if token.rejected_at is not None else ""
+    raise Failure(
+        ExitCode.NOT_LOGGED_IN,
+        f"The server rejected the API key for {domain} from {source}{when} (invalid or "
+        f"revoked); {hint} to get a new one.",
+    )
 
 
 def _auth_domain(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -468,15 +471,10 @@ def _read_token() -> str:
 
 
 async def _login_with_token(*, settings: AnacondaAuthSettings, key: str) -> None:
-    from . import _keys  # the SDK on use, not for --help
-    from ._login import save_key
-    from ._storage import default_store
+    from ._keys import store_api_key  # the SDK on use, not for --help
 
-    checked = _keys.check_api_key(key, settings)
-    account = await _keys.account_of_key(checked, settings)  # warns when offline
-    username = _keys.username_of_account(account)
-    token = await save_key(default_store(settings), settings, checked, username)
-    who = f" as {username}" if username else ""
+    token = await store_api_key(key, settings=settings)  # warns when the API is offline
+    who = f" as {token.username}" if token.username else ""
     until = f" (the key expires on {_day(token.expires_at)})" if token.expires_at else ""
     click.echo(f"Logged in to {settings.auth_domain}{who} with the given API key{until}.")
     _note_configured_key(settings, "is set, so tools use that key, not this one.")
@@ -504,36 +502,10 @@ async def _login(
     timeout: float | None,
     renew_within: float | None = None,
 ) -> None:
+    """`login()` decides whether to log in (keep, renew, repair, log in again); this only
+    renders what it reports, and asks "Log in again?" through its callback in a terminal."""
     from . import _login as api  # the SDK on use, not for --help
-    from ._sharing import entry_names
-    from ._storage import default_store
 
-    domain = settings.auth_domain
-    store = default_store(settings)
-    if not force:
-        stored = await store.aload_site(entry_names(domain, settings.api_domain))
-        if stored is not None and stored.api_key and stored.rejected:
-            click.echo(
-                f"The server rejected your API key for {domain}; logging in again.", err=True
-            )
-        elif stored is not None and stored.api_key and not stored.expired:
-            who = f" as {stored.username}" if stored.username else ""
-            if api.expires_within(stored, renew_within) and stored.expires_at is not None:
-                click.echo(
-                    f"Your API key for {domain}{who} expires on {_day(stored.expires_at)}; "
-                    "logging in again to renew it.",
-                    err=True,
-                )
-            elif renew_within is not None:
-                until = f", until {_day(stored.expires_at)}" if stored.expires_at else ""
-                click.echo(f"You are already logged in to {domain}{who}{until}.")
-                return  # a scheduled renewal never prompts
-            else:
-                click.echo(f"You are already logged in to {domain}{who}.")
-                if not _stdin_is_tty() or not await confirm("Log in again?"):
-                    return
-        elif stored is not None and stored.api_key:
-            click.echo(f"Your API key for {domain} has expired; logging in again.", err=True)
     if basic:  # said here once as a note, instead of as a Python warning
         api.password_warning_given.set(True)
         click.echo(
@@ -546,17 +518,19 @@ async def _login(
         functools.partial(
             api.login,
             settings=settings,
-            force=True,
+            force=force,
             flow=flow,
             basic=basic,
             on_event=ui.on_event,
             ask_credentials=ui.ask_credentials if basic else None,
-            store=store,
+            confirm_relogin=ui.confirm_relogin if _stdin_is_tty() else None,
             timeout=timeout,
+            renew_within=renew_within,
         )
     )
-    who = f" as {token.username}" if token.username else ""
-    click.echo(f"Logged in to {token.domain or domain}{who}.")
+    if ui.logged_in:
+        who = f" as {token.username}" if token.username else ""
+        click.echo(f"Logged in to {token.domain or settings.auth_domain}{who}.")
     _note_configured_key(settings, "is set, so tools use that key, not the new one.")
 
 
@@ -575,36 +549,43 @@ def logout(*, domain: str | None, all_sites: bool) -> None:
     temp files of interrupted writes, which may hold keys, and lists them. With --all,
     removes the keys of every site, and says which.
     """
-    if all_sites and domain is not None:
-        raise click.UsageError("--all logs out of every site; drop --auth-domain.")
-    _run_command(_logout, settings=_settings_from_options(auth_domain=domain), all_sites=all_sites)
+    site = click.get_current_context().meta.get(_SITE_KEY)
+    given = {"auth_domain": domain, "site": site} if all_sites else {}
+    settings = _settings_from_options() if all_sites else _settings_from_options(auth_domain=domain)
+    _run_command(_logout, settings=settings, all_sites=all_sites, given=given)
 
 
-async def _logout(*, settings: AnacondaAuthSettings, all_sites: bool = False) -> None:
-    from ._logout import logout_and_clean, logout_everywhere  # the SDK on use, not for --help
-    from ._storage import default_store
+async def _logout(
+    *, settings: AnacondaAuthSettings, all_sites: bool = False, given: dict[str, Any]
+) -> None:
+    from ._login import logout_report  # the SDK on use, not for --help
 
-    domain = settings.auth_domain
-    store = default_store(settings)
+    try:
+        report = await logout_report(settings=settings, all_sites=all_sites, **given)
+    except ValueError:  # the library refuses a site with all_sites: say it with our options
+        named = " and ".join(_OPTION_OF[name] for name, value in given.items() if value)
+        raise click.UsageError(f"--all logs out of every site; drop {named}.") from None
+    files = list(report.files)
     if all_sites:
-        names, files = await logout_everywhere(settings, store)
         damaged = settings.keyring_path in files  # removed whole: it could not be parsed
         files = [path for path in files if path != settings.keyring_path]
-        if names:
-            click.echo(f"Logged out of every site: removed the API keys of {', '.join(names)}.")
+        if report.removed:
+            click.echo(
+                f"Logged out of every site: removed the API keys of {', '.join(report.removed)}."
+            )
         if damaged:
             click.echo(
                 f"Removed the token file {settings.keyring_path}, which could not be parsed, "
                 "with any keys it held."
             )
-        if not names and not damaged:
+        if not report.removed and not damaged:
             click.echo("There were no stored API keys.")
+    elif report.removed:
+        click.echo(f"Logged out of {settings.auth_domain}: the stored API key was removed.")
     else:
-        removed, files = await logout_and_clean(settings, store)
-        if removed:
-            click.echo(f"Logged out of {domain}: the stored API key was removed.")
-        else:
-            click.echo(f"You were not logged in to {domain}; there was no stored API key.")
+        click.echo(
+            f"You were not logged in to {settings.auth_domain}; there was no stored API key."
+        )
     if files:
         click.echo(f"Also removed {len(files)} leftover file(s) that may hold API keys:")
         for path in files:
@@ -797,25 +778,25 @@ async def _status(
     *, settings: AnacondaAuthSettings, as_json: bool, min_days: int | None = None
 ) -> None:
     from . import _login as api  # the SDK on use, not for --help
+    from ._decision import unusable
     from ._storage import default_store
 
     token, source = await api.current_token(settings)
     store = default_store(settings).name
-    has_key = token is not None and bool(token.api_key)
+    why = unusable(token)
+    has_key = token is not None and why != "missing"
     expires_at = token.expires_at if token is not None and has_key else None
-    expired = has_key and token is not None and token.expired
-    rejected = has_key and token is not None and token.rejected
     report: dict[str, Any] = {
         "site": settings.site,
         "auth_domain": settings.auth_domain,
         "api_domain": settings.api_domain,
-        "logged_in": has_key and not expired and not rejected,
+        "logged_in": why is None,
         "source": source,
         "username": token.username if token is not None and has_key else None,
         "expires_at": _iso(expires_at) if expires_at is not None else None,
         "days_left": _days_left(expires_at) if expires_at is not None else None,
-        "expired": expired,
-        "rejected": rejected,
+        "expired": has_key and token is not None and token.expired,
+        "rejected": has_key and token is not None and token.rejected,
         "stored_as": token.domain if token is not None and has_key and source == store else None,
         "settings": _setting_sources(settings),
     }

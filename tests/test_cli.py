@@ -37,8 +37,15 @@ from anaconda_auth_async._exceptions import (
     LoginTimeoutError,
     StorageError,
 )
+from anaconda_auth_async._storage import default_store
 from anaconda_auth_async.cli import cli
-from anaconda_auth_async.testing import MemoryTokenStore, make_api_key, use_store
+from anaconda_auth_async.testing import (
+    FakePlatform,
+    MemoryTokenStore,
+    make_api_key,
+    use_platform,
+    use_store,
+)
 
 DOMAIN = "id.anaconda.cloud"
 ROOT = Path(__file__).resolve().parents[1]
@@ -267,17 +274,18 @@ def test_status_says_the_server_rejected_the_key(store: MemoryTokenStore) -> Non
 
 
 def test_login_replaces_a_rejected_key_without_asking(
-    store: MemoryTokenStore, fake_login: Callable[..., FakeLogin], monkeypatch: pytest.MonkeyPatch
+    store: MemoryTokenStore, platform: FakePlatform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     save(store)
     reject(store)
     monkeypatch.setattr(cli_module, "_stdin_is_tty", lambda: True)
-    fake = fake_login()
     result = run("login")
-    assert result.exit_code == 0
-    assert "rejected your API key" in result.stderr
+    assert result.exit_code == 0, result.stderr
+    assert "The server rejected your API key for id.anaconda.cloud; logging in again.\n" in (
+        result.stderr
+    )
     assert "already logged in" not in everything(result)
-    assert len(fake.calls) == 1
+    assert flows_run(platform) == ["device"]
 
 
 def test_status_not_logged_in(store: MemoryTokenStore) -> None:
@@ -552,7 +560,7 @@ class FakeLogin:
         token = TokenInfo(
             domain=settings.auth_domain, api_key=make_api_key(), username="bob@example.com"
         )
-        await kwargs["store"].asave(token)
+        await default_store(settings).asave(token)
         kwargs["on_event"](LoginEvent(kind="done", message="Logged in."))
         return token
 
@@ -586,7 +594,7 @@ def test_login_browser(store: MemoryTokenStore, fake_login: Callable[..., FakeLo
     assert "\r" not in everything(result)
     assert "\x1b" not in everything(result)
     (call,) = fake.calls
-    assert call["force"] is True
+    assert call["force"] is False  # login() decides whether to log in again
     assert call["flow"] is None
     assert call["basic"] is False
     assert call["ask_credentials"] is None
@@ -639,16 +647,29 @@ def test_login_usage_errors(
     assert fake.calls == []
 
 
+@pytest.fixture
+def platform(store: MemoryTokenStore) -> Iterator[FakePlatform]:
+    """The real login, over a fake provider and API; keys go to `store`."""
+    fake = FakePlatform()
+    with use_platform(fake):
+        yield fake
+
+
+def flows_run(platform: FakePlatform) -> list[str]:
+    """The login flows the provider saw run to the end (a token granted by each)."""
+    grants = [r.content.decode() for r in platform.requests if r.url.path == "/oauth2/token"]
+    return ["device" if "device_code" in grant else "browser" for grant in grants]
+
+
 def test_login_already_logged_in_without_a_terminal_never_prompts(
-    store: MemoryTokenStore, fake_login: Callable[..., FakeLogin]
+    store: MemoryTokenStore, platform: FakePlatform
 ) -> None:
     key = save(store)
-    fake = fake_login()
     result = run("login", input="y\n")
     assert result.exit_code == 0
     assert "already logged in to id.anaconda.cloud as alice@example.com" in result.stdout
     assert "?" not in everything(result)
-    assert fake.calls == []
+    assert platform.requests == []
     assert key not in everything(result)
 
 
@@ -657,41 +678,61 @@ def test_login_already_logged_in_asks_in_a_terminal(
     answer: str,
     logs_in: bool,
     store: MemoryTokenStore,
-    fake_login: Callable[..., FakeLogin],
+    platform: FakePlatform,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     save(store)
     monkeypatch.setattr(cli_module, "_stdin_is_tty", lambda: True)
-    fake = fake_login()
     result = run("login", input=answer)
-    assert result.exit_code == 0
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("You are already logged in to id.anaconda.cloud as alice@")
     assert "Log in again? [y/N]" in result.stderr
-    assert len(fake.calls) == int(logs_in)
-    assert ("Logged in to" in result.stdout) is logs_in
+    assert flows_run(platform) == (["device"] if logs_in else [])
+    assert ("Logged in to id.anaconda.cloud as test-user." in result.stdout) is logs_in
 
 
 def test_login_force_does_not_ask(
-    store: MemoryTokenStore, fake_login: Callable[..., FakeLogin], monkeypatch: pytest.MonkeyPatch
+    store: MemoryTokenStore, platform: FakePlatform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     save(store)
     monkeypatch.setattr(cli_module, "_stdin_is_tty", lambda: True)
-    fake = fake_login()
     result = run("login", "--force")
     assert result.exit_code == 0
     assert "Log in again" not in everything(result)
-    assert len(fake.calls) == 1
+    assert "already logged in" not in everything(result)
+    assert flows_run(platform) == ["device"]
 
 
-def test_login_expired_logs_in_again(
-    store: MemoryTokenStore, fake_login: Callable[..., FakeLogin]
-) -> None:
+def test_login_expired_logs_in_again(store: MemoryTokenStore, platform: FakePlatform) -> None:
     save(store, exp=dt.timedelta(minutes=-1))
-    fake = fake_login(BROWSER)
     result = run("login")
     assert result.exit_code == 0
-    assert "expired; logging in again" in result.stderr
-    assert len(fake.calls) == 1
+    assert "Your API key for id.anaconda.cloud has expired; logging in again." in result.stderr
+    assert flows_run(platform) == ["device"]
     assert not store.load(DOMAIN).expired  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("days", "renews"), [(40, True), (5, False)])
+def test_login_renew_within_is_decided_by_the_library(
+    days: int,
+    renews: bool,
+    store: MemoryTokenStore,
+    platform: FakePlatform,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    save(store, exp=dt.timedelta(days=10))
+    monkeypatch.setattr(cli_module, "_stdin_is_tty", lambda: True)  # a renewal never asks
+    result = run("login", "--renew-within", f"{days}d")
+    assert result.exit_code == 0, result.stderr
+    assert "Log in again" not in result.stderr
+    assert flows_run(platform) == (["device"] if renews else [])
+    if renews:
+        assert "as alice@example.com expires on " in result.stderr
+        assert "logging in again to renew it." in result.stderr
+    else:
+        assert "already logged in to id.anaconda.cloud as alice@example.com, until" in (
+            result.stdout
+        )
 
 
 def test_login_notes_the_environment_key(
@@ -1085,12 +1126,15 @@ def test_login_over_a_damaged_token_file_warns_without_advising_a_login(
     keyring_file.parent.mkdir(mode=0o700)
     keyring_file.write_text("{not json")
     with use_platform(FakePlatform()):
-        result = run("login", "--device", "--force")
+        result = run("login", "--device")  # no --force: login() repairs the file itself
     assert result.exit_code == 0, result.stderr
     warning = result.stderr.splitlines()[0]
     assert warning == (
-        f"Warning: The token file {keyring_file} could not be parsed (not valid JSON: "
+        f"The token file {keyring_file} could not be parsed (not valid JSON: "
         "Expecting property name enclosed in double quotes); logging in keeps a copy of it "
-        "aside and writes a new one"
+        "aside and writes a new one."
     )
+    assert "run `anaconda-auth login`" not in result.stderr  # no loop
     assert "Logged in to id.anaconda.cloud" in result.stdout
+    assert list(keyring_file.parent.glob("keyring.corrupt-*"))  # the damaged bytes, kept
+    assert run("status").exit_code == 0  # and the new file is sound

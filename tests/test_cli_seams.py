@@ -28,7 +28,8 @@ def run(*args: str, input: str | None = None) -> Result:
 
 
 @pytest.fixture
-def platform(isolated_env: Path) -> Iterator[FakePlatform]:
+def platform(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePlatform]:
+    monkeypatch.setenv("ANACONDA_AUTH_EPHEMERAL_PORT", "true")  # port 8000 may be taken here
     fake = FakePlatform()
     with use_platform(fake):
         yield fake
@@ -114,3 +115,25 @@ def test_auto_without_a_browser_says_it_switched_to_a_code_not_to_open_the_addre
     assert lines[switched + 1].startswith("To log in, visit https://id.anaconda.cloud/device")
     assert "address above" not in result.stderr
     assert "Logged in to id.anaconda.cloud" in result.stdout
+
+
+# --- every command calls the function that owns its job ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["logout", "--all", "--at", "anaconda.com"], "--at"),
+        (["logout", "--all", "--auth-domain", "id.example.com"], "--auth-domain"),
+    ],
+)
+def test_logout_all_refuses_a_site_as_the_library_does(
+    platform: FakePlatform, args: list[str], named: str
+) -> None:
+    from anaconda_auth_async.sync import logout
+
+    with pytest.raises(ValueError, match="all_sites=True"):
+        logout(all_sites=True, site="anaconda.com")
+    result = run(*args)
+    assert result.exit_code == 2
+    assert f"--all logs out of every site; drop {named}." in result.stderr

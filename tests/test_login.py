@@ -144,7 +144,13 @@ async def test_success_stores_the_key_and_username(
         "/api/iam/api-keys",
     ]
     assert platform.clients == 1  # one transport configuration for every call
-    assert [e.kind for e in events] == ["device_code", "waiting", "exchanging", "done"]
+    assert [e.kind for e in events] == [
+        "logging_in",
+        "device_code",
+        "waiting",
+        "exchanging",
+        "done",
+    ]
 
 
 @pytest.mark.anyio
@@ -623,7 +629,13 @@ async def test_quiet_and_on_event_show_nothing(
     events: list[LoginEvent] = []
     await anaconda_auth_async.login(settings=settings, force=True, on_event=events.append)
     assert capsys.readouterr().err == ""
-    assert [e.kind for e in events] == ["device_code", "waiting", "exchanging", "done"]
+    assert [e.kind for e in events] == [
+        "logging_in",
+        "device_code",
+        "waiting",
+        "exchanging",
+        "done",
+    ]
 
 
 @pytest.mark.anyio

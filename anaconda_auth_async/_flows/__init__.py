@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from .token_endpoint import OAuthTokens
 
-__all__ = ["SCOPE", "EventSink", "FlowResult", "LoginEvent", "LoginEventKind"]
+__all__ = ["SCOPE", "EventSink", "FlowResult", "LoginEvent", "LoginEventKind", "LoginReason"]
 
 SCOPE = "openid email profile"
 """The scopes every login asks for: the ID token's claims, and no ``offline_access``.
@@ -26,6 +26,8 @@ second long-lived secret nobody uses (see docs/decisions.md).
 """
 
 LoginEventKind = Literal[
+    "already_logged_in",
+    "logging_in",
     "browser",
     "no_browser",
     "device_fallback",
@@ -35,11 +37,23 @@ LoginEventKind = Literal[
     "done",
 ]
 
+LoginReason = Literal[
+    "not_logged_in", "forced", "confirmed", "renew", "expired", "rejected", "damaged"
+]
+"""Why a login runs (see `LoginEvent`, kind ``logging_in``)."""
+
 
 @dataclass(frozen=True)
 class LoginEvent:
     """One step of a login, reported to the caller (the CLI prints it; a library may log it).
 
+    ``already_logged_in``: a usable key is stored (``username``, ``expires_at``); `login`
+    returns it, unless its ``confirm_relogin`` callback, asked next, answers yes.
+    ``logging_in``: a login starts; ``reason`` says why (``not_logged_in``, ``forced``,
+    ``confirmed``, ``renew``: it expires within ``renew_within``, ``expired``,
+    ``rejected``: the server refused it, ``damaged``: the keyring file could not be
+    parsed and is replaced, a copy kept aside), ``message`` says it in a sentence when
+    there is something to say, and ``username`` and ``expires_at`` describe the stored key.
     ``browser``: the authorize URL is about to be opened (``url``; print it in case the
     browser does not open). ``no_browser``: no browser could be opened and the browser
     login goes on: the person must open ``url`` themselves. ``device_fallback``: the
@@ -59,6 +73,9 @@ class LoginEvent:
     user_code: str | None = None
     expires_in: float | None = None
     message: str | None = None
+    reason: LoginReason | None = None
+    username: str | None = None
+    expires_at: float | None = None
 
 
 EventSink = Callable[[LoginEvent], object]
