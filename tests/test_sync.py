@@ -95,7 +95,8 @@ def test_login_from_a_script(settings: AnacondaAuthSettings, platform: FakePlatf
     assert isinstance(token, TokenInfo)
     assert token.api_key == platform.minted[-1]
     assert KeyringTokenStore(settings).load(AUTH) == token
-    assert [e.kind for e in events] == ["device_code", "waiting", "exchanging", "done"]
+    kinds = [e.kind for e in events]
+    assert kinds == ["logging_in", "device_code", "waiting", "exchanging", "done"]
     assert device_requests(platform) == 1
     assert threading.get_ident() not in threads  # the flow ran in the portal's loop
     assert sync.is_logged_in(settings=settings) is True
