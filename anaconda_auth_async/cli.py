@@ -805,7 +805,8 @@ async def _status(
     else:
         _print_status(report, has_key=has_key)
         context = click.get_current_context(silent=True)
-        if expired or rejected or (context is not None and context.meta.get(_IGNORED_KEY)):
+        wrong = report["expired"] or report["rejected"]
+        if wrong or (context is not None and context.meta.get(_IGNORED_KEY)):
             click.echo(
                 "Something looks wrong: 'anaconda-auth doctor' checks this machine's settings, "
                 "storage and network, and says how to fix what it finds."
