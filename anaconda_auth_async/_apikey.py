@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ._exceptions import APIKeyExchangeError
-from ._text import MAX_LENGTH, json_object, safe_line
+from ._text import MAX_LENGTH, MAX_SCAN, html_text, json_object, safe_line
 from ._token import jwt_expiry
 from ._transport import describe_network_error
 from ._version import __version__
@@ -48,8 +47,6 @@ DEFAULT_SCOPES = ("cloud:read", "cloud:write")
 """The scopes of the key every login creates, and of ``api-key --new`` by default."""
 CLIENT_TAG = f"anaconda-auth-async/v{__version__}"
 MAX_MESSAGE = MAX_LENGTH
-
-_TAG = re.compile(r"<(script|style)\b.*?</\1>|<[^>]*>", re.IGNORECASE | re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -146,9 +143,9 @@ def server_message(body: bytes, content_type: str, *, secrets: tuple[str, ...] =
     if data is not None:
         message = _from_json(data)
     else:
-        message = body.decode("utf-8", errors="replace")
+        message = body[: MAX_SCAN * 4].decode("utf-8", errors="replace")  # bounded first
         if "html" in content_type or message.lstrip().startswith("<"):
-            message = _TAG.sub(" ", message)
+            message = html_text(message)
         elif message.lstrip()[:1] in ("[", '"', "{"):
             message = None
     if message is None:  # a JSON body with no message may hold anything: do not echo it

@@ -4,18 +4,25 @@ A provider's ``error_description``, an API's error message, a network error's te
 keyring backend's exception: before any of them reaches an exception message, a log line
 or a terminal, it is
 
+- bounded: only its first `MAX_SCAN` characters are looked at, whatever its size;
+- made one line (`one_line`): control characters (terminal escapes included) become
+  spaces, runs of white space one space;
+- shortened to a window a little longer than the line shown, *before* redaction, so the
+  work is the same for 200 bytes and for 200 KB;
 - redacted (`redact`): anything shaped like a JWT (access, ID and refresh tokens, our API
   keys), ``Bearer`` credentials, and the values of OAuth parameters that are secrets
   (``code``, ``code_verifier``, ``device_code``, ``access_token``, ``password``, ...)
   whether they appear in a query string, a form or a JSON object, plus any secret the
-  caller names;
-- made one short line (`one_line`): control characters (terminal escapes included) become
-  spaces, runs of white space one space, and the result is cut at `MAX_LENGTH`.
+  caller names; a secret cut by the window's end is dropped, not half shown;
+- cut at `MAX_LENGTH`.
 
-`safe_line` does both, in that order. `json_object` parses a body that should be a JSON
-object, and returns None for anything else: invalid JSON, another JSON type, a body larger
-than `MAX_JSON_BYTES` or nested deeper than `MAX_JSON_DEPTH` (a hostile server cannot make
-the parser recurse without bound). Pure, standard library only.
+`safe_line` does all of it. Every pattern here runs in linear time: each one, once its
+start has matched, cannot fail (a JWT or a JSON string cut short is still redacted), so
+no text makes the regex engine backtrack over the rest of it; `html_text` strips tags the
+same way. `json_object` parses a body that should be a JSON object, and returns None for
+anything else: invalid JSON, another JSON type, a body larger than `MAX_JSON_BYTES` or
+nested deeper than `MAX_JSON_DEPTH` (a hostile server cannot make the parser recurse
+without bound). Pure, standard library only.
 """
 
 from __future__ import annotations
@@ -29,7 +36,9 @@ __all__ = [
     "MAX_JSON_BYTES",
     "MAX_JSON_DEPTH",
     "MAX_LENGTH",
+    "MAX_SCAN",
     "REDACTED",
+    "html_text",
     "json_object",
     "one_line",
     "redact",
@@ -37,6 +46,11 @@ __all__ = [
 ]
 
 MAX_LENGTH = 200
+MAX_SCAN = 64 * 1024
+"""Characters of an outside text that are looked at at all (the rest is never shown)."""
+_WINDOW = 4096
+"""Characters of the cleaned text kept for redaction: many lines' worth, so a long token
+starting inside the shown part is still recognised and redacted."""
 MAX_JSON_BYTES = 1 << 20
 MAX_JSON_DEPTH = 32
 REDACTED = "[redacted]"
@@ -58,16 +72,21 @@ _NAMES = "|".join(_SECRET_NAMES)
 # In JSON, "code" is usually an error code ({"error": {"code": "auth_required"}}).
 _JSON_NAMES = "|".join(n for n in _SECRET_NAMES if n != "code")
 _PATTERNS = (
-    # A JWT: three base64url parts, the first one a JSON object ("eyJ" is '{"').
-    (re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]*"), REDACTED),
+    # A JWT: base64url parts, the first one a JSON object ("eyJ" is '{"'); a word starting
+    # with it is redacted with up to two more dotted parts, so a token cut short still is.
+    (re.compile(r"(?<![\w-])eyJ[\w-]*(?:\.[\w-]*){0,2}"), REDACTED),
     (re.compile(r"(?i)\b(bearer)\s+[\w\-.~+/]+=*"), rf"\1 {REDACTED}"),
-    # name=value in a query string or form; name: "value" / "name": "value" in JSON.
+    # name=value in a query string or form; name: "value" / "name": "value" in JSON (a
+    # string with no closing quote is redacted to the end: the match cannot fail).
     (re.compile(rf"(?i)(?<![\w-])({_NAMES})=[^&\s\"'#]+"), rf"\1={REDACTED}"),
     (
-        re.compile(rf"(?i)(?<![\w-])((?:{_JSON_NAMES})\"?\s*:\s*)\"(?:[^\"\\]|\\.)*\""),
+        re.compile(rf"(?i)(?<![\w-])((?:{_JSON_NAMES})\"?\s*:\s*)\"(?:[^\"\\]|\\[\s\S])*\"?"),
         rf'\1"{REDACTED}"',
     ),
 )
+# An HTML page's script and style elements (to their end, or the text's), then any tag.
+_BLOCK = re.compile(r"<(script|style)\b[^<]*(?:<(?!/\1)[^<]*)*(?:</\1[^>]*>?)?", re.IGNORECASE)
+_TAG = re.compile(r"<[^<>]*>")
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
@@ -80,15 +99,48 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     return text
 
 
-def one_line(text: str, limit: int = MAX_LENGTH) -> str:
-    """`text` printable on one line: control characters as spaces, at most `limit` long."""
-    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def one_line(text: str, limit: int = MAX_LENGTH, *, mark: bool = True) -> str:
+    """`text` printable on one line: control characters as spaces, at most `limit` long
+    (the last character an ellipsis when cut, unless `mark` is false). Looks at no more
+    than `MAX_SCAN` characters."""
+    text = text[:MAX_SCAN]
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else " " for c in text)
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…" if mark else text[:limit]
 
 
 def safe_line(text: object, *, secrets: Iterable[str] = (), limit: int = MAX_LENGTH) -> str:
-    """Server-supplied `text` (any object, as `str`) redacted, then made one short line."""
-    return one_line(redact(str(text), secrets), limit)
+    """Server-supplied `text` (any object, as `str`) bounded, made one line, redacted and
+    cut to `limit`, in time linear in `limit`, not in the size of `text`."""
+    raw = str(text)
+    line = one_line(raw[:MAX_SCAN], limit=max(_WINDOW, 4 * limit), mark=False)
+    cut = len(raw) > MAX_SCAN or len(line) >= max(_WINDOW, 4 * limit)
+    # The secrets as the text now spells them (a password's tabs are spaces there too).
+    secrets = [one_line(s, len(s), mark=False) for s in secrets if s.strip()]
+    for secret in secrets:
+        line = line.replace(secret, REDACTED)
+    if cut:
+        line = _drop_cut_secret(line, secrets)
+    line = one_line(redact(line), limit)
+    return line if not cut or line.endswith("…") else one_line(line + " …", limit)
+
+
+def html_text(text: str) -> str:
+    """The text of an HTML page (its first `MAX_SCAN` characters): script and style
+    elements and every tag removed, in linear time."""
+    return _TAG.sub(" ", _BLOCK.sub(" ", text[:MAX_SCAN]))
+
+
+def _drop_cut_secret(text: str, secrets: Iterable[str]) -> str:
+    """`text` without a trailing beginning of one of `secrets` (cut by the window)."""
+    for secret in secrets:
+        for size in range(min(len(secret) - 1, len(text)), 0, -1):
+            if text.endswith(secret[:size]):
+                return text[:-size]
+    return text
 
 
 def json_object(

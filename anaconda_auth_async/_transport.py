@@ -20,7 +20,7 @@ import anyio
 import httpx
 
 from ._exceptions import ConfigurationError
-from ._text import MAX_LENGTH, safe_line
+from ._text import MAX_JSON_BYTES, MAX_LENGTH, safe_line
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -48,6 +48,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 USER_AGENT = f"anaconda-auth-async/{__version__}"
+MAX_BODY_BYTES = MAX_JSON_BYTES + 1
+"""Bytes of an answer's body the SDK's own requests read: one more than JSON may have, so
+a larger body is still seen as too large."""
 
 # ssl_verify, client_cert, client_cert_key, proxy, timeout, SSL_CERT_FILE, SSL_CERT_DIR
 _Key = tuple[bool | str, str | None, str | None, str | None, float, str | None, str | None]
@@ -171,11 +174,32 @@ class _DeadlineClient(httpx.AsyncClient):
         auth: AuthTypes | UseClientDefault | None = httpx.USE_CLIENT_DEFAULT,
         follow_redirects: bool | UseClientDefault = httpx.USE_CLIENT_DEFAULT,
     ) -> httpx.Response:
-        """`httpx.AsyncClient.send`, limited to `deadline` seconds in all unless streamed."""
-        call = super().send(request, stream=stream, auth=auth, follow_redirects=follow_redirects)
+        """`httpx.AsyncClient.send`, limited to `deadline` seconds in all unless streamed,
+        and to the first `MAX_BODY_BYTES` of the answer's body (the rest is never read)."""
+        call = super().send(request, stream=True, auth=auth, follow_redirects=follow_redirects)
         if stream:
             return await call
-        return await send_within(self.deadline, request, call)
+        return await send_within(self.deadline, request, _read_bounded(call))
+
+
+async def _read_bounded(call: Awaitable[httpx.Response]) -> httpx.Response:
+    """The response of `call` with at most `MAX_BODY_BYTES` of its body read: every answer
+    the SDK's own requests get (discovery, JWKS, token, device, API key) is a small JSON
+    object, and one larger than that is cut, then refused by the parser, not held whole."""
+    response = await call
+    try:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            chunks.append(chunk[: MAX_BODY_BYTES - size])
+            size += len(chunks[-1])
+            if size >= MAX_BODY_BYTES:
+                break
+        # What `aread` sets: later reads of `content` return these bytes.
+        response._content = b"".join(chunks)
+    finally:
+        await response.aclose()
+    return response
 
 
 # The transport every client the SDK makes uses unless given one (`testing.use_platform`).
