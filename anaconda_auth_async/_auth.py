@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from ._config import AnacondaAuthSettings
     from ._storage import TokenStore
 
-__all__ = ["AnacondaAuth"]
+__all__ = ["ACCOUNT_PATH", "AnacondaAuth", "refuses_key"]
 
 _LOGIN = "`anaconda-auth login` (or `await anaconda_auth_async.login()`)"
 _ENV = "ANACONDA_AUTH_API_KEY (or ANACONDA_CLOUD_API_KEY)"
@@ -90,9 +90,11 @@ class AnacondaAuth(httpx.Auth):
     Raises `ConfigurationError` for a request to `base_url` (else the configured API
     origin) when the key is bound to another origin, naming both. Raises
     `TokenExpiredError` before sending with an expired key, and
-    `LoginRequiredError` on a 401/403 sent without a key, or whose body says
-    ``auth_required`` (the key is invalid or revoked). In that case the stored key is
-    re-read once, and the request retried once if another process stored a new key.
+    `LoginRequiredError` on a 401/403 sent without a key, or when the answer says the
+    key was refused (`refuses_key`: any 401; a 403 saying ``auth_required``, or to
+    ``/api/account``; another 403 is a permission answer, returned untouched). In that
+    case the stored key is re-read once, and the request retried once if another process
+    stored a new key.
     """
 
     requires_request_body = False
@@ -231,9 +233,7 @@ class AnacondaAuth(httpx.Auth):
             return
         self._attach(request, credential, origin)
         response = cast(httpx.Response, (yield request))
-        if (response.status_code == 401 or response.status_code == 403) and _auth_required(
-            response
-        ):
+        if refuses_key(response):
             yield from self._retry_rejected(request, response, credential, origin)
 
     def _attach(self, request: httpx.Request, credential: Credential, origin: Origin) -> None:
@@ -279,9 +279,7 @@ class AnacondaAuth(httpx.Auth):
             )
         self._attach(request, fresh, origin)
         response = cast(httpx.Response, (yield request))
-        if (response.status_code == 401 or response.status_code == 403) and _auth_required(
-            response
-        ):
+        if refuses_key(response):
             yield _Rejected(fresh)
             raise LoginRequiredError(
                 self._rejected_message(response, fresh.source), request=request, response=response
@@ -351,8 +349,27 @@ def _advice(source: Source, domain: str) -> tuple[str, str]:
     return f"the stored API key for {domain}", f"log in again with {_LOGIN}"
 
 
-def _auth_required(response: httpx.Response) -> bool:
-    """True when the body is ``{"error": {"code": "auth_required"}}``; False for any other."""
+ACCOUNT_PATH = "/api/account"
+"""The path every valid key may read: a 403 there is the key refused, not a permission."""
+
+
+def refuses_key(response: httpx.Response) -> bool:
+    """Whether the answer to a request that carried the key says the key was refused.
+
+    The one classification of such answers, for every client and `store_api_key`: every
+    401 (the credentials were not accepted, whatever the body says); a 403 whose body says
+    ``{"error": {"code": "auth_required"}}``; and a 403 to ``/api/account``, which every
+    valid key may read. Any other 403 is about the resource (the key lacks a permission)
+    and is returned to the caller untouched.
+    """
+    status = response.status_code
+    if status == 401:
+        return True
+    if status != 403:
+        return False
+    with contextlib.suppress(RuntimeError):  # a response built without its request
+        if response.request.url.path.endswith(ACCOUNT_PATH):
+            return True
     try:
         body = json_object(response.content)
     except httpx.ResponseNotRead:

@@ -19,7 +19,7 @@ import click
 
 from ._text import one_line, safe_line
 
-__all__ = ["ExitCode", "Failure", "classify", "unwrap"]
+__all__ = ["ExitCode", "Failure", "classify", "exit_code_table", "unwrap"]
 
 MESSAGE_LIMIT = 2000
 """The longest ``Error:`` line; our own sentences are far shorter."""
@@ -38,6 +38,30 @@ class ExitCode(enum.IntEnum):
     EXPIRES_SOON = 7
     PROBLEMS_FOUND = 8
     INTERRUPTED = 130
+
+    @property
+    def meaning(self) -> str:
+        """What the code means, as ``--help`` lists it."""
+        return _MEANINGS[self]
+
+
+_MEANINGS = {  # the one table of exit codes: --help shows it, docs/cli.md explains it
+    ExitCode.OK: "success",
+    ExitCode.ERROR: "unexpected error",
+    ExitCode.USAGE: "usage error (a bad option or argument)",
+    ExitCode.NOT_LOGGED_IN: "not logged in, or the API key has expired or was rejected",
+    ExitCode.LOGIN_FAILED: "the login failed or was denied",
+    ExitCode.NETWORK: "network or TLS error",
+    ExitCode.CONFIGURATION: "configuration error (a bad setting)",
+    ExitCode.EXPIRES_SOON: "status --min-days: the API key expires within that many days",
+    ExitCode.PROBLEMS_FOUND: "doctor: a check warned or failed (each says what to do)",
+    ExitCode.INTERRUPTED: "interrupted (Ctrl-C)",
+}
+
+
+def exit_code_table() -> str:
+    """The exit codes and their meanings, one per line, for ``--help``."""
+    return "\n".join(f"  {int(code):<5}{code.meaning}" for code in ExitCode)
 
 
 class Failure(Exception):
@@ -103,6 +127,8 @@ def classify(exc: BaseException) -> tuple[ExitCode, str]:
         return ExitCode.NOT_LOGGED_IN, _with_hint(str(exc))
     if isinstance(exc, errors.AuthenticationError):
         return ExitCode.NOT_LOGGED_IN, _with_hint(str(exc) or "The server rejected the API key.")
+    if any(isinstance(linked, errors.AuthenticationError) for linked in _chain(exc)):
+        return ExitCode.NOT_LOGGED_IN, _with_hint(str(exc))  # store_api_key: key refused
     if network is not None:
         return ExitCode.NETWORK, _network_message(network)
     if isinstance(exc, errors.LoginError):
@@ -122,7 +148,7 @@ def classify(exc: BaseException) -> tuple[ExitCode, str]:
 
 
 def _with_hint(message: str) -> str:
-    if "anaconda-auth login" in message:
+    if "anaconda-auth " in message:  # it says what to run already
         return message
     return f"{message.rstrip('.')}. Run 'anaconda-auth login' to log in."
 

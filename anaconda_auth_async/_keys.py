@@ -169,11 +169,11 @@ async def account_of_key(api_key: str, settings: AnacondaAuthSettings) -> dict[s
     try:
         async with AsyncAuthClient(settings=settings, api_key=api_key) as client:
             return await client.account()
-    except AuthenticationError:
+    except AuthenticationError as refused:  # any 401/403 for the key (_auth.refuses_key)
         raise InvalidAPIKeyError(
             f"{settings.api_domain} rejected the API key (it may have been revoked, or be "
             "for another site); check it, or make a new one with 'anaconda-auth api-key --new'."
-        ) from None
+        ) from refused
     except httpx.TransportError as exc:
         logger.warning(
             "Could not reach %s to check the API key (%s); storing it unchecked.",

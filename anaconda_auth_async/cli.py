@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from ._cli_errors import ExitCode, Failure, classify, unwrap
+from ._cli_errors import ExitCode, Failure, classify, exit_code_table, unwrap
 from ._cli_ui import LoginUI, exit_on_interrupt, log_warnings_as_lines, setup_logging
 from ._version import __version__
 
@@ -41,18 +41,9 @@ __all__ = ["ExitCode", "cli", "main"]
 
 T = TypeVar("T")
 
-_EPILOG = """\b
+_EPILOG = f"""\b
 Exit codes:
-  0    success
-  1    unexpected error
-  2    usage error (a bad option or argument)
-  3    not logged in, or the API key has expired or was rejected
-  4    the login failed or was denied
-  5    network or TLS error
-  6    configuration error (a bad setting)
-  7    status --min-days: the API key expires within that many days
-  8    doctor: a check warned or failed (each says what to do)
-  130  interrupted (Ctrl-C)
+{exit_code_table()}
 
 \b
 Results are printed on stdout; progress, notes and errors on stderr.

@@ -9,6 +9,7 @@ import webbrowser
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner, Result
 
@@ -137,3 +138,57 @@ def test_logout_all_refuses_a_site_as_the_library_does(
     result = run(*args)
     assert result.exit_code == 2
     assert f"--all logs out of every site; drop {named}." in result.stderr
+
+
+# --- one classification of a refused key -------------------------------------------------
+
+
+def plain(status: int) -> httpx.Response:
+    """A refusal without the API's ``auth_required`` body (a proxy's, or an older API's)."""
+    return httpx.Response(status, text="Forbidden" if status == 403 else "Unauthorized")
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_whoami_with_a_refused_key_exits_3_whatever_the_body(
+    platform: FakePlatform, status: int
+) -> None:
+    from anaconda_auth_async._storage import default_store
+
+    default_store().save(platform.token_info())
+    platform.script("account", plain(status))
+    result = run("whoami")
+    assert result.exit_code == 3, result.stderr
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("Error: anaconda.cloud rejected the API key")
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_with_token_and_store_api_key_refuse_a_key_the_api_refuses(
+    platform: FakePlatform, status: int
+) -> None:
+    from anaconda_auth_async import InvalidAPIKeyError
+    from anaconda_auth_async._storage import default_store
+    from anaconda_auth_async.sync import store_api_key
+
+    key = platform.api_key()
+    platform.script("account", plain(status))
+    with pytest.raises(InvalidAPIKeyError, match="rejected the API key"):
+        store_api_key(key)
+    platform.script("account", plain(status))
+    result = run("login", "--with-token", input=key)
+    assert result.exit_code == 3, result.stderr
+    assert "rejected the API key" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert key not in result.stderr
+    assert default_store().load("id.anaconda.cloud") is None  # nothing stored
+
+
+def test_a_plain_403_elsewhere_is_a_permission_answer_returned_untouched(
+    platform: FakePlatform,
+) -> None:
+    from anaconda_auth_async.sync import BaseClient
+
+    platform.script("/api/private", plain(403))
+    with BaseClient(api_key=platform.api_key()) as client:
+        assert client.get("/api/private").status_code == 403

@@ -454,7 +454,7 @@ def test_with_token_rejected_by_the_api_stores_nothing(
 ) -> None:
     account_api.respond(401, json={"error": {"code": "auth_required", "message": "revoked"}})
     result = run("login", "--with-token", input=make_api_key())
-    assert result.exit_code == 4
+    assert result.exit_code == 3  # a refused key, as whoami's: not a failed login
     assert result.stdout == ""
     assert "anaconda.cloud rejected the API key" in result.stderr
     assert store.domains == []
