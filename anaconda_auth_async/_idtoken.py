@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 from ._exceptions import InvalidIDTokenError
 from ._oidc import ProviderMetadata, fetch_jwks
-from ._text import json_object
+from ._token import unverified_jwt
 
 if TYPE_CHECKING:
     import httpx
@@ -148,14 +148,10 @@ def _candidate_keys(keys: KeySet, kid: object, key_type: str) -> list[Key]:
 
 
 def _unverified_header(token: str) -> dict[str, Any]:
-    try:
-        segment = token.split(".")[0]
-        header = json_object(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (ValueError, AttributeError):
-        header = None
-    if header is None or token.count(".") != 2:
+    decoded = unverified_jwt(token) if isinstance(token, str) else None
+    if decoded is None:
         raise _invalid("it is not a signed JSON Web Token")
-    return header
+    return decoded[0]
 
 
 def _at_hash(access_token: str, alg: str) -> str:

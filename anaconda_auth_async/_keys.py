@@ -13,9 +13,6 @@ or auth domain when it names its issuer), then online when the API can be reache
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -25,6 +22,7 @@ from urllib.parse import urlsplit
 from ._config import AnacondaAuthSettings, resolve_settings
 from ._exceptions import InvalidAPIKeyError
 from ._login import _requested_flow, _store, event_sink, obtain_key_in_time, save_key
+from ._token import unverified_jwt
 
 if TYPE_CHECKING:
     import httpx
@@ -97,13 +95,6 @@ async def create_api_key(
     return key
 
 
-def _segment(part: str) -> Any:
-    try:
-        return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
-    except (ValueError, binascii.Error, RecursionError):
-        return None
-
-
 def check_api_key(api_key: str, settings: AnacondaAuthSettings) -> str:
     """The key, stripped, if it is a well-formed, unexpired key for these settings' domains.
 
@@ -131,9 +122,9 @@ def _claims_of(key: str, api: str) -> dict[str, Any]:
     elif len(parts) != 3 or not all(parts):
         problem = "an Anaconda API key is a JWT (three parts separated by dots)"
     else:
-        header, claims = _segment(parts[0]), _segment(parts[1])
-        if isinstance(header, dict) and isinstance(claims, dict):
-            return claims
+        decoded = unverified_jwt(key)
+        if decoded is not None:
+            return decoded[1]
         problem = "its parts are not base64url-encoded JSON objects"
     raise InvalidAPIKeyError(
         f"The text given is not a valid API key for {api}: {problem}; give the key itself "

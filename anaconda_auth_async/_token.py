@@ -23,7 +23,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["RepoToken", "TokenInfo", "jwt_claims", "jwt_expiry", "jwt_issued_at"]
+from ._text import json_object
+
+__all__ = ["RepoToken", "TokenInfo", "jwt_claims", "jwt_expiry", "jwt_issued_at", "unverified_jwt"]
 
 _KNOWN = ("api_key", "username", "repo_tokens", "domain")
 # An extra field (other tools ignore and keep extra fields): the fingerprint of a key the
@@ -73,16 +75,34 @@ def jwt_issued_at(key: str) -> float | None:
 
 
 def jwt_claims(key: str) -> dict[str, Any] | None:
-    """The claims of a JWT, unverified, or None when `key` is not one (never raises)."""
-    parts = key.split(".")
+    """The claims of a JWT, unverified, or None when `key` is not one (`unverified_jwt`)."""
+    decoded = unverified_jwt(key)
+    return None if decoded is None else decoded[1]
+
+
+def unverified_jwt(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The header and claims of a JWT, decoded without checking its signature; None when
+    `token` is not three dot-separated parts whose first two are base64url JSON objects.
+
+    The one JWT decoder of the package: an API key's expiry, the offline checks of a key
+    given to store, the doctor's key check, and the ID token's header before joserfc
+    verifies its signature all read a token through here. Parsing is bounded
+    (`_text.json_object`); never raises.
+    """
+    parts = token.split(".")
     if len(parts) != 3:
         return None
-    payload = parts[1]
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, binascii.Error, RecursionError):
+    header, claims = _segment(parts[0]), _segment(parts[1])
+    if header is None or claims is None:
         return None
-    return claims if isinstance(claims, dict) else None
+    return header, claims
+
+
+def _segment(part: str) -> dict[str, Any] | None:
+    try:
+        return json_object(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+    except (ValueError, binascii.Error):  # not base64, or decodes to no text
+        return None
 
 
 def _time_claim(key: str, name: str) -> float | None:

@@ -259,3 +259,29 @@ def test_a_rejection_mark_matches_only_the_key_it_was_made_for() -> None:
     replaced = TokenInfo(domain=marked.domain, api_key=other, extra=marked.extra)
     assert not replaced.rejected
     assert replaced.rejected_at is None
+
+
+def test_unverified_jwt_gives_header_and_claims_or_none() -> None:
+    from anaconda_auth_async._token import unverified_jwt
+
+    key = make_api_key(claims={"sub": "jane"})
+    header, claims = unverified_jwt(key) or ({}, {})
+    assert header["alg"] == "RS256"
+    assert claims["sub"] == "jane"
+    payload = key.split(".")[1]
+    for bad in ("a.b.c", f"e30.{payload}", f"{payload}.W10.sig", "x", f"e30.{payload}.c.d"):
+        assert unverified_jwt(bad) is None, bad  # e30 is {}: a header needs no fields
+    assert unverified_jwt(f"e30.{payload}.")  # decoding checks no signature
+
+
+def test_one_jwt_decoder_in_the_package() -> None:
+    # _token.unverified_jwt is the only place a JWT's parts are base64url-decoded.
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "anaconda_auth_async"
+    decoding = sorted(
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "urlsafe_b64decode" in path.read_text(encoding="utf-8")
+    )
+    assert decoding == ["_token.py"]
