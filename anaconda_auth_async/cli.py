@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 import click
 
 from ._cli_errors import ExitCode, Failure, classify, exit_code_table, unwrap
-from ._cli_ui import LoginUI, exit_on_interrupt, log_warnings_as_lines, setup_logging
+from ._cli_ui import LoginUI, confirm, exit_on_interrupt, log_warnings_as_lines, setup_logging
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -492,6 +492,7 @@ async def _login(
     basic: bool,
     timeout: float | None,
     renew_within: float | None = None,
+    result_on_stderr: bool = False,
 ) -> None:
     """`login()` decides whether to log in (keep, renew, repair, log in again); this only
     renders what it reports, and asks "Log in again?" through its callback in a terminal."""
@@ -521,7 +522,9 @@ async def _login(
     )
     if ui.logged_in:
         who = f" as {token.username}" if token.username else ""
-        click.echo(f"Logged in to {token.domain or settings.auth_domain}{who}.")
+        click.echo(
+            f"Logged in to {token.domain or settings.auth_domain}{who}.", err=result_on_stderr
+        )
     _note_configured_key(settings, "is set, so tools use that key, not the new one.")
 
 
@@ -592,7 +595,42 @@ def whoami(*, domain: str | None, as_json: bool) -> None:
     _run_command(_whoami, settings=_settings_from_options(auth_domain=domain), as_json=as_json)
 
 
+async def _with_login_offer(settings: AnacondaAuthSettings, func: Callable[[], Awaitable[T]]) -> T:
+    """``await func()``; when it fails for want of a usable key, in a terminal, offer to log
+    in ("Log in to anaconda.cloud now? [y/N]", as anaconda-auth and anaconda-cloud-auth do),
+    and on yes log in (shown as ``login`` shows it) and run it again. No answer, no terminal,
+    or a key set in a setting (which a login would not replace): the failure, exit 3."""
+    try:
+        return await func()
+    except Failure as failure:
+        if failure.code != ExitCode.NOT_LOGGED_IN or not _stdin_is_tty():
+            raise
+        if _configured_name(settings) is not None:
+            raise
+        click.echo(failure.message, err=True)  # why it asks
+        if not await confirm(f"Log in to {settings.api_domain} now?"):
+            raise click.exceptions.Exit(int(failure.code)) from None
+    # The command's own result is all that goes to stdout (key=$(anaconda-auth api-key)).
+    await _login(
+        settings=settings, force=True, flow=None, basic=False, timeout=None, result_on_stderr=True
+    )
+    return await func()
+
+
 async def _whoami(*, settings: AnacondaAuthSettings, as_json: bool) -> None:
+    account = await _with_login_offer(settings, functools.partial(_account, settings))
+    if as_json:
+        click.echo(json.dumps(account, indent=2, sort_keys=True))
+        return
+    user = account.get("user")
+    user = user if isinstance(user, dict) else {}
+    name = " ".join(str(user.get(k) or "") for k in ("first_name", "last_name")).strip()
+    click.echo(f"Name:  {name or '(not set)'}")
+    click.echo(f"Email: {user.get('email') or '(not set)'}")
+
+
+async def _account(settings: AnacondaAuthSettings) -> dict[str, Any]:
+    """The account of the key, through the client a Python user would use."""
     from . import _login as api  # the SDK on use, not for --help
     from ._client import AsyncAuthClient
     from ._exceptions import AuthenticationError, TokenExpiredError
@@ -610,14 +648,7 @@ async def _whoami(*, settings: AnacondaAuthSettings, as_json: bool) -> None:
             f"{settings.api_domain} rejected the API key from {source}; "
             f"{_new_key_hint(settings)} to get a new one.",
         ) from None
-    if as_json:
-        click.echo(json.dumps(account, indent=2, sort_keys=True))
-        return
-    user = account.get("user")
-    user = user if isinstance(user, dict) else {}
-    name = " ".join(str(user.get(k) or "") for k in ("first_name", "last_name")).strip()
-    click.echo(f"Name:  {name or '(not set)'}")
-    click.echo(f"Email: {user.get('email') or '(not set)'}")
+    return account
 
 
 @cli.command("api-key")
@@ -693,11 +724,14 @@ def api_key(
 
 
 async def _api_key(*, settings: AnacondaAuthSettings) -> None:
+    click.echo(await _with_login_offer(settings, functools.partial(_usable_key, settings)))
+
+
+async def _usable_key(settings: AnacondaAuthSettings) -> str:
     from . import _login as api  # the SDK on use, not for --help
 
     token, source = await api.current_token(settings)
-    _, key = _usable(token, settings, source)
-    click.echo(key)
+    return _usable(token, settings, source)[1]
 
 
 async def _new_api_key(

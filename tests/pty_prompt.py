@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -66,3 +67,45 @@ def interrupt_at_password_prompt(script: str, *, timeout: float = 30.0) -> Inter
             os.waitpid(pid, 0)
         os.close(fd)
     return Interrupted(status, output, hidden, restored)
+
+
+@dataclass
+class Answered:
+    """What a script did after a prompt on its terminal was answered."""
+
+    status: int | None  # the exit code, None when it did not exit in time
+    output: bytes  # everything it wrote on the terminal (stderr, the prompt)
+
+
+def answer_at_prompt(
+    script: str, prompt: bytes, answer: bytes, *, timeout: float = 60.0
+) -> Answered:
+    """Run `script` on a pseudo-terminal, type `answer` at `prompt`, wait for it to exit."""
+    import pty
+    import select
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # as above: the child only execs
+        pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(sys.executable, [sys.executable, "-c", script])
+    output = b""
+    status: int | None = None
+    deadline = time.monotonic() + timeout
+    answered = False
+    try:
+        while status is None and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.2)[0]:
+                with contextlib.suppress(OSError):  # the child closed the terminal
+                    output += os.read(fd, 4096)
+            if not answered and prompt in output:
+                os.write(fd, answer)
+                answered = True
+            done, code = os.waitpid(pid, os.WNOHANG)
+            status = os.waitstatus_to_exitcode(code) if done else None
+    finally:
+        if status is None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)
+    return Answered(status, output)

@@ -5,6 +5,8 @@ renderer that lives in two places shows up here as two answers.
 
 from __future__ import annotations
 
+import re
+import sys
 import webbrowser
 from collections.abc import Iterator
 from pathlib import Path
@@ -192,3 +194,54 @@ def test_a_plain_403_elsewhere_is_a_permission_answer_returned_untouched(
     platform.script("/api/private", plain(403))
     with BaseClient(api_key=platform.api_key()) as client:
         assert client.get("/api/private").status_code == 403
+
+
+# --- in a terminal, whoami and api-key offer to log in -----------------------------------
+
+OFFER_SCRIPT = """
+import os, sys
+os.environ["ANACONDA_AUTH_EPHEMERAL_PORT"] = "true"
+out = os.open({out!r}, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+os.dup2(out, 1)  # stdout to a file: the terminal keeps stdin and stderr
+from anaconda_auth_async.cli import main
+from anaconda_auth_async.testing import FakePlatform, MemoryTokenStore, use_platform, use_store
+with use_store(MemoryTokenStore()), use_platform(FakePlatform()):
+    main({args!r})
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a POSIX pseudo-terminal")
+@pytest.mark.parametrize("command", ["whoami", "api-key"])
+@pytest.mark.parametrize("answer", [b"y\n", b"n\n"])
+def test_in_a_terminal_a_missing_login_is_offered(
+    isolated_env: Path, tmp_path: Path, command: str, answer: bytes
+) -> None:
+    from pty_prompt import answer_at_prompt
+
+    out = tmp_path / "stdout"
+    script = OFFER_SCRIPT.format(out=str(out), args=[command])
+    done = answer_at_prompt(script, b"Log in to anaconda.cloud now? [y/N]: ", answer)
+    terminal = done.output.decode(errors="replace")
+    assert "You are not logged in to id.anaconda.cloud" in terminal
+    if answer == b"y\n":
+        assert done.status == 0, terminal
+        assert "To log in, visit https://id.anaconda.cloud/device" in terminal  # the login ran
+        assert "Logged in to id.anaconda.cloud as test-user." in terminal
+        printed = out.read_text()  # the command's result only
+        if command == "whoami":
+            assert printed == "Name:  Test User\nEmail: test@example.com\n"
+        else:
+            assert re.fullmatch(r"eyJ[\w-]*\.[\w-]+\.[\w-]*\n", printed)
+    else:
+        assert done.status == 3, terminal
+        assert out.read_text() == ""  # nothing on stdout
+        assert "To log in" not in terminal
+
+
+@pytest.mark.parametrize("command", ["whoami", "api-key"])
+def test_without_a_terminal_nothing_is_offered(platform: FakePlatform, command: str) -> None:
+    result = run(command, input="y\n")
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    assert "now?" not in result.stderr
+    assert platform.requests == []
