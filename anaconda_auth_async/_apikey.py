@@ -43,8 +43,13 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 API_KEY_PATH = "/api/iam/api-keys"
-DEFAULT_SCOPES = ("cloud:read", "cloud:write")
-"""The scopes of the key every login creates, and of ``api-key --new`` by default."""
+DEFAULT_SCOPES = ("cloud:read", "cloud:write", "repo:read")
+"""The scopes of the key every login creates, and of ``api-key --new`` by default.
+
+The key a login stores is read by every Anaconda tool on the machine, so it asks for the
+union of what they ask for: anaconda-cloud-auth 0.6 ``cloud:read cloud:write``,
+anaconda-auth 0.15 adds ``repo:read`` (its conda plugin sends the key to the package
+repository). The ``api_key_scopes`` setting narrows it for users who want less."""
 CLIENT_TAG = f"anaconda-auth-async/v{__version__}"
 MAX_MESSAGE = MAX_LENGTH
 
@@ -103,19 +108,20 @@ def api_key_request(
 ) -> tuple[str, dict[str, Any]]:
     """The URL and JSON body of the key request.
 
-    `scopes` default to `DEFAULT_SCOPES`; given but empty (or only commas and blanks) they
-    raise `ValueError`. The tag naming this SDK and its version is always sent first, then
-    `tags`. Comma-separated values are split.
+    `scopes` default to the ``api_key_scopes`` setting, else `DEFAULT_SCOPES`; given but
+    empty (or only commas and blanks) they raise `ValueError`. The tag naming this SDK and
+    its version is always sent first, then `tags`. Comma-separated values are split.
     """
+    defaults = settings.api_key_scopes or DEFAULT_SCOPES
     given = _clean(scopes, ())
     if scopes is not None and not given:
         # An empty shell variable (--scope "$SCOPES") must not mint a key with every default.
         raise ValueError(
             "The scopes given are empty; name at least one scope, or give none for the "
-            f"defaults ({', '.join(DEFAULT_SCOPES)})."
+            f"defaults ({', '.join(defaults)})."
         )
     body = {
-        "scopes": list(given or DEFAULT_SCOPES),
+        "scopes": list(given or defaults),
         "tags": list(_clean([CLIENT_TAG, *(tags or ())], (CLIENT_TAG,))),
     }
     return f"{settings.api_base_url}{API_KEY_PATH}", body

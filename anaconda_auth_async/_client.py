@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     )
     from typing_extensions import TypedDict, Unpack
 
+    from ._config import SettingsOverrides
     from ._storage import TokenStore
 
     class _Options(TypedDict, total=False):
@@ -101,6 +102,24 @@ gc.collect()
 _GRAVATAR = "https://gravatar.com/avatar/{}.png?size=120&d=404"
 
 
+_UNSUPPORTED = {
+    "hash_hostname": (
+        "it chose how anaconda-auth sent the machine's host name (the X-Client-Hostname "
+        "header), and this package sends no host name at all; remove the argument (to send "
+        "a header of your own, pass extra_headers=)"
+    ),
+    "config": "pass site= (a name) or settings= (an AnacondaAuthSettings) instead",
+}
+"""anaconda-auth client arguments with no equivalent here, and what to do instead."""
+
+
+def _refuse_unsupported(cls: str, options: dict[str, Any]) -> None:
+    """`TypeError` naming the replacement for an anaconda-auth argument we do not take."""
+    for name, instead in _UNSUPPORTED.items():
+        if name in options:
+            raise TypeError(f"{cls}() does not take anaconda-auth's argument {name}=: {instead}.")
+
+
 class _Common:
     """What both faces share: construction from our arguments, and the version check."""
 
@@ -127,22 +146,29 @@ class _Common:
         store: TokenStore | None,
         headers: HeaderTypes | None,
         allowed_origins: Iterable[str],
+        theirs: SettingsOverrides,
         options: dict[str, Any],
     ) -> dict[str, Any]:
-        """Set the settings and API version; return the httpx keyword arguments."""
+        """Set the settings and API version; return the httpx keyword arguments.
+
+        `theirs`: anaconda-auth's client arguments that are settings here (field name ->
+        value; None: not given). Its arguments with no equivalent raise `TypeError`.
+        """
+        _refuse_unsupported(type(self).__name__, options)
         if base_url and base_uri:
             raise ValueError("Pass base_url or its old name base_uri, not both.")
         base_url = base_url or base_uri
         if base_url and domain:
             raise ValueError("Pass either domain or base_url, not both.")
         # `domain` is the API domain here (anaconda-cloud-auth's meaning on the clients).
-        settings = resolve_settings(
-            settings,
-            site=site,
-            api_domain=domain,
-            ssl_verify=ssl_verify,
-            extra_headers=extra_headers,
-        )
+        changes: SettingsOverrides = {
+            "site": site,
+            "api_domain": domain,
+            "ssl_verify": ssl_verify,
+            "extra_headers": extra_headers,
+        }
+        changes.update(theirs)
+        settings = resolve_settings(settings, **changes)
 
         merged = httpx.Headers(headers)
         if user_agent is not None or "User-Agent" not in merged:
@@ -213,11 +239,15 @@ class AsyncAuthClient(_Common, httpx.AsyncClient):
     `ssl_verify` is a bool, ``"truststore"`` or a CA bundle path. `settings` and `store`
     replace the defaults; `site` names a site of ``~/.anaconda/config.toml`` or a preset
     (``"anaconda.com"``, ``"anaconda.cloud"``). The key is sent only to its own API origin
-    (see `AnacondaAuth`); `allowed_origins` adds https origins it may go to. Any other
-    keyword is an httpx option and wins over ours (the default timeout is
-    ``settings.timeout``); the client's ``timeout`` also bounds each whole request of the
-    account helpers, body included. Warns once with a `DeprecationWarning` when the server's
-    ``Min-Api-Version`` is newer than `api_version`.
+    (see `AnacondaAuth`); `allowed_origins` adds https origins it may go to.
+    anaconda-auth's arguments mean what they meant there: `auth_domain_override` (the
+    auth domain), `proxy_servers` (a mapping whose ``https`` entry is the proxy, or a
+    proxy URL), `client_cert` and `client_cert_key` (mutual TLS); its ``hash_hostname``
+    has no equivalent and raises `TypeError`. Any other keyword is an httpx option and
+    wins over ours (the default timeout is ``settings.timeout``); the client's
+    ``timeout`` also bounds each whole request of the account helpers, body included.
+    Warns once with a `FutureWarning` (shown by default, pointing at the caller's line)
+    when the server's ``Min-Api-Version`` is newer than `api_version`.
     """
 
     def __init__(
@@ -236,6 +266,10 @@ class AsyncAuthClient(_Common, httpx.AsyncClient):
         site: str | None = None,
         store: TokenStore | None = None,
         allowed_origins: Iterable[str] = (),
+        auth_domain_override: str | None = None,
+        proxy_servers: Mapping[str, str] | str | None = None,
+        client_cert: str | None = None,
+        client_cert_key: str | None = None,
         **options: Unpack[AsyncClientOptions],
     ) -> None:
         kwargs = self._prepare(
@@ -252,6 +286,12 @@ class AsyncAuthClient(_Common, httpx.AsyncClient):
             store=store,
             headers=headers,
             allowed_origins=allowed_origins,
+            theirs={
+                "auth_domain": auth_domain_override,
+                "proxy": proxy_servers,
+                "client_cert": client_cert,
+                "client_cert_key": client_cert_key,
+            },
             options=dict(options),
         )
         if self._api_check is not None:
@@ -320,6 +360,10 @@ class BaseClient(_Common, httpx.Client):
         site: str | None = None,
         store: TokenStore | None = None,
         allowed_origins: Iterable[str] = (),
+        auth_domain_override: str | None = None,
+        proxy_servers: Mapping[str, str] | str | None = None,
+        client_cert: str | None = None,
+        client_cert_key: str | None = None,
         **options: Unpack[ClientOptions],
     ) -> None:
         kwargs = self._prepare(
@@ -336,6 +380,12 @@ class BaseClient(_Common, httpx.Client):
             store=store,
             headers=headers,
             allowed_origins=allowed_origins,
+            theirs={
+                "auth_domain": auth_domain_override,
+                "proxy": proxy_servers,
+                "client_cert": client_cert,
+                "client_cert_key": client_cert_key,
+            },
             options=dict(options),
         )
         if self._api_check is not None:

@@ -28,7 +28,7 @@ import os
 import re
 import threading
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypedDict
@@ -88,6 +88,7 @@ class SettingsOverrides(TypedDict, total=False):
     openid_config_path: str | None
     api_key: SecretStr | str | None
     api_key_file: Path | str | None
+    api_key_scopes: Sequence[str] | str | None
     extra_headers: Mapping[str, str] | str | None
     ssl_verify: bool | str | None
     proxy: Mapping[str, str] | str | None
@@ -152,7 +153,7 @@ class AnacondaAuthSettings(BaseSettings):
             "ANACONDA_AUTH_DOMAIN",
             "ANACONDA_CLOUD_DOMAIN",
         ),
-        description="Host (and optional port) of the Anaconda API "
+        description="Host (optional port and path) of the Anaconda API "
         "(anaconda-auth's ANACONDA_AUTH_DOMAIN sets it too).",
     )
     auth_domain: str = Field(
@@ -165,7 +166,7 @@ class AnacondaAuthSettings(BaseSettings):
             "ANACONDA_AUTH_DOMAIN",
             "ANACONDA_CLOUD_DOMAIN",
         ),
-        description="Host (and optional port) of the OpenID Connect provider "
+        description="Host (optional port and path: the issuer) of the OpenID Connect provider "
         "(anaconda-auth's ANACONDA_AUTH_AUTH_DOMAIN_OVERRIDE, else ANACONDA_AUTH_DOMAIN).",
     )
     client_id: str = Field(
@@ -195,6 +196,12 @@ class AnacondaAuthSettings(BaseSettings):
         validation_alias=_env("ANACONDA_AUTH_API_KEY_FILE", "ANACONDA_CLOUD_API_KEY_FILE"),
         description="File holding the API key to send (Docker/Kubernetes secrets); "
         "read once, when first needed.",
+    )
+    api_key_scopes: Annotated[tuple[str, ...] | None, NoDecode] = Field(
+        None,
+        validation_alias=_env("ANACONDA_AUTH_API_KEY_SCOPES"),
+        description="Scopes of the API key a login creates (comma-separated); default: "
+        "cloud:read, cloud:write and repo:read, what every Anaconda tool reading it needs.",
     )
     extra_headers: Annotated[dict[str, str], NoDecode] = Field(
         default_factory=dict,
@@ -393,9 +400,20 @@ class AnacondaAuthSettings(BaseSettings):
     @field_validator("api_domain", "auth_domain")
     @classmethod
     def _check_domain(cls, value: str) -> str:
+        # anaconda-cloud-auth 0.6 accepted a path (an OpenID issuer may have one:
+        # anaconda.cloud/api/iam) and put the value after https:// as it is; so do we.
         value = value.strip().rstrip("/")
-        if not value or "://" in value or "/" in value:
-            raise ValueError("expected a host name with an optional port, like anaconda.cloud")
+        host = value.split("/", 1)[0]
+        if (
+            not host
+            or "://" in value
+            or any(c in value for c in "?#@\\")
+            or any(c.isspace() or not c.isprintable() for c in value)
+        ):
+            raise ValueError(
+                "expected a host name with an optional port and path, like anaconda.cloud "
+                "or anaconda.cloud/api/iam"
+            )
         return value
 
     @field_validator("extra_headers", mode="before")
@@ -417,6 +435,23 @@ class AnacondaAuthSettings(BaseSettings):
         for name, text in value.items():
             check_extra_header(name, text)
         return value
+
+    @field_validator("api_key_scopes", mode="before")
+    @classmethod
+    def _parse_scopes(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        parts = value.replace(",", " ").split() if isinstance(value, str) else value
+        if not isinstance(parts, list | tuple) or not all(isinstance(p, str) for p in parts):
+            raise ValueError("expected scopes separated by commas, like cloud:read,cloud:write")
+        scopes = tuple(dict.fromkeys(p.strip() for p in parts if p.strip()))
+        if not scopes:
+            raise ValueError(
+                "expected at least one scope, like cloud:read (unset it for the defaults)"
+            )
+        if any(not p.isprintable() or " " in p for p in scopes):
+            raise ValueError("a scope may not hold spaces or control characters")
+        return scopes
 
     @field_validator("ssl_verify", mode="before")
     @classmethod

@@ -264,14 +264,15 @@ class FakePlatform:
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         origin = f"{request.url.scheme}://{request.url.netloc.decode()}"
-        if origin == self.issuer:
+        # An issuer may have a path (auth_domain="id.example.test/api/iam"): under it.
+        if f"{origin}{request.url.path}".startswith(f"{self.issuer}/"):
             return self._provider(request)
         if origin == self.api:
             return self._api(request)
         return httpx.Response(404, json={"error": "not_found"})
 
     def _provider(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path
+        path = request.url.path.removeprefix(urlsplit(self.issuer).path)
         if path == "/.well-known/openid-configuration":
             return httpx.Response(200, json=self._discovery())
         if path == "/.well-known/jwks.json":

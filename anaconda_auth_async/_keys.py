@@ -62,13 +62,14 @@ async def create_api_key(
     """Log in afresh and create a new API key for another machine; store nothing.
 
     `scopes` default to the scopes a login's own key gets (``cloud:read``,
-    ``cloud:write``); `tags` are sent after the tag naming this SDK. The login always
-    runs, even while a key is stored, and that stored key is left untouched. `flow`,
-    `on_event`, `quiet`, `open_browser`, `timeout` and `transport` work as in `login`. Returns the
-    `APIKey` (the key, its id, expiry, scopes and tags). Raises `ValueError`, before the
-    login starts, for a scope or tag with spaces or for scopes given but empty, and
-    `LoginError` (for instance `LoginDeniedError`, `LoginTimeoutError` or
-    `APIKeyExchangeError`) when the login fails.
+    ``cloud:write``, ``repo:read``, or the ``api_key_scopes`` setting); `tags` are sent
+    after the tag naming this SDK. The login always runs, even while a key is stored,
+    and that stored key is left untouched. `flow`, `on_event`, `quiet`, `open_browser`,
+    `timeout` and `transport` work as in `login`. Returns the `APIKey` (the key, its id,
+    expiry, scopes and tags). Raises `ValueError`, before the login starts, for a scope
+    or tag with spaces or for scopes given but empty, and `LoginError` (for instance
+    `LoginDeniedError`, `LoginTimeoutError` or `APIKeyExchangeError`) when the login
+    fails.
     """
     settings = resolve_settings(
         settings,

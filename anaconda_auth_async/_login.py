@@ -28,7 +28,7 @@ import inspect
 import logging
 import os
 import webbrowser
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
@@ -414,7 +414,7 @@ async def login(
         open_device_page=on_event is None and not quiet,
         transport=transport,
     )
-    token = await save_key(store, settings, new.api_key, new.username)
+    token = await save_key(store, settings, new.api_key, new.username, scopes=new.scopes)
     sink(LoginEvent(kind="done", message=f"Logged in to {domain}."))
     return token
 
@@ -424,17 +424,24 @@ async def save_key(
     settings: AnacondaAuthSettings,
     key: str,
     username: str | None,
+    *,
+    scopes: Sequence[str] = (),
 ) -> TokenInfo:
     """Store `key` for the site as a login does; return the primary name's `TokenInfo`.
 
-    It is stored under every name other Anaconda tools read (``docs/storage.md``); each
+    It is stored under the names other Anaconda tools read (``docs/storage.md``); each
     keeps its repo tokens and unknown fields as they are now (another process may have
-    written meanwhile), and records the API domain the key was made at: it is sent only
-    there.
+    written meanwhile), and records the API domain the key was made at (it is sent only
+    there) and its `scopes`, when known.
     """
     names = entry_names(settings.auth_domain, settings.api_domain)
     token = await _save_repairable(
-        store, names, api_key=key, username=username, api_domain=settings.api_domain
+        store,
+        names,
+        api_key=key,
+        username=username,
+        api_domain=settings.api_domain,
+        extra={"scopes": list(scopes)} if scopes else None,
     )
     who = f" as {username}" if username else ""
     logger.info("Logged in to %s%s; API key stored in %s", names.primary, who, store.name)
@@ -463,10 +470,21 @@ async def _load_repairable(
 
 
 async def _save_repairable(
-    store: TokenStore, names: EntryNames, *, api_key: str, username: str | None, api_domain: str
+    store: TokenStore,
+    names: EntryNames,
+    *,
+    api_key: str,
+    username: str | None,
+    api_domain: str,
+    extra: dict[str, Any] | None,
 ) -> TokenInfo:
     save = functools.partial(
-        store.asave_login, names, api_key=api_key, username=username, api_domain=api_domain
+        store.asave_login,
+        names,
+        api_key=api_key,
+        username=username,
+        api_domain=api_domain,
+        extra=extra,
     )
     from ._storage import DamagedEntryError  # loaded already: the store exists
 

@@ -28,13 +28,13 @@ import functools
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import anyio
 import sniffio
 
 from ._exceptions import AnacondaAuthError, CorruptTokenFileError, StorageError
-from ._sharing import EntryNames, login_entries, newest
+from ._sharing import EntryNames, logged_out_elsewhere, login_entries, newest
 from ._text import safe_line
 from ._token import TokenInfo
 from ._tokenfile import TokenFile
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
         api_key: str
         username: str | None
         api_domain: NotRequired[str | None]
+        extra: NotRequired[dict[str, Any] | None]
 
 
 __all__ = ["SERVICE", "KeyringTokenStore", "TokenStore", "default_store"]
@@ -108,8 +109,22 @@ class TokenStore(abc.ABC):
         """Remove the token of `domain`; True when there was one."""
 
     def load_site(self, names: EntryNames) -> TokenInfo | None:
-        """The entry to use among `names.read`: the newest key (see `_sharing.newest`)."""
-        return newest([t for t in map(self.load, names.read) if t is not None])
+        """The entry to use among `names.read`: the newest key (see `_sharing.newest`).
+
+        Entries of a login another tool has logged out of since (one of the names the
+        login stored its key under is gone: `_sharing.logged_out_elsewhere`) are deleted
+        here and not used, so the logout holds for every tool.
+        """
+        found = {n: t for n in names.read if (t := self.load(n)) is not None}
+        for name in logged_out_elsewhere(names, found):
+            logger.info(
+                "The key stored for %s was logged out of by another tool (a name it was "
+                "stored under with it is gone); removing it",
+                name,
+            )
+            self.delete(name)
+            del found[name]
+        return newest(list(found.values()))
 
     def save_login(
         self,
@@ -118,19 +133,25 @@ class TokenStore(abc.ABC):
         api_key: str,
         username: str | None,
         api_domain: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> TokenInfo:
-        """Store a new key under every name of the site; return the primary name's entry.
+        """Store a new key under the site's `names.write`; return the primary name's entry.
 
-        Each name keeps its repo tokens and unknown fields (`_sharing.login_entries`);
-        `api_domain` records the API the key was made at.
+        Each name keeps its repo tokens and unknown fields, and the other names the site
+        reads are emptied, their repo tokens carried over (`_sharing.login_entries`);
+        `api_domain` records the API the key was made at, `extra` more fields. The primary
+        entry, which records every name written, is written last, and the other names are
+        emptied after it: at no moment does a reader see a record naming a missing name.
         """
         found = {n: t for n in names.read if (t := self.load(n)) is not None}
-        entries = login_entries(
-            names, found, api_key=api_key, username=username, api_domain=api_domain
+        write = login_entries(
+            names, found, api_key=api_key, username=username, api_domain=api_domain, extra=extra
         )
-        for entry in entries:
+        for entry in reversed(write.entries):
             self.save(entry)
-        return entries[0]
+        for name in write.delete:
+            self.delete(name)
+        return write.entries[0]
 
     def delete_site(self, names: EntryNames) -> bool:
         """Delete the site's key under every name it may be stored under; True if any was."""

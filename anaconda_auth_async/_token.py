@@ -2,8 +2,8 @@
 
 An entry is the JSON object ``{"api_key", "username", "repo_tokens", "domain"}``; any
 other field found in a stored entry is kept and written back unchanged. This SDK adds
-one such field, ``api_domain``: the API domain the key was created at, the only place
-it is sent to.
+such fields: ``api_domain``, the API domain the key was created at, the only place it
+is sent to; ``scopes``, the key's scopes; ``stored_under`` (see `_sharing`).
 
 The key's expiry comes from its JWT ``exp`` claim, decoded once without verifying the
 signature (the server verifies the key; we only need the date) and kept as a number. A
@@ -105,6 +105,15 @@ def _segment(part: str) -> dict[str, Any] | None:
         return None
 
 
+def _scope_list(value: Any) -> tuple[str, ...] | None:
+    """A list of scope strings, or a space-separated string of them; else None."""
+    if isinstance(value, str):
+        return tuple(value.split())
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    return None
+
+
 def _time_claim(key: str, name: str) -> float | None:
     claims = jwt_claims(key)
     value = claims.get(name) if claims is not None else None
@@ -147,6 +156,16 @@ class TokenInfo:
         """
         value = self.extra.get("api_domain")
         return value if isinstance(value, str) and value else None
+
+    @property
+    def scopes(self) -> tuple[str, ...] | None:
+        """The key's scopes: the ``scopes`` field our logins record, else the key's own
+        ``scopes`` (or ``scope``) claim; None when neither says (entries of other tools)."""
+        recorded = _scope_list(self.extra.get("scopes"))
+        if recorded is not None or not self.api_key:
+            return recorded
+        claims = jwt_claims(self.api_key) or {}
+        return _scope_list(claims.get("scopes", claims.get("scope")))
 
     @property
     def rejected(self) -> bool:

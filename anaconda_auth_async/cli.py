@@ -665,7 +665,7 @@ async def _account(settings: AnacondaAuthSettings) -> dict[str, Any]:
     multiple=True,
     metavar="SCOPE",
     help="With --new: a scope of the new key (repeatable or comma-separated; "
-    "default: cloud:read, cloud:write, as a login's own key).",
+    "default: cloud:read, cloud:write, repo:read, as a login's own key).",
 )
 @click.option(
     "--tag",
@@ -823,6 +823,7 @@ async def _status(
         "expired": has_key and token is not None and token.expired,
         "rejected": has_key and token is not None and token.rejected,
         "stored_as": token.domain if token is not None and has_key and source == store else None,
+        "scopes": list(token.scopes or ()) or None if token is not None and has_key else None,
         "settings": _setting_sources(settings),
     }
     if as_json:
@@ -925,6 +926,7 @@ def _print_status(report: dict[str, Any], *, has_key: bool) -> None:
         rows.append(("User", report["username"]))
     if has_key:
         rows.append(("Expires", _describe_expiry(report)))
+        rows.append(("Scopes", ", ".join(report["scopes"] or ()) or "unknown (not recorded)"))
     width = max(len(label) for label, _ in rows) + 2
     for label, value in rows:
         click.echo(f"{label + ':':<{width}}{value}")

@@ -61,6 +61,11 @@ NAMES: dict[str, tuple[tuple[str, ...], str, Any]] = {
         "/run/secrets/key",
         Path("/run/secrets/key"),
     ),
+    "api_key_scopes": (
+        ("ANACONDA_AUTH_API_KEY_SCOPES",),
+        "cloud:read,cloud:write",
+        ("cloud:read", "cloud:write"),
+    ),
     "extra_headers": (
         ("ANACONDA_AUTH_EXTRA_HEADERS", "ANACONDA_CLOUD_API_EXTRA_HEADERS"),
         '{"X-Team": "blue"}',

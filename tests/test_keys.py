@@ -41,7 +41,7 @@ from anaconda_auth_async import (
 )
 from anaconda_auth_async import _credentials as tokens_module
 from anaconda_auth_async import _login as login_module
-from anaconda_auth_async._apikey import api_key_request, mint_api_key
+from anaconda_auth_async._apikey import DEFAULT_SCOPES, api_key_request, mint_api_key
 from anaconda_auth_async.cli import cli
 from anaconda_auth_async.sync import BaseClient
 from anaconda_auth_async.testing import MemoryTokenStore, make_api_key, use_store
@@ -103,7 +103,7 @@ def test_request_body_defaults_to_the_login_scopes_and_our_tag() -> None:
     url, body = api_key_request(AnacondaAuthSettings())
     assert url == "https://anaconda.cloud/api/iam/api-keys"
     assert body == {
-        "scopes": ["cloud:read", "cloud:write"],
+        "scopes": ["cloud:read", "cloud:write", "repo:read"],
         "tags": [f"anaconda-auth-async/v{__version__}"],
     }
 
@@ -178,7 +178,7 @@ async def test_create_api_key_logs_in_afresh_and_stores_nothing(
 
 def test_sync_create_api_key(store: MemoryTokenStore, obtain: FakeObtain) -> None:
     new = sync.create_api_key()
-    assert new.scopes == ("cloud:read", "cloud:write")
+    assert new.scopes == ("cloud:read", "cloud:write", "repo:read")
     assert store.domains == []
 
 
@@ -205,7 +205,7 @@ def test_cli_new_json(store: MemoryTokenStore, obtain: FakeObtain) -> None:
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["id"] == "key-1"
-    assert data["scopes"] == ["cloud:read", "cloud:write"]
+    assert data["scopes"] == ["cloud:read", "cloud:write", "repo:read"]
     assert data["expires_at"] == "2030-03-17T17:46:40+00:00"
     assert data["api_key"].count(".") == 2
     assert obtain.calls[0]["settings"].login_flow == "device"
@@ -260,7 +260,7 @@ def test_request_refuses_scopes_given_but_empty() -> None:
     settings = AnacondaAuthSettings()
     with pytest.raises(ValueError, match="give none for the defaults"):
         api_key_request(settings, scopes=[" ", ","])
-    assert api_key_request(settings, scopes=None)[1]["scopes"] == ["cloud:read", "cloud:write"]
+    assert api_key_request(settings, scopes=None)[1]["scopes"] == list(DEFAULT_SCOPES)
 
 
 # --- seeing expiry coming ----------------------------------------------------------------

@@ -248,6 +248,7 @@ async def test_force_replaces_the_key_keeping_repo_tokens_and_unknown_fields(
         "added_by_a_newer_version": [1, 2],
         "api_domain": settings.api_domain,
         "version": 2,
+        "stored_under": [AUTH, settings.api_domain],  # the names this login wrote
     }
     assert stored == token
     assert store_for(settings).load("id.other.test") == OTHER_DOMAIN

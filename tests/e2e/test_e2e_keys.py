@@ -64,7 +64,7 @@ def test_api_key_new_prints_a_working_key_and_keeps_the_stored_login(e2e: E2E) -
     assert plain.stdout == f"{key}\n"
     assert account_status(e2e, key) == 200
     (default,) = [k for k in list(e2e.server.keys()) if k["id"] == key_id(key)]
-    assert default["scopes"] == ["cloud:read", "cloud:write"]
+    assert default["scopes"] == ["cloud:read", "cloud:write", "repo:read"]
     assert e2e.stored() == before
 
 

@@ -94,7 +94,7 @@ async def test_browser_login_stores_a_key_that_the_api_accepts(e2e: E2E) -> None
     assert "nonce=" in authorize["query"]
     (minted,) = e2e.server.keys()[-1:]
     assert minted["sub"] == "ada"
-    assert minted["scopes"] == ["cloud:read", "cloud:write"]
+    assert minted["scopes"] == ["cloud:read", "cloud:write", "repo:read"]
     assert minted["tags"][0].startswith("anaconda-auth-async/")
 
     with anyio.fail_after(LIMIT):

@@ -130,17 +130,34 @@ class Machine:
         result = self.ours("api-key")
         return result.stdout.strip() if result.returncode == 0 else "not found"
 
-    def their_cli_key(self) -> str:
-        anaconda = str(Path(ANACONDA_AUTH).parent / "anaconda")
-        result = subprocess.run(
-            [anaconda, "auth", "api-key"],
+    def anaconda(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """anaconda-auth's own command line: ``anaconda auth ...``."""
+        return subprocess.run(
+            [str(Path(ANACONDA_AUTH).parent / "anaconda"), "auth", *args],
             cwd=self.home,
             env=self.env,
             capture_output=True,
             text=True,
             timeout=120,
         )
+
+    def their_cli_key(self) -> str:
+        result = self.anaconda("api-key")
         return result.stdout.strip() if result.returncode == 0 else "not found"
+
+    def their_logout(self, *args: str) -> None:
+        """``anaconda auth logout`` (its defaults: the anaconda.com site)."""
+        result = self.anaconda("logout", *args)
+        assert result.returncode == 0, result.stderr[-2000:]
+
+    def nobody_sends_a_key(self) -> None:
+        """No tool finds a key: anaconda-auth (its load, migration included, and its CLI),
+        anaconda-cloud-auth 0.6, and ours (CLI and a client's request)."""
+        assert self.run(ANACONDA_AUTH, THEIR_KEY) == "not found"
+        assert self.their_cli_key() == "not found"
+        assert self.run(CLOUD_AUTH, SEED_KEY) == "not found"
+        assert self.our_key() == "not found"
+        assert self.run(sys.executable, OUR_REQUEST) == "None"
 
     def entries(self) -> dict[str, dict[str, object]]:
         """The decoded entries of the Anaconda Cloud service in ~/.anaconda/keyring."""
@@ -174,22 +191,27 @@ def test_a_key_stored_by_anaconda_auth_is_found_and_sent_by_ours(machine: Machin
 def test_a_key_stored_by_our_login_is_found_by_both_other_packages(machine: Machine) -> None:
     key = make_api_key()
     assert machine.run(sys.executable, OUR_LOGIN, key) == "True"
+    assert machine.run(CLOUD_AUTH, SEED_KEY) == key  # before anaconda-auth moves it
     assert machine.run(ANACONDA_AUTH, THEIR_KEY) == key
     assert machine.their_cli_key() == key  # `anaconda auth api-key`
-    assert machine.run(CLOUD_AUTH, SEED_KEY) == key
     assert machine.our_key() == key
+    # anaconda-auth moved it to its own name, where anaconda-cloud-auth 0.6 does not look
+    # (docs/storage.md, combinations that cannot work)
+    assert machine.run(CLOUD_AUTH, SEED_KEY) == "not found"
 
 
 def test_anaconda_auth_load_and_migration_leave_us_logged_in(machine: Machine) -> None:
     key = make_api_key()
     machine.run(sys.executable, OUR_LOGIN, key)
-    before = machine.entries()
+    assert list(machine.entries()) == ["id.anaconda.cloud"]  # the one name we write
+    assert machine.run(CLOUD_AUTH, SEED_KEY) == key
+    # anaconda-auth's first load moves it to its own name (its migration): we follow it
     assert machine.run(ANACONDA_AUTH, THEIR_KEY) == key
-    assert machine.entries() == before  # nothing to migrate: anaconda.com was written
+    assert list(machine.entries()) == ["anaconda.com"]
     assert machine.our_key() == key
+    assert machine.run(sys.executable, OUR_REQUEST) == f"Bearer {key}"
 
-    # A login kept only under the old name (anaconda-cloud-auth 0.6's) is moved away by
-    # anaconda-auth's migration: we follow it to anaconda.com.
+    # A login kept only under the old name (anaconda-cloud-auth 0.6's) is moved the same way.
     (machine.home / ".anaconda" / "keyring").unlink()
     seed_key = make_api_key()
     machine.run(CLOUD_AUTH, SEED_LOGIN, seed_key)
@@ -213,11 +235,14 @@ def test_after_anaconda_auth_logs_in_again_ours_uses_its_key_and_leaves_it(
     assert machine.run(ANACONDA_AUTH, THEIR_KEY) == theirs
     assert machine.their_cli_key() == theirs
 
-    # and our next login is theirs too
+    # and our next login is everyone's: anaconda-cloud-auth's now, anaconda-auth's once
+    # its next load has moved it
     newest = make_api_key(claims={"iat": 1_700_000_200})
     machine.run(sys.executable, OUR_LOGIN, newest)
-    assert machine.run(ANACONDA_AUTH, THEIR_KEY) == newest
+    assert list(machine.entries()) == ["id.anaconda.cloud"]
     assert machine.run(CLOUD_AUTH, SEED_KEY) == newest
+    assert machine.run(ANACONDA_AUTH, THEIR_KEY) == newest
+    assert machine.our_key() == newest
 
 
 def test_no_side_loses_the_others_entries_or_fields(machine: Machine) -> None:
@@ -236,12 +261,12 @@ def test_no_side_loses_the_others_entries_or_fields(machine: Machine) -> None:
     machine.run(sys.executable, OUR_LOGIN, key)
 
     entries = machine.entries()
-    theirs = entries["anaconda.com"]
-    assert theirs["api_key"] == key
-    assert theirs["repo_tokens"] == [{"token": "repo-token-1", "org_name": "acme"}]
-    assert theirs["version"] == 2
-    assert theirs["domain"] == "anaconda.com"
-    assert entries["id.anaconda.cloud"]["domain"] == "id.anaconda.cloud"
+    assert list(entries) == ["id.anaconda.cloud"]  # anaconda.com emptied, its tokens kept
+    ours = entries["id.anaconda.cloud"]
+    assert ours["api_key"] == key
+    assert ours["repo_tokens"] == [{"token": "repo-token-1", "org_name": "acme"}]
+    assert ours["version"] == 2
+    assert ours["domain"] == "id.anaconda.cloud"
     data = json.loads((machine.home / ".anaconda" / "keyring").read_text())
     assert data["Some Other Tool"] == {"user": "kept"}
     assert data["Anaconda Cloud"]["elsewhere.example"] == "opaque value"
@@ -249,11 +274,11 @@ def test_no_side_loses_the_others_entries_or_fields(machine: Machine) -> None:
     from anaconda_auth.token import TokenInfo
     print(TokenInfo.load().get_repo_token("acme"))
     """
-    assert machine.run(ANACONDA_AUTH, repo_token) == "repo-token-1"
+    assert machine.run(ANACONDA_AUTH, repo_token) == "repo-token-1"  # after its migration
+    assert machine.entries()["anaconda.com"]["api_key"] == key
 
-    # anaconda-auth rewriting its entry keeps ours, and our fields in ours
+    # anaconda-auth rewriting its entry keeps our key in use
     machine.run(ANACONDA_AUTH, install_repo_token)
-    assert machine.entries()["id.anaconda.cloud"] == entries["id.anaconda.cloud"]
     assert machine.our_key() == key
 
 
@@ -314,3 +339,151 @@ def test_a_named_site_of_config_toml_shares_its_key(machine: Machine) -> None:
     assert result.stdout.strip() == ours, result.stderr
     assert machine.ours("logout", "--at", "work").returncode == 0
     assert machine.entries() == {}
+
+
+SEED_LOGOUT = """
+from anaconda_cloud_auth.actions import logout
+logout()
+"""
+
+OUR_OLD_LOGIN = """
+import base64, json, sys
+from pathlib import Path
+
+# What a login of this package wrote before one name: the same entry under both names.
+path = Path.home() / ".anaconda" / "keyring"
+path.parent.mkdir(parents=True, exist_ok=True)
+entry = {"api_key": sys.argv[1], "username": "alice", "repo_tokens": [],
+         "version": 2, "api_domain": "anaconda.cloud"}
+names = ("id.anaconda.cloud", "anaconda.com")
+data = {"Anaconda Cloud": {
+    n: base64.b64encode(json.dumps({**entry, "domain": n}).encode()).decode() for n in names
+}}
+path.write_text(json.dumps(data))
+"""
+
+
+@pytest.mark.parametrize("their_load_first", [False, True], ids=["at-once", "after-migration"])
+def test_anaconda_auth_logout_after_our_login_logs_out_every_tool(
+    machine: Machine, their_load_first: bool
+) -> None:
+    key = make_api_key()
+    machine.run(sys.executable, OUR_LOGIN, key)
+    if their_load_first:  # anaconda-auth ran in between: its migration moved the key
+        assert machine.run(ANACONDA_AUTH, THEIR_KEY) == key
+    machine.their_logout()
+    assert machine.entries() == {}
+    machine.nobody_sends_a_key()  # anaconda-auth's loads (and migration) run again here
+
+
+def test_anaconda_auth_logout_after_its_login_then_ours_logs_out_every_tool(
+    machine: Machine,
+) -> None:
+    machine.run(ANACONDA_AUTH, THEIR_LOGIN, make_api_key(claims={"iat": 1_700_000_000}))
+    machine.run(sys.executable, OUR_LOGIN, make_api_key(claims={"iat": 1_700_000_100}))
+    machine.their_logout()
+    machine.nobody_sends_a_key()
+
+
+def test_anaconda_cloud_auth_logout_after_our_login_logs_out_every_tool(machine: Machine) -> None:
+    machine.run(sys.executable, OUR_LOGIN, make_api_key())
+    machine.run(CLOUD_AUTH, SEED_LOGOUT)
+    machine.nobody_sends_a_key()
+
+
+def test_anaconda_auth_logout_after_anaconda_cloud_auth_login(machine: Machine) -> None:
+    machine.run(CLOUD_AUTH, SEED_LOGIN, make_api_key())
+    machine.their_logout()  # its load migrates the entry first, then deletes it
+    machine.nobody_sends_a_key()
+
+
+def test_our_logout_after_anaconda_auth_login_and_migration(machine: Machine) -> None:
+    machine.run(ANACONDA_AUTH, THEIR_LOGIN, make_api_key())
+    machine.run(CLOUD_AUTH, SEED_LOGIN, make_api_key())
+    assert machine.ours("logout").returncode == 0
+    machine.nobody_sends_a_key()
+
+
+def test_a_two_name_login_of_an_older_version_is_logged_out_by_anaconda_auth(
+    machine: Machine,
+) -> None:
+    machine.run(sys.executable, OUR_OLD_LOGIN, make_api_key())
+    machine.their_logout()  # deletes anaconda.com; id.anaconda.cloud is left
+    assert list(machine.entries()) == ["id.anaconda.cloud"]
+    assert machine.our_key() == "not found"  # we see its companion is gone, and remove it
+    assert machine.entries() == {}
+    machine.nobody_sends_a_key()
+
+
+def test_a_named_site_logout_by_anaconda_auth_is_a_logout_here(machine: Machine) -> None:
+    config = machine.home / ".anaconda" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(
+        '[sites.work]\ndomain = "work.example.com"\nauth_domain_override = "id.work.example.com"\n'
+    )
+    our_site_login = OUR_LOGIN.replace("login(force=True)", 'login(force=True, site="work")')
+    key = make_api_key()
+    assert machine.run(sys.executable, our_site_login, key) == "True"
+    assert sorted(machine.entries()) == ["id.work.example.com", "work.example.com"]
+    assert machine.ours("api-key", "--at", "work").stdout.strip() == key
+    machine.their_logout("--at", "work")  # deletes its `domain` only
+    assert machine.ours("api-key", "--at", "work").returncode != 0
+    assert machine.entries() == {}
+    assert machine.anaconda("api-key", "--at", "work").returncode != 0
+
+
+THEIR_SCOPES = """
+import json
+import anaconda_auth.actions as actions
+
+sent = []
+
+class Created:
+    status_code = 201
+    def json(self):
+        return {"api_key": "k"}
+
+def post(self, url, json=None, **_):
+    sent.append(json)
+    return Created()
+
+actions.BaseClient.post = post  # the network part: the body is what we compare
+actions.get_api_key("access-token")
+print(json.dumps(sent[0]["scopes"]))
+"""
+
+SEED_SCOPES = """
+import json
+import anaconda_cloud_auth.actions as actions
+
+sent = []
+
+class Created:
+    status_code = 201
+    def json(self):
+        return {"api_key": "k"}
+
+def post(url, json=None, **_):
+    sent.append(json)
+    return Created()
+
+actions.requests.post = post
+actions.get_api_key("access-token")
+print(json.dumps(sent[0]["scopes"]))
+"""
+
+OUR_SCOPES = """
+import json
+from anaconda_auth_async import AnacondaAuthSettings
+from anaconda_auth_async._apikey import api_key_request
+
+print(json.dumps(api_key_request(AnacondaAuthSettings())[1]["scopes"]))
+"""
+
+
+def test_our_key_asks_for_every_scope_either_package_asks_for(machine: Machine) -> None:
+    theirs = json.loads(machine.run(ANACONDA_AUTH, THEIR_SCOPES))
+    seeds = json.loads(machine.run(CLOUD_AUTH, SEED_SCOPES))
+    ours = json.loads(machine.run(sys.executable, OUR_SCOPES))
+    assert "repo:read" in theirs  # what its conda plugin needs at repo.anaconda.cloud
+    assert sorted(ours) == sorted(set(theirs) | set(seeds))
