@@ -16,6 +16,7 @@ and finds `.request` and `.response` on them::
         ├── DiscoveryError          the OpenID configuration could not be loaded
         ├── LoginDeniedError        the provider or the user refused the login
         ├── LoginTimeoutError       the login was not completed in time
+        ├── LoginCancelledError     sync.cancel_logins() stopped a blocking login
         ├── InvalidIDTokenError     the ID token failed validation
         ├── APIKeyExchangeError     the access token could not be exchanged for a key
         └── InvalidAPIKeyError      a key given to store is malformed, expired or rejected
@@ -36,6 +37,7 @@ __all__ = [
     "DiscoveryError",
     "InvalidAPIKeyError",
     "InvalidIDTokenError",
+    "LoginCancelledError",
     "LoginDeniedError",
     "LoginError",
     "LoginRequiredError",
@@ -112,6 +114,10 @@ class LoginDeniedError(LoginError):
 
 class LoginTimeoutError(LoginError):
     """The login was not completed within its time limit."""
+
+
+class LoginCancelledError(LoginError):
+    """A blocking login was cancelled from another thread (`sync.cancel_logins`)."""
 
 
 class InvalidIDTokenError(LoginError):

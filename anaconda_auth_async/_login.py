@@ -10,6 +10,8 @@ Choosing the flow (argument ``flow=``, else the ``login_flow`` setting): ``brows
 ``device``, ``password`` (deprecated; ``basic=True`` is anaconda-cloud-auth's spelling),
 or ``auto``: the browser, unless no browser can be opened here (no ``BROWSER`` set, and no
 display, or `webbrowser.get` finds nothing) and the provider offers device-code login.
+``auto`` also switches to a device code, saying why in a ``device_fallback`` event, when
+the browser does not open or the redirect URI's port is taken (`_run_flow` decides both).
 
 The user name stored with the key is the ID token's ``preferred_username``, else its
 ``email``, else its ``sub``; it stays unknown when the provider sends no ID token.
@@ -195,6 +197,7 @@ async def _run_flow(
 
         return await password_flow(http, metadata, settings, ask_credentials=ask_credentials)
     from ._flows.browser import browser_flow  # on use: authlib and the listener
+    from ._flows.loopback import PortInUseError
     from ._flows.opener import NoBrowserError
 
     try:
@@ -206,9 +209,12 @@ async def _run_flow(
             open_browser=open_browser,
             give_up_without_browser=fallback_to_device,
         )
-    except NoBrowserError:
-        logger.info("No browser could be opened; logging in with a device code instead")
-        on_event(LoginEvent(kind="device_fallback", message="No browser could be opened"))
+    except (NoBrowserError, PortInUseError) as exc:
+        if not fallback_to_device:  # an explicit browser login: its error says what to do
+            raise
+        why = exc.reason if isinstance(exc, PortInUseError) else "No browser could be opened"
+        logger.info("%s; logging in with a device code instead", why)
+        on_event(LoginEvent(kind="device_fallback", message=why))
         return await _run_flow(
             "device",
             http,

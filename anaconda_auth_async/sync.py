@@ -4,7 +4,10 @@
 on a worker thread (an anyio blocking portal), so they work in a plain script and also
 inside an already running event loop, as in Jupyter, under asyncio or trio. Callbacks
 (`on_event`, `ask_credentials`, `open_browser`) are called from that worker thread.
-Interrupting the call (Ctrl+C) cancels the login cleanly; nothing is stored.
+Interrupting the call (Ctrl+C, a notebook's interrupt button) cancels the login cleanly;
+nothing is stored. From another thread (a GUI's Cancel button), `cancel_logins` stops
+every pending blocking `login` and `create_api_key`, which raise `LoginCancelledError`
+(anaconda-cloud-auth 0.6's ``shutdown_all_servers``).
 
 Each blocking face is derived from its coroutine function by `_blocking` (one typed
 wrapper over the portal), so it takes exactly the same arguments: an option added to
@@ -18,21 +21,25 @@ from __future__ import annotations
 
 import functools
 import inspect
+import threading
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
-from anyio.from_thread import start_blocking_portal
+import anyio
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 
 from . import _keys, _login
 from ._client import BaseClient, client_factory
 from ._config import resolve_settings
 from ._doctor import run as _doctor
+from ._exceptions import LoginCancelledError
 
 if TYPE_CHECKING:
     from ._config import AnacondaAuthSettings, LoginFlow
 
 __all__ = [
     "BaseClient",
+    "cancel_logins",
     "client_factory",
     "create_api_key",
     "doctor",
@@ -46,28 +53,83 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+class _Pending:
+    """One blocking login in progress: what `cancel_logins` stops. Its state is touched
+    only in its portal's event loop, so a cancel before the login starts still counts."""
+
+    def __init__(self) -> None:
+        self.cancelled = False
+        self.scope: anyio.CancelScope | None = None
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        if self.scope is not None:
+            self.scope.cancel()
+
+
+_pending: dict[_Pending, BlockingPortal] = {}
+_pending_lock = threading.Lock()
+
+
+def cancel_logins() -> int:
+    """Stop every blocking `login` and `create_api_key` pending in this process.
+
+    Call it from any thread other than the one blocked in the login: a GUI's Cancel
+    button, a timer, a signal handler's helper thread. Each stopped call raises
+    `LoginCancelledError` in its own thread, its listener closed and nothing stored.
+    Returns how many were stopped (0 when none was pending). Async code cancels its own
+    `await login()` with a cancel scope or ``task.cancel()`` instead.
+    """
+    with _pending_lock:
+        pending = list(_pending.items())
+    stopped = 0
+    for entry, portal in pending:
+        try:
+            portal.call(entry.cancel)
+        except RuntimeError:  # that login finished meanwhile: its portal is gone
+            continue
+        stopped += 1
+    return stopped
+
+
 def _blocking(
     func: Callable[P, Awaitable[T]],
     *,
     before: Callable[..., Callable[[], object]] | None = None,
+    cancellable: bool = False,
 ) -> Callable[P, T]:
     """The blocking face of coroutine function `func`: the same parameters and docstring
     (under a line saying it blocks). It runs `func` to completion in a blocking portal's
     event loop. `before`, if given, is called with the arguments on the caller's thread
     (for a warning attributed to the caller's line) and returns what to run first inside
-    the portal."""
+    the portal. A `cancellable` face is stopped by `cancel_logins`."""
 
     @functools.wraps(func)
     def face(*args: P.args, **kwargs: P.kwargs) -> T:
         prelude = before(*args, **kwargs) if before is not None else None
+        entry = _Pending()
 
         async def run() -> T:
             if prelude is not None:
                 prelude()
-            return await func(*args, **kwargs)
+            with anyio.CancelScope() as entry.scope:
+                if entry.cancelled:
+                    entry.scope.cancel()
+                return await func(*args, **kwargs)
+            raise LoginCancelledError(
+                "The login was cancelled (sync.cancel_logins() was called); nothing was stored."
+            )
 
         with start_blocking_portal() as portal:
-            return portal.call(run)
+            if not cancellable:
+                return portal.call(run)
+            with _pending_lock:
+                _pending[entry] = portal
+            try:
+                return portal.call(run)
+            finally:
+                with _pending_lock:
+                    del _pending[entry]
 
     face.__doc__ = (
         f"Blocking face of `anaconda_auth_async.{func.__name__}`: runs it to completion in "
@@ -93,7 +155,7 @@ def _password_warning(
     return lambda: _login.password_warning_given.set(True)  # given above
 
 
-login = _blocking(_login.login, before=_password_warning)
+login = _blocking(_login.login, before=_password_warning, cancellable=True)
 """Blocking face of `anaconda_auth_async.login`: the same arguments, the same `TokenInfo`."""
 
 logout = _blocking(_login.logout)
@@ -102,7 +164,7 @@ logout = _blocking(_login.logout)
 is_logged_in = _blocking(_login.is_logged_in)
 """Blocking face of `anaconda_auth_async.is_logged_in`: the same arguments and result."""
 
-create_api_key = _blocking(_keys.create_api_key)
+create_api_key = _blocking(_keys.create_api_key, cancellable=True)
 """Blocking face of `anaconda_auth_async.create_api_key`: the same arguments, an `APIKey`."""
 
 store_api_key = _blocking(_keys.store_api_key)

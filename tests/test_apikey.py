@@ -48,7 +48,7 @@ async def test_201_returns_the_key_and_sends_the_documented_request(
     assert request.headers["Authorization"] == f"Bearer {ACCESS_TOKEN}"
     assert request.headers["X-Team"] == "blue"
     assert json.loads(request.content) == {
-        "scopes": ["cloud:read", "cloud:write"],
+        "scopes": ["cloud:read", "cloud:write", "repo:read"],
         "tags": [f"anaconda-auth-async/v{__version__}"],
     }
 

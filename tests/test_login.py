@@ -249,6 +249,7 @@ async def test_force_replaces_the_key_keeping_repo_tokens_and_unknown_fields(
         "api_domain": settings.api_domain,
         "version": 2,
         "stored_under": [AUTH, settings.api_domain],  # the names this login wrote
+        "scopes": ["cloud:read", "cloud:write", "repo:read"],  # what the key was made with
     }
     assert stored == token
     assert store_for(settings).load("id.other.test") == OTHER_DOMAIN

@@ -34,7 +34,7 @@ from anyio.streams.stapled import MultiListener
 from .._exceptions import LoginDeniedError, LoginError
 from .._text import safe_line
 
-__all__ = ["Listener", "Rejected", "listen_for_callback", "parse_callback"]
+__all__ = ["Listener", "PortInUseError", "Rejected", "listen_for_callback", "parse_callback"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,26 @@ _SETTING_HINT = (
     "set ANACONDA_AUTH_REDIRECT_URI to a loopback URI with a free port that the provider "
     "accepts, or set ANACONDA_AUTH_EPHEMERAL_PORT=true to use any free port"
 )
+
+
+class PortInUseError(LoginError):
+    """The redirect URI's fixed port is taken: `port`, on `address`, by `holder` if known.
+
+    ``auto`` logs in with a device code instead (`_login._run_flow`); an explicit browser
+    login fails with this message, naming the port, the process and the settings to change.
+    """
+
+    def __init__(self, message: str, *, port: int, address: str, holder: str | None) -> None:
+        super().__init__(message)
+        self.port = port
+        self.address = address
+        self.holder = holder
+
+    @property
+    def reason(self) -> str:
+        """Why the browser login cannot run, as a phrase (for the device-code notice)."""
+        by = f" by {self.holder}" if self.holder else ""
+        return f"Port {self.port} for the login redirect is in use{by}"
 
 
 class Rejected:
@@ -301,6 +321,9 @@ async def _bind(addresses: tuple[str, ...], port: int) -> list[MultiListener[Soc
                 await listener.aclose()
             if port == 0 and exc.errno == errno.EADDRINUSE and attempt + 1 < _EPHEMERAL_TRIES:
                 continue  # the free port on 127.0.0.1 was taken on ::1: try another one
+            if exc.errno == errno.EADDRINUSE:
+                holder = await anyio.to_thread.run_sync(_holder, chosen)
+                raise _in_use(address, chosen, holder) from None
             raise _bind_error(address, chosen, exc) from None
         return bound
     raise AssertionError("unreachable")  # pragma: no cover
@@ -373,10 +396,28 @@ def _with_port(redirect_uri: str, host: str, port: int) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def _holder(port: int) -> str | None:
+    """``process 1234 (python3, user ada)`` listening on `port`, where it can be seen."""
+    from .._procs import describe_process, port_holder  # only to name who holds the port
+
+    pid = port_holder(port)
+    return safe_line(describe_process(pid), limit=80) if pid is not None else None
+
+
+def _in_use(address: str, port: int, holder: str | None) -> PortInUseError:
+    by = f" by {holder}" if holder else ""
+    return PortInUseError(
+        f"Cannot receive the login redirect: port {port} on {address} is already in use"
+        f"{by}; stop that program, log in with a device code (--device, flow='device'), "
+        f"or {_SETTING_HINT}.",
+        port=port,
+        address=address,
+        holder=holder,
+    )
+
+
 def _bind_error(address: str, port: int, exc: OSError) -> LoginError:
-    if exc.errno == errno.EADDRINUSE:
-        reason = f"port {port} on {address} is already in use"
-    elif exc.errno == errno.EACCES:
+    if exc.errno == errno.EACCES:
         reason = f"this user may not listen on port {port} of {address}"
     else:
         reason = f"listening on {address} port {port} failed ({exc.strerror or exc})"
