@@ -46,6 +46,7 @@ def settings() -> AnacondaAuthSettings:
 def test_exports() -> None:
     assert sync.__all__ == [
         "BaseClient",
+        "cancel_logins",
         "client_factory",
         "create_api_key",
         "doctor",
