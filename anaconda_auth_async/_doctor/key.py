@@ -13,7 +13,6 @@ from .._credentials import EXPIRY_WARNING_DAYS, bound_api_domain
 from .._exceptions import ConfigurationError, StorageError
 from .._keyfile import configured_key
 from .._login import current_token
-from .._token import jwt_claims
 from .report import DoctorCheck
 
 if TYPE_CHECKING:
@@ -91,10 +90,7 @@ def _details(token: TokenInfo) -> str:
     else:
         days = int((token.expires_at - time.time()) // 86400)
         parts.append(f"expires{_on(token)} ({days} days left)")
-    claims = jwt_claims(token.api_key or "") or {}
-    scopes = claims.get("scopes", claims.get("scope"))
-    if isinstance(scopes, str):
-        scopes = scopes.split()
-    if isinstance(scopes, list) and all(isinstance(s, str) for s in scopes):
+    scopes = token.scopes  # recorded at login, else the key's own claim
+    if scopes is not None:
         parts.append(f"scopes {' '.join(scopes) or '(none)'}")
     return ": " + ", ".join(parts) if parts else ""
