@@ -119,6 +119,7 @@ class LoginUI:
         self._paused = False
         self._drawn = False
         self._said_waiting = False
+        self._said_server = False
         self.logged_in = False
         """Whether a login completed (else `login()` kept the stored key)."""
 
@@ -159,6 +160,10 @@ class LoginUI:
         elif event.kind == "already_logged_in":  # a result, not progress: on stdout
             self._clear()
             click.echo(plain(render(event)))
+        elif event.kind == "waiting_for_server":  # said once: a slow server is not a hang
+            if not self._said_server:
+                self._said_server = True
+                self.say(plain(render(event)))
         elif waiting is not None:
             self._wait(waiting, line=plain(render(event)) if event.kind == "waiting" else None)
         else:

@@ -265,7 +265,16 @@ async def _obtain_key(
     from ._transport import async_http_client
 
     given = {"transport": transport} if transport is not None else {}
-    async with async_http_client(settings, **given) as http:
+
+    def slow(request: httpx.Request) -> None:  # no answer yet: say whom we wait for
+        host = request.url.host
+        on_event(
+            LoginEvent(
+                kind="waiting_for_server", url=f"https://{host}", message=f"Waiting for {host}"
+            )
+        )
+
+    async with async_http_client(settings, on_slow=slow, **given) as http:
         metadata = await discover(http, settings)
         flow = await _choose_flow(settings.login_flow, metadata)
         logger.debug("Logging in to %s with the %s flow", settings.auth_domain, flow)

@@ -75,6 +75,9 @@ def render(event: LoginEvent, *, cancel: str = "press Ctrl+C") -> tuple[Part, ..
         return (Part("To log in, visit"), url, Part("and enter the code"), code)
     if kind == "waiting":
         return (Part(f"{_phrase(event.message, 'Waiting for the login')}; {cancel} to cancel."),)
+    if kind == "waiting_for_server":  # our words, around the server's (cleaned) name
+        server = _phrase(event.message, f"Waiting for {one_line(event.url or 'the server')}")
+        return (Part(f"{server}…"),)
     message = _phrase(event.message, "")  # any other event: its message, if it has one
     return (Part(f"{message}."),) if message else ()
 
@@ -135,20 +138,21 @@ class Presentation:
     """
 
     SHOWN = frozenset({"device_code", "no_browser", "device_fallback"})
-    """The events shown every time; ``waiting`` is shown once, ``logging_in`` when it has
+    """The events shown every time; ``waiting`` and ``waiting_for_server`` are shown once,
+    ``logging_in`` when it has
     something to say (a damaged file set aside, a key renewed or replaced)."""
 
     def __init__(self, *, display: Display | None = None, stream: Any = None) -> None:
         self._display = display if display is not None else notebook_display()
         self._stream = stream
-        self._said_waiting = False
+        self._said: set[str] = set()
 
     def __call__(self, event: LoginEvent) -> None:
         """Show `event` if the person must know about it."""
-        if event.kind == "waiting":
-            if self._said_waiting:
+        if event.kind in ("waiting", "waiting_for_server"):  # once each: not a hang
+            if event.kind in self._said:
                 return
-            self._said_waiting = True
+            self._said.add(event.kind)
         elif event.kind not in self.SHOWN and not (event.kind == "logging_in" and event.message):
             return
         cancel = "interrupt the kernel" if self._display is not None else "press Ctrl+C"

@@ -24,7 +24,7 @@ from ._text import MAX_JSON_BYTES, MAX_LENGTH, safe_line
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
+    from collections.abc import Awaitable, Callable
 
     from httpx._client import UseClientDefault
     from httpx._types import AuthTypes
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from ._config import AnacondaAuthSettings
 
 __all__ = [
+    "SLOW_ANSWER_SECONDS",
     "DeadlineExceeded",
     "TransportConfig",
     "async_http_client",
@@ -159,12 +160,23 @@ def overall_limit(timeout: httpx.Timeout) -> float | None:
     return max(phase for phase in phases if phase is not None)
 
 
+SLOW_ANSWER_SECONDS = 2.0
+"""After this long without an answer, a login says what it is waiting for (``on_slow``)."""
+
+
 class _DeadlineClient(httpx.AsyncClient):
     """An `httpx.AsyncClient` whose every (non-streamed) request has an overall deadline."""
 
-    def __init__(self, *, deadline: float, **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        deadline: float,
+        on_slow: Callable[[httpx.Request], object] | None = None,
+        **options: Any,
+    ) -> None:
         super().__init__(**options)
         self.deadline = deadline
+        self.on_slow = on_slow
 
     async def send(
         self,
@@ -179,7 +191,35 @@ class _DeadlineClient(httpx.AsyncClient):
         call = super().send(request, stream=True, auth=auth, follow_redirects=follow_redirects)
         if stream:
             return await call
-        return await send_within(self.deadline, request, _read_bounded(call))
+        bounded = send_within(self.deadline, request, _read_bounded(call))
+        if self.on_slow is None:
+            return await bounded
+        on_slow = self.on_slow
+        return await _noticing(bounded, lambda: on_slow(request))
+
+
+async def _noticing(
+    call: Awaitable[httpx.Response], notice: Callable[[], object]
+) -> httpx.Response:
+    """Await `call`; if it has not answered after `SLOW_ANSWER_SECONDS`, call `notice` once."""
+    answer: list[httpx.Response] = []
+    failure: list[Exception] = []
+    async with anyio.create_task_group() as group:
+
+        async def after_a_while() -> None:
+            await anyio.sleep(SLOW_ANSWER_SECONDS)
+            notice()
+
+        group.start_soon(after_a_while)
+        try:
+            answer.append(await call)
+        except Exception as exc:  # re-raised below, not wrapped in an exception group
+            failure.append(exc)
+        finally:
+            group.cancel_scope.cancel()
+    if failure:
+        raise failure[0]
+    return answer[0]
 
 
 async def _read_bounded(call: Awaitable[httpx.Response]) -> httpx.Response:
@@ -219,21 +259,27 @@ def transport_override() -> httpx.MockTransport | None:
     return _transport_override[0]
 
 
-def async_http_client(settings: AnacondaAuthSettings, **overrides: Any) -> httpx.AsyncClient:
+def async_http_client(
+    settings: AnacondaAuthSettings,
+    *,
+    on_slow: Callable[[httpx.Request], object] | None = None,
+    **overrides: Any,
+) -> httpx.AsyncClient:
     """An `httpx.AsyncClient` with the shared transport config, for OIDC and key exchange.
 
     Each request it sends, its body included, must complete within the ``timeout``
     setting or fails with `DeadlineExceeded` (an `httpx.TimeoutException`): the one place
     where the per-operation deadline of discovery, JWKS, token, device polling and API-key
     requests is applied. It sends no API key. Any keyword argument is passed to httpx and
-    wins over ours.
+    wins over ours. `on_slow` is called with a request that has had no answer after
+    `SLOW_ANSWER_SECONDS` (a login says what it waits for).
     """
     options: dict[str, Any] = transport_config(settings).client_kwargs()
     options["headers"] = {"User-Agent": USER_AGENT}
     if _transport_override[0] is not None:
         options["transport"] = _transport_override[0]
     options.update({k: v for k, v in overrides.items() if v is not None})
-    return _DeadlineClient(deadline=settings.timeout, **options)
+    return _DeadlineClient(deadline=settings.timeout, on_slow=on_slow, **options)
 
 
 def build_ssl_context(

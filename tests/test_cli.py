@@ -436,6 +436,37 @@ def test_a_server_that_never_answers_is_a_timeout(
     assert "TLS" not in line
 
 
+def test_a_server_slow_to_answer_is_named_once_on_stderr(
+    silent_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from anaconda_auth_async import _transport
+
+    monkeypatch.setattr(_transport, "SLOW_ANSWER_SECONDS", 0.2)  # 2 s in real life
+    monkeypatch.setenv("ANACONDA_AUTH_AUTH_DOMAIN", silent_server)
+    monkeypatch.setenv("ANACONDA_AUTH_TIMEOUT", "1")
+    result = run("login", "--device")
+    assert result.exit_code == ExitCode.NETWORK, result.output
+    host = silent_server.partition(":")[0]
+    waiting, error = result.stderr.splitlines()
+    assert waiting == f"Waiting for {host}…"
+    assert error.startswith("Error: ")
+    assert result.stdout == ""
+
+
+@pytest.mark.anyio
+async def test_the_server_wait_is_said_once_per_login() -> None:
+    stream = Stream()
+    ui = LoginUI(spinner_enabled=False, stream=stream)  # type: ignore[arg-type]
+    slow = LoginEvent(kind="waiting_for_server", url="https://id.x", message="Waiting for id.x")
+
+    async def login() -> None:
+        ui.on_event(slow)
+        ui.on_event(slow)
+
+    await ui.run(login)
+    assert stream.text == "Waiting for id.x…\n"
+
+
 def test_the_login_time_limit_is_reported_whatever_was_in_flight(
     silent_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -196,3 +196,11 @@ def test_the_switch_to_a_device_code_is_its_own_event(capsys: pytest.CaptureFixt
         "No browser could be opened, so the browser login has stopped; "
         "log in with a code instead.\n"
     )
+
+
+def test_a_slow_server_is_named_once(capsys: pytest.CaptureFixture[str]) -> None:
+    show = Presentation()
+    slow = LoginEvent(kind="waiting_for_server", url="https://id.x", message="Waiting for id.x")
+    show(slow)
+    show(slow)
+    assert capsys.readouterr().err == "Waiting for id.x…\n"

@@ -33,6 +33,7 @@ LoginEventKind = Literal[
     "device_fallback",
     "device_code",
     "waiting",
+    "waiting_for_server",
     "exchanging",
     "done",
 ]
@@ -60,7 +61,10 @@ class LoginEvent:
     browser login was given up (``message`` says why, as a phrase such as "No browser
     could be opened"; its URL no longer works) and a device code follows.
     ``device_code``: visit ``url`` and enter ``user_code`` within ``expires_in`` seconds
-    (None: no limit but the login's). ``waiting``: waiting for the user. ``exchanging``:
+    (None: no limit but the login's). ``waiting``: waiting for the user.
+    ``waiting_for_server``: a request of the login has had no answer for a while (about
+    two seconds); ``url`` is the server (``https://host``) and ``message`` says so.
+    ``exchanging``:
     trading the code or token for credentials. ``done``: the login completed.
 
     ``url`` and ``user_code`` come from the provider: show them only through
