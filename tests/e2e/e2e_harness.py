@@ -301,6 +301,10 @@ class E2EServer:
         """Make the API answer with a Min-Api-Version header (None: no header)."""
         self._control("POST", "config", {"min_api_version": version})
 
+    def set_date_offset(self, seconds: float) -> None:
+        """Make both servers' Date header run `seconds` off the real time (0: the real one)."""
+        self._control("POST", "config", {"date_offset": seconds})
+
     def log_text(self) -> str:
         """What the Node process printed so far."""
         try:

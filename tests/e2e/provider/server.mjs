@@ -176,9 +176,20 @@ function record(server, method, url, headers) {
 // The servers: listen first (port 0 = a free port), then build the provider with the
 // issuer that includes the actual port.
 
+// POST /__e2e__/config {"date_offset": seconds}: both servers' Date header runs that far
+// off (a skewed clock, as `anaconda-auth doctor` sees it); 0 restores the real time.
+let dateOffset = 0;
+function setDate(res) {
+  if (dateOffset) res.setHeader('Date', new Date(Date.now() + dateOffset * 1000).toUTCString());
+}
+
 let authHandler = (req, res) => sendJson(res, 503, { error: 'starting' });
-const authServer = https.createServer(tls, (req, res) => authHandler(req, res));
+const authServer = https.createServer(tls, (req, res) => {
+  setDate(res);
+  authHandler(req, res);
+});
 const apiServer = https.createServer(tls, (req, res) => {
+  setDate(res);
   apiHandler(req, res).catch((err) => {
     console.error('e2e api: unexpected error', err);
     if (!res.headersSent) sendJson(res, 500, { error: { code: 'server_error', message: String(err) } });
@@ -420,7 +431,8 @@ async function handleControl(req, res, path) {
   }
   if (path === '/__e2e__/config') {
     if ('min_api_version' in body) minApiVersion = body.min_api_version || undefined;
-    return sendJson(res, 200, { min_api_version: minApiVersion ?? null });
+    if ('date_offset' in body) dateOffset = Number(body.date_offset) || 0;
+    return sendJson(res, 200, { min_api_version: minApiVersion ?? null, date_offset: dateOffset });
   }
   return sendJson(res, 404, { error: 'no such control' });
 }
