@@ -109,9 +109,16 @@ class LoginUI:
     """
 
     def __init__(
-        self, *, spinner_enabled: bool, interval: float = 0.1, stream: IO[str] | None = None
+        self,
+        *,
+        spinner_enabled: bool,
+        interval: float = 0.1,
+        stream: IO[str] | None = None,
+        qr: bool | None = None,
     ) -> None:
         self.spinner_enabled = spinner_enabled
+        self.qr = qr
+        """Draw the device login's URL as a QR code: None on a terminal wide enough."""
         self.interval = interval
         self._stream = stream
         self._waiting: str | None = None
@@ -150,7 +157,7 @@ class LoginUI:
     def on_event(self, event: LoginEvent) -> None:
         """Show one `LoginEvent` through the SDK's one renderer (`_present.render`): the
         URL (and code) to use as lines, what is being waited for as the indicator."""
-        from ._present import plain, render, wait_phrase  # not for --help
+        from ._present import plain, qr_text, render, wait_phrase  # not for --help
 
         waiting = wait_phrase(event)
         if event.kind == "done":
@@ -170,6 +177,9 @@ class LoginUI:
             parts = render(event)
             if parts:
                 self.say(plain(parts, code=lambda code: click.style(code, bold=True)))
+            drawing = qr_text(event, self.stream, qr=self.qr)
+            if drawing is not None:
+                self.say(drawing)
 
     async def ask_credentials(self) -> tuple[str, str]:
         """Ask for the email and password (hidden) without blocking the event loop."""

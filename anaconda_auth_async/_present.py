@@ -17,8 +17,10 @@ on stderr and nothing more:
 - once, that it is waiting and how to cancel.
 
 In a Jupyter (IPython) kernel these go to the cell's output instead, with the URL as a
-clickable link (a rich display with a plain-text alternative). ``on_event=`` replaces this;
-``quiet=True`` silences it (see `_login.event_sink`).
+clickable link (a rich display with a plain-text alternative). A device login's URL is
+also drawn as a QR code (`qr_text`, `qr_markup`), so a phone can open it: under the line
+on a terminal wide enough for it, as an image beside the link in a notebook.
+``on_event=`` replaces this; ``quiet=True`` silences it (see `_login.event_sink`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,17 @@ from typing import Any, Literal
 from ._flows import LoginEvent
 from ._text import one_line
 
-__all__ = ["Part", "Presentation", "notebook_display", "plain", "render", "wait_phrase"]
+__all__ = [
+    "Part",
+    "Presentation",
+    "notebook_display",
+    "plain",
+    "qr_markup",
+    "qr_text",
+    "qr_url",
+    "render",
+    "wait_phrase",
+]
 
 _URL_LIMIT = 4096  # authorize URLs are long; a cut one would not work
 _CODE_LIMIT = 64
@@ -96,6 +108,56 @@ def plain(parts: tuple[Part, ...], *, code: Callable[[str], str] | None = None) 
     return " ".join(code(p.text) if code and p.role == "code" else p.text for p in parts)
 
 
+def qr_url(event: LoginEvent) -> str | None:
+    """The URL to draw as a QR code beside `event`: a device login's verification URL (the
+    complete one, carrying the code, when the provider gives it), so a phone can open it."""
+    if event.kind != "device_code" or not event.url or not event.user_code:
+        return None
+    url = one_line(event.url, _URL_LIMIT)
+    return url if url.lower().startswith(("https://", "http://")) else None
+
+
+def qr_text(event: LoginEvent, stream: Any, *, qr: bool | None = None) -> str | None:
+    """The QR code to print under `event` on `stream`, if any.
+
+    `qr` None (the default): only on a terminal wide enough for it; True: always (in
+    colour only on a terminal); False: never. None also when the stream's encoding has no
+    block characters or the URL is too long to scan.
+    """
+    url = qr_url(event)
+    if url is None or qr is False:
+        return None
+    from ._qr import terminal_qr, terminal_width  # segno only when a code is drawn
+
+    width = terminal_width(stream)
+    if qr is None and width is None:
+        return None
+    drawing = terminal_qr(url, columns=None if qr else width, colour=width is not None)
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        if drawing is not None:
+            "\u2580\u2584\u2588".encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return None
+    return drawing
+
+
+def qr_markup(event: LoginEvent) -> str:
+    """HTML of the QR code image to show beside `event`'s link in a notebook ('' if none)."""
+    url = qr_url(event)
+    if url is None:
+        return ""
+    from ._qr import png_data_uri  # segno only when a code is drawn
+
+    uri = png_data_uri(url)
+    if uri is None:
+        return ""
+    return (
+        f'<br><img src="{uri}" alt="QR code of {html.escape(url, quote=True)}" '
+        'style="image-rendering: pixelated" width="164">'
+    )
+
+
 Display = Callable[[str, str], None]
 """Shows ``(plain_text, html)`` in a notebook's output."""
 
@@ -142,10 +204,13 @@ class Presentation:
     ``logging_in`` when it has
     something to say (a damaged file set aside, a key renewed or replaced)."""
 
-    def __init__(self, *, display: Display | None = None, stream: Any = None) -> None:
+    def __init__(
+        self, *, display: Display | None = None, stream: Any = None, qr: bool | None = None
+    ) -> None:
         self._display = display if display is not None else notebook_display()
         self._stream = stream
         self._said: set[str] = set()
+        self._qr = qr
 
     def __call__(self, event: LoginEvent) -> None:
         """Show `event` if the person must know about it."""
@@ -158,14 +223,18 @@ class Presentation:
         cancel = "interrupt the kernel" if self._display is not None else "press Ctrl+C"
         parts = render(event, cancel=cancel)
         if parts:
-            self._show(parts)
+            self._show(parts, event)
 
-    def _show(self, parts: tuple[Part, ...]) -> None:
+    def _show(self, parts: tuple[Part, ...], event: LoginEvent) -> None:
         text = plain(parts)
         if self._display is not None:
-            self._display(text, " ".join(_markup(part) for part in parts))
+            markup = " ".join(_markup(part) for part in parts)
+            self._display(text, markup + (qr_markup(event) if self._qr is not False else ""))
             return
         stream = self._stream if self._stream is not None else sys.stderr
         if stream is None:  # pythonw: no console at all
             return
         print(text, file=stream, flush=True)
+        drawing = qr_text(event, stream, qr=self._qr)
+        if drawing is not None:
+            print(drawing, file=stream, flush=True)

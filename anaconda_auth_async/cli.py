@@ -376,9 +376,16 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     is_flag=True,
     help="Store an API key read from stdin (checked first) instead of logging in.",
 )
+@click.option(
+    "--qr/--no-qr",
+    default=None,
+    help="Draw the code login's address as a QR code to scan with a phone (default: "
+    "when stderr is a terminal wide enough).",
+)
 def login(
     *,
     with_token: bool,
+    qr: bool | None,
     force: bool,
     domain: str | None,
     browser: bool,
@@ -412,6 +419,7 @@ def login(
             force=force,
             renew_within=renew_within,
             timeout=timeout,
+            qr=qr is not None,
         )
         if clash:
             raise click.UsageError(f"--with-token reads the key from stdin; drop {clash}.")
@@ -436,6 +444,7 @@ def login(
         basic=basic,
         timeout=timeout,
         renew_within=renew_within,
+        qr=qr,
     )
 
 
@@ -493,6 +502,7 @@ async def _login(
     timeout: float | None,
     renew_within: float | None = None,
     result_on_stderr: bool = False,
+    qr: bool | None = None,
 ) -> None:
     """`login()` decides whether to log in (keep, renew, repair, log in again); this only
     renders what it reports, and asks "Log in again?" through its callback in a terminal."""
@@ -505,7 +515,7 @@ async def _login(
             f"run '{_LOGIN_CMD}' (browser) or '{_LOGIN_CMD} --device' instead.",
             err=True,
         )
-    ui = LoginUI(spinner_enabled=_stderr_is_tty())
+    ui = LoginUI(spinner_enabled=_stderr_is_tty(), qr=qr)
     token = await ui.run(
         functools.partial(
             api.login,
