@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ._exceptions import APIKeyExchangeError
+from ._public import publish
 from ._text import MAX_LENGTH, MAX_SCAN, html_text, json_object, safe_line
 from ._token import jwt_expiry
 from ._transport import describe_network_error
@@ -263,3 +264,6 @@ async def exchange_api_key(
 ) -> str:
     """Create an API key with the default scopes (what a login stores); return the key."""
     return (await mint_api_key(http, settings, access_token)).api_key
+
+
+publish(globals())  # tracebacks and repr name anaconda_auth_async, not this module

@@ -31,6 +31,7 @@ import httpx
 from ._credentials import Credential, Source, TokenProvider
 from ._exceptions import ConfigurationError, LoginRequiredError, TokenExpiredError
 from ._origin import Origin, describe, is_loopback, key_origins, origin_of, parse_origins
+from ._public import publish
 from ._text import json_object
 
 if TYPE_CHECKING:
@@ -395,3 +396,6 @@ def _date_time(timestamp: float) -> str:
         return datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     except (OverflowError, OSError, ValueError):
         return "a date in the past"
+
+
+publish(globals())  # tracebacks and repr name anaconda_auth_async, not this module

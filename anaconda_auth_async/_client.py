@@ -27,6 +27,7 @@ import httpx
 from ._apiversion import MinApiVersion
 from ._auth import AnacondaAuth
 from ._config import AnacondaAuthSettings, resolve_settings
+from ._public import publish
 from ._text import json_object
 from ._transport import (
     TIMEOUT_SETTING,
@@ -494,3 +495,6 @@ def _name(account: dict[str, Any]) -> str:
 def _gravatar_url(email: str) -> str:
     digest = hashlib.md5(email.strip().lower().encode(), usedforsecurity=False).hexdigest()
     return _GRAVATAR.format(digest)
+
+
+publish(globals())  # tracebacks and repr name anaconda_auth_async, not this module

@@ -50,6 +50,7 @@ from typing_extensions import Self
 
 from ._configfile import IGNORED, UNHONOURED, PluginTableSource, SiteSource
 from ._exceptions import ConfigurationError
+from ._public import publish
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -917,3 +918,6 @@ def warn_unknown_names(environ: Mapping[str, str] | None = None) -> None:
             UserWarning,
             stacklevel=3,
         )
+
+
+publish(globals())  # tracebacks and repr name anaconda_auth_async, not this module

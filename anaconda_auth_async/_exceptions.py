@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import httpx
 
+from ._public import publish
+
 __all__ = [
     "APIKeyExchangeError",
     "AnacondaAuthError",
@@ -134,3 +136,6 @@ class APIKeyExchangeError(LoginError):
 
 class InvalidAPIKeyError(LoginError):
     """A key given to store (``login --with-token``) is malformed, expired or rejected."""
+
+
+publish(globals())  # tracebacks and repr name anaconda_auth_async, not this module

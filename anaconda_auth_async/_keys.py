@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from ._config import AnacondaAuthSettings, resolve_settings
 from ._exceptions import InvalidAPIKeyError
 from ._login import _requested_flow, _store, event_sink, obtain_key_in_time, save_key
+from ._public import publish
 from ._token import unverified_jwt
 
 if TYPE_CHECKING:
@@ -203,3 +204,6 @@ async def store_api_key(
     key = check_api_key(api_key, settings)
     account = await account_of_key(key, settings) if check_online else None
     return await save_key(_store(settings, store), settings, key, username_of_account(account))
+
+
+publish(globals())  # tracebacks and repr name anaconda_auth_async, not this module

@@ -41,6 +41,7 @@ from ._config import AnacondaAuthSettings, LoginFlow, resolve_settings
 from ._decision import already_logged_in, decide, expires_within, logging_in, unusable
 from ._exceptions import ConfigurationError, CorruptTokenFileError, LoginTimeoutError
 from ._flows import EventSink, LoginEvent
+from ._public import publish
 from ._sharing import EntryNames, entry_names
 from ._token import TokenInfo
 from ._warnings import warn_at_caller
@@ -619,3 +620,6 @@ async def is_logged_in(
     settings = resolve_settings(settings, site=site, auth_domain=auth_domain)
     token, _ = await current_token(settings, store=store)
     return unusable(token) is None
+
+
+publish(globals())  # tracebacks and repr name anaconda_auth_async, not this module

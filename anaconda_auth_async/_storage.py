@@ -34,6 +34,7 @@ import anyio
 import sniffio
 
 from ._exceptions import AnacondaAuthError, CorruptTokenFileError, StorageError
+from ._public import publish
 from ._sharing import EntryNames, logged_out_elsewhere, login_entries, newest
 from ._text import safe_line
 from ._token import TokenInfo
@@ -514,3 +515,6 @@ def set_override(store: TokenStore | None) -> TokenStore | None:
     global _override
     previous, _override = _override, store
     return previous
+
+
+publish(globals())  # tracebacks and repr name anaconda_auth_async, not this module

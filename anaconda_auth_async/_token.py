@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._public import publish
 from ._text import json_object
 
 __all__ = ["RepoToken", "TokenInfo", "jwt_claims", "jwt_expiry", "jwt_issued_at", "unverified_jwt"]
@@ -258,3 +259,6 @@ class TokenInfo:
         if not isinstance(data, dict):
             raise ValueError("token entry is not a JSON object")
         return cls.from_dict(data, domain=domain)
+
+
+publish(globals())  # tracebacks and repr name anaconda_auth_async, not this module

@@ -16,5 +16,9 @@ from __future__ import annotations
 import panel.auth  # noqa: F401 - loads the entry points, and with them the handler
 
 from ._panel_handler import AnacondaCloudLoginHandler
+from ._public import publish
 
 __all__ = ["AnacondaCloudLoginHandler"]
+
+
+publish(globals(), module=__name__)  # tracebacks and repr name this public module

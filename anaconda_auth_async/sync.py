@@ -33,6 +33,7 @@ from ._client import BaseClient, client_factory
 from ._config import resolve_settings
 from ._doctor import run as _doctor
 from ._exceptions import LoginCancelledError
+from ._public import publish
 
 if TYPE_CHECKING:
     from ._config import AnacondaAuthSettings, LoginFlow
@@ -172,3 +173,6 @@ store_api_key = _blocking(_keys.store_api_key)
 
 doctor = _blocking(_doctor.doctor)
 """Blocking face of `anaconda_auth_async.doctor`: the same arguments, the same checks."""
+
+
+publish(globals(), module=__name__)  # tracebacks and repr name this public module

@@ -25,6 +25,7 @@ from contextlib import contextmanager
 
 from ._fakekey import make_api_key
 from ._fakeplatform import FakePlatform
+from ._public import publish
 from ._storage import TokenStore, set_override
 from ._token import TokenInfo
 from ._transport import set_transport_override
@@ -123,3 +124,6 @@ def use_platform(platform: FakePlatform) -> Iterator[FakePlatform]:
     finally:
         set_transport_override(previous)
         clear_caches()
+
+
+publish(globals(), module=__name__)  # tracebacks and repr name this public module

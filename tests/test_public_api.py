@@ -39,3 +39,31 @@ def test_version_matches_metadata() -> None:
     from importlib.metadata import version
 
     assert anaconda_auth_async.__version__ == version("anaconda-auth-async")
+
+
+@pytest.mark.parametrize("module_name", [*PUBLIC_MODULES, "anaconda_auth_async.panel"])
+def test_public_names_report_the_public_module(module_name: str) -> None:
+    """As httpx's do: tracebacks, repr and help() show the import path users write."""
+    module = importlib.import_module(module_name)
+    for name in module.__all__:
+        value = getattr(module, name)
+        if isinstance(value, type) or inspect.isfunction(value):
+            assert value.__module__ == module_name, f"{module_name}.{name}: {value.__module__}"
+
+
+def test_a_traceback_names_the_public_path_and_errors_still_pickle() -> None:
+    import pickle
+    import subprocess
+    import sys
+
+    script = (
+        "from anaconda_auth_async import _exceptions\n"  # no public name touched first
+        "raise _exceptions.DiscoveryError('no provider')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stderr.splitlines()[-1] == "anaconda_auth_async.DiscoveryError: no provider"
+    error = anaconda_auth_async.LoginTimeoutError("late")
+    assert repr(type(error)) == "<class 'anaconda_auth_async.LoginTimeoutError'>"
+    assert type(pickle.loads(pickle.dumps(error))) is anaconda_auth_async.LoginTimeoutError

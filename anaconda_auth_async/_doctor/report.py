@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from .._public import publish
 from .._text import safe_line
 
 __all__ = ["STATUSES", "DoctorCheck", "Status"]
@@ -46,3 +47,6 @@ class DoctorCheck:
     def to_dict(self) -> dict[str, str | None]:
         """``{"name", "status", "summary", "fix"}`` (what ``doctor --json`` prints)."""
         return {"name": self.name, "status": self.status, "summary": self.summary, "fix": self.fix}
+
+
+publish(globals())  # tracebacks and repr name anaconda_auth_async, not this module

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import anyio
 import anyio.to_thread
 
+from .._public import publish
 from .clock import clock_check
 from .key import key_check
 from .login import browser_check, flow_check, redirect_port_check
@@ -85,3 +86,6 @@ async def doctor(
         clock_check(skews),
         await flow_check(settings, auth.metadata),
     ]
+
+
+publish(globals())  # tracebacks and repr name anaconda_auth_async, not this module

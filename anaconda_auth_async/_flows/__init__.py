@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
+from .._public import publish
+
 if TYPE_CHECKING:
     from .token_endpoint import OAuthTokens
 
@@ -92,3 +94,6 @@ class FlowResult:
 
     tokens: OAuthTokens
     nonce: str | None = field(default=None, repr=False)
+
+
+publish(globals())  # tracebacks and repr name anaconda_auth_async, not this module

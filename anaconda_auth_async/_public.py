@@ -1,0 +1,37 @@
+"""Public names report the module users import them from, as httpx's do.
+
+``anaconda_auth_async.LoginError`` is defined in a private module; a traceback, a ``repr``
+or ``help()`` would name ``anaconda_auth_async._exceptions.LoginError``, a path nobody
+should write. Each private module that defines public names ends with
+``publish(globals())``, which sets ``__module__`` of the classes and functions it defines
+that the public module lists in ``__all__`` (``anaconda_auth_async``, or the public module
+given, such as ``anaconda_auth_async.sync``). The package namespace is light (PEP 562),
+so reading its ``__all__`` here imports nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["publish"]
+
+
+def publish(namespace: dict[str, Any], *, module: str = "anaconda_auth_async") -> None:
+    """Make each class and function of `namespace` that `module` exports report `module`.
+
+    Names defined in `namespace`'s own module, or (when `namespace` is the public module's)
+    defined in any private module of the package.
+    """
+    public = set(importlib.import_module(module).__all__)
+    here = namespace["__name__"]
+    for name, value in namespace.items():
+        if name not in public or (not isinstance(value, type) and not callable(value)):
+            continue
+        where = getattr(value, "__module__", None)
+        if where == here or (here == module and _private(where)):
+            value.__module__ = module
+
+
+def _private(where: object) -> bool:
+    return isinstance(where, str) and where.startswith("anaconda_auth_async._")
