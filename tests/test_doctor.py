@@ -304,12 +304,20 @@ def test_busy_redirect_port_names_the_process(monkeypatch: pytest.MonkeyPatch) -
         sock.listen()
         port = sock.getsockname()[1]
         monkeypatch.setenv("ANACONDA_AUTH_REDIRECT_URI", f"http://127.0.0.1:{port}/auth/oidc")
-        check = offline()["redirect_port"]
-    assert check.status == "fail"
-    assert f"port {port}" in check.summary
-    if sys.platform.startswith("linux"):
-        assert f"process {os.getpid()}" in check.summary
-    assert "ANACONDA_AUTH_EPHEMERAL_PORT=true" in (check.fix or "")
+        auto = offline()["redirect_port"]
+        monkeypatch.setenv("ANACONDA_AUTH_LOGIN_FLOW", "browser")
+        browser = offline()["redirect_port"]
+        monkeypatch.setenv("ANACONDA_AUTH_LOGIN_FLOW", "device")
+        device = offline()["redirect_port"]
+    assert auto.status == "warn"  # auto logs in with a device code instead
+    assert "auto logs in with a device code instead" in auto.summary
+    assert browser.status == "fail"
+    assert device.status == "ok"
+    for check in (auto, browser):
+        assert f"port {port}" in check.summary
+        if sys.platform.startswith("linux"):
+            assert f"process {os.getpid()}" in check.summary
+        assert "ANACONDA_AUTH_EPHEMERAL_PORT=true" in (check.fix or "")
 
 
 def test_free_redirect_port(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import anyio.to_thread
 
 from .._exceptions import LoginError
-from .._flows.loopback import listen_for_callback
+from .._flows.loopback import PortInUseError, listen_for_callback
 from .._flows.opener import no_display
 from .._login import _choose_flow, browser_available
 from .procs import describe_process, port_holder
@@ -31,31 +31,43 @@ _SSH_VARS = ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY")
 _CONTAINER_MARKS = ("/.dockerenv", "/run/.containerenv")
 
 
-async def redirect_port_check(settings: AnacondaAuthSettings) -> DoctorCheck:
-    """Whether the login redirect can be received: the listener binds and lets go."""
+async def redirect_port_check(settings: AnacondaAuthSettings) -> tuple[DoctorCheck, bool]:
+    """Whether the login redirect can be received (the listener binds and lets go), and
+    whether its port is taken. ``auto`` then logs in with a device code
+    (`_login._run_flow`), so a taken port fails only an explicit browser login."""
     uri = settings.redirect_uri
     if settings.ephemeral_port:
         return DoctorCheck(
             "redirect_port", "ok", "The login listener takes any free port (ephemeral_port)"
-        )
+        ), False
     try:
         async with listen_for_callback(
             uri, state="doctor", success_url="about:blank", error_url="about:blank"
         ):
             pass
-    except LoginError as exc:
-        port = _port(uri)
-        holder = await anyio.to_thread.run_sync(port_holder, port) if port else None
+    except PortInUseError as exc:
+        holder = exc.holder
         if holder is None:
-            return DoctorCheck("redirect_port", "fail", str(exc), _fix_of(str(exc)))
-        return DoctorCheck(
-            "redirect_port",
-            "fail",
-            f"The login redirect port {port} of {uri} is in use by "
-            f"{describe_process(holder)}: a browser login cannot receive its redirect",
-            f"end that process, or {_fix_of(str(exc))}",
+            found = await anyio.to_thread.run_sync(port_holder, exc.port)
+            holder = describe_process(found) if found is not None else None
+        summary = (
+            f"The login redirect port {exc.port} of {uri} is in use"
+            + (f" by {holder}" if holder else "")
+            + ": a browser login cannot receive its redirect"
         )
-    return DoctorCheck("redirect_port", "ok", f"The redirect port of {uri} is free")
+        fix = _fix_of(str(exc))  # the listener's own advice: stop it, --device, the settings
+        flow = settings.login_flow
+        if flow == "auto":
+            summary += " (auto logs in with a device code instead, if the provider offers one)"
+            return DoctorCheck("redirect_port", "warn", summary, fix), True
+        if flow == "browser":
+            return DoctorCheck("redirect_port", "fail", summary, fix), True
+        return DoctorCheck(
+            "redirect_port", "ok", f"{summary}; login_flow is '{flow}', which does not use it"
+        ), True
+    except LoginError as exc:
+        return DoctorCheck("redirect_port", "fail", str(exc), _fix_of(str(exc))), False
+    return DoctorCheck("redirect_port", "ok", f"The redirect port of {uri} is free"), False
 
 
 def _port(uri: str) -> int | None:
@@ -104,9 +116,10 @@ async def browser_check(settings: AnacondaAuthSettings) -> tuple[DoctorCheck, bo
 
 
 async def flow_check(
-    settings: AnacondaAuthSettings, metadata: ProviderMetadata | None
+    settings: AnacondaAuthSettings, metadata: ProviderMetadata | None, *, port_busy: bool = False
 ) -> DoctorCheck:
-    """Which flow a login would use (``auto``'s choice made by `_choose_flow` itself)."""
+    """Which flow a login would use: ``auto``'s choice made by `_choose_flow` itself, and
+    its switch to a device code when the redirect port is taken (`_run_flow`'s)."""
     requested = settings.login_flow
     source = settings.source_of("login_flow")
     if metadata is None:
@@ -118,7 +131,20 @@ async def flow_check(
         )
     flow = await _choose_flow(requested, metadata)
     device = bool(metadata.device_authorization_endpoint)
-    summary = f"login_flow is '{requested}' (from {source}): a login here uses the {flow} flow"
+    because = ""
+    if flow == "browser" and port_busy and requested == "auto":
+        if not device:
+            return DoctorCheck(
+                "login_flow",
+                "fail",
+                f"login_flow is 'auto' (from {source}): the redirect port is taken and the "
+                "provider offers no device-code login to fall back on, so a login fails",
+                "free the redirect port (see redirect_port)",
+            )
+        flow, because = "device", " (the redirect port is taken)"
+    summary = (
+        f"login_flow is '{requested}' (from {source}): a login here uses the {flow} flow{because}"
+    )
     if flow == "device" and not device:
         return DoctorCheck(
             "login_flow",

@@ -55,13 +55,14 @@ async def doctor(
     within a few `step_timeout`.
     """
     settings, settings_found = load_settings(settings, site=site, auth_domain=auth_domain)
+    port, port_busy = await redirect_port_check(settings)
     checks = [
         settings_found,
         setting_names_check(),
         await key_check(settings, store),
         await anyio.to_thread.run_sync(storage_check, settings, store),
         other_tools_check(),
-        await redirect_port_check(settings),
+        port,
         (await browser_check(settings))[0],
     ]
     if not network:
@@ -84,7 +85,7 @@ async def doctor(
         auth.check,
         api.check,
         clock_check(skews),
-        await flow_check(settings, auth.metadata),
+        await flow_check(settings, auth.metadata, port_busy=port_busy),
     ]
 
 

@@ -152,13 +152,19 @@ def test_a_busy_redirect_port(e2e: E2E) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", port))
         sock.listen()
-        code, checks, _ = doctor(e2e, "--offline")
+        code, checks, _ = doctor(e2e)
+        _, explicit, _ = doctor(e2e, ANACONDA_AUTH_LOGIN_FLOW="browser")
     assert code == 8
     check = checks["redirect_port"]
-    assert check["status"] == "fail", check
+    assert check["status"] == "warn", check  # auto logs in with a device code instead
     assert f"The login redirect port {port}" in check["summary"]
     assert f"in use by process {os.getpid()}" in check["summary"]
     assert "ANACONDA_AUTH_EPHEMERAL_PORT=true" in check["fix"]
+    flow = checks["login_flow"]
+    assert flow["status"] == "ok", flow
+    assert "uses the device flow (the redirect port is taken)" in flow["summary"]
+    assert explicit["redirect_port"]["status"] == "fail"
+    assert "uses the browser flow" in explicit["login_flow"]["summary"]
 
 
 def test_a_keyring_file_others_can_write(e2e: E2E) -> None:
@@ -246,3 +252,47 @@ def test_no_server_can_be_reached(e2e: E2E) -> None:
     assert auth["summary"].startswith("The auth domain id.anaconda.invalid cannot be reached")
     assert "id.anaconda.invalid" in auth["summary"]
     assert "resolved" in auth["summary"] or "DNS" in auth["summary"]
+
+
+def test_device_login_draws_the_providers_url_as_a_qr_code(e2e: E2E) -> None:
+    """``login --device --qr`` against the real provider: the drawing under the line is the
+    QR code of the verification URL the provider gave, and that URL logs in."""
+    import segno
+
+    process = subprocess.Popen(
+        [*e2e.cli_command(), "login", "--device", "--qr"],
+        env=e2e.subprocess_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    e2e.processes.append(process)  # stopped after the test
+    assert process.stderr is not None
+    first = process.stderr.readline()
+    assert first.startswith("To log in, visit "), first
+    url, code = first.removeprefix("To log in, visit ").split(" and enter the code ")
+    code = code.strip()
+    drawing = []
+    halves = {"█": (1, 1), "▀": (1, 0), "▄": (0, 1), " ": (0, 0)}
+    while True:
+        line = process.stderr.readline().rstrip("\n")
+        if not line or not set(line) <= set(halves):
+            break
+        drawing.append(line)
+    assert drawing, "no QR code under the URL line"
+    rows: list[list[int]] = []
+    for line in drawing:
+        top, bottom = zip(*(halves[c] for c in line), strict=True)
+        rows += [[1 - m for m in top], [1 - m for m in bottom]]
+    matrix = [
+        [int(bool(m)) for m in row] for row in segno.make(url, error="m").matrix_iter(border=2)
+    ]
+    if len(matrix) % 2:
+        matrix.append([1] * len(matrix[0]))
+    assert rows == matrix
+    record = e2e.run_browser(url, mode="device", user_code=code)
+    assert record["error"] is None, record
+    stdout, _ = process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert stdout.strip() == f"Logged in to {e2e.server.auth_domain} as ada@example.com."
