@@ -505,7 +505,7 @@ async def _save_repairable(
     from ._storage import DamagedEntryError  # loaded already: the store exists
 
     try:
-        return await save()
+        return await save()  # a file that cannot be parsed is set aside by the update itself
     except DamagedEntryError:
         # The file is sound but an entry is not: keep a copy, then replace the damaged ones.
         await store.akeep_damaged_copy()
@@ -514,10 +514,6 @@ async def _save_repairable(
                 await store.aload(name)
             except DamagedEntryError:
                 await store.asave(TokenInfo(domain=name, api_key=api_key, username=username))
-        return await save()
-    except CorruptTokenFileError:
-        # Unreadable, so nothing to keep: a write sets the damaged file aside first.
-        await store.asave(TokenInfo(domain=names.primary, api_key=api_key, username=username))
         return await save()
 
 

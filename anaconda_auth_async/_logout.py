@@ -5,6 +5,10 @@
 (copies of a damaged file kept aside, temp files of interrupted writes). A keyring file
 that cannot be parsed stops a one-site logout with nothing changed (the site's key cannot
 be found in it, and replacing it would lose every other site's); ``--all`` deletes it.
+
+Everything goes through the store given (listing, deleting, cleaning leftovers), so a
+test's `use_store` store is the only one touched; the system keyring's store brings the
+Anaconda file keyring along (`_stores`).
 """
 
 from __future__ import annotations
@@ -14,19 +18,17 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-import anyio.to_thread
-
 from ._config import AnacondaAuthSettings
 from ._configfile import PRESETS, read_config, translate
 from ._exceptions import ConfigurationError, CorruptTokenFileError
 from ._sharing import ANACONDA_NAMES, entry_names
-from ._storage import SERVICE, KeyringTokenStore
+from ._storage import KeyringTokenStore
 from ._tokenfile import TokenFile
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ._storage import TokenStore
+    from ._tokenstore import TokenStore
 
 __all__ = ["logout_and_clean", "logout_everywhere"]
 
@@ -36,10 +38,20 @@ logger = logging.getLogger(__name__)
 async def logout_and_clean(
     settings: AnacondaAuthSettings, store: TokenStore
 ) -> tuple[bool, list[Path]]:
-    """`logout`'s work: whether a key was removed, and the leftover files removed."""
+    """`logout`'s work: whether a key was removed, and the leftover files removed.
+
+    Both through `store` (`TokenStore.delete_site`, `TokenStore.remove_leftovers`), in
+    one call within its time limit.
+    """
     names = entry_names(settings.auth_domain, settings.api_domain)
+    stores = _stores(settings, store)
+
+    def work() -> tuple[bool, list[Path]]:
+        removed = stores[0].delete_site(names)
+        return removed, [path for each in stores for path in each.remove_leftovers()]
+
     try:
-        removed = await store.adelete_site(names)
+        removed, files = await store.arun(work, action=f"log out of {names.primary}")
     except CorruptTokenFileError as exc:
         raise CorruptTokenFileError(
             f"Could not log out of {settings.auth_domain}: the token file {exc.path} could "
@@ -50,10 +62,16 @@ async def logout_and_clean(
             reason=exc.reason,
         ) from None
     logger.debug("Logout from %s: %s", settings.auth_domain, "key removed" if removed else "none")
-    keyring = TokenFile(settings.keyring_path, lock_timeout=settings.storage_timeout)
-    # The keyring's lock (lock_timeout) bounds the wait; no second limit is applied here.
-    files = await anyio.to_thread.run_sync(keyring.remove_leftovers, abandon_on_cancel=True)
     return removed, files
+
+
+def _stores(settings: AnacondaAuthSettings, store: TokenStore) -> list[TokenStore]:
+    """The stores a logout clears: `store`; and when it is the system keyring, also the
+    Anaconda file keyring, where anaconda-cloud-auth kept keys (and the SDK falls back)."""
+    if not isinstance(store, KeyringTokenStore) or isinstance(store.backend, TokenFile):
+        return [store]  # a store of the caller's (a test's) is the only one
+    file_settings = settings.with_overrides(preferred_token_storage="anaconda-keyring")
+    return [store, KeyringTokenStore(file_settings)]
 
 
 def _site_domains() -> list[tuple[str, str]]:
@@ -86,7 +104,7 @@ def _site_domains() -> list[tuple[str, str]]:
 def _known_names(settings: AnacondaAuthSettings, file_names: Iterable[str]) -> list[str]:
     """Every keyring name a key of any site may be under, as far as this package knows:
     the selected site's, every config.toml site's and preset's, the Anaconda names, and
-    whatever the file keyring holds."""
+    `file_names` (what the store lists)."""
     sites = [(settings.auth_domain, settings.api_domain), *_site_domains()]
     names = [name for auth, api in sites for name in entry_names(auth, api).read]
     names += ANACONDA_NAMES
@@ -94,41 +112,35 @@ def _known_names(settings: AnacondaAuthSettings, file_names: Iterable[str]) -> l
     return list(dict.fromkeys(names))
 
 
-def _file_names(keyring: TokenFile) -> list[str] | None:
-    """The names in the file keyring; None when it is damaged (each delete then repairs it)."""
-    try:
-        return sorted(keyring.read().get(SERVICE, {}))
-    except CorruptTokenFileError:
-        return None
-
-
 async def logout_everywhere(
     settings: AnacondaAuthSettings, store: TokenStore
 ) -> tuple[list[str], list[Path]]:
     """Remove every API key this package can find, for every site; and the leftover files.
 
-    The names tried: every entry of the Anaconda file keyring (``keyring_path``), the
+    The names tried, in `store` (`TokenStore.delete_names`): every name it lists, the
     Anaconda names (``anaconda.com``, ``id.anaconda.cloud``, ``anaconda.cloud``), and the
     names of the selected site and of every site in ``~/.anaconda/config.toml`` (and the
-    presets). Each is deleted from `store` and from the file keyring. Returns the names
-    that held a key, and the leftover files removed (as `logout`). A key in
+    presets). A store that cannot be read (a keyring file that cannot be parsed) is
+    removed whole (`TokenStore.remove_leftovers` with ``unreadable=True``). Returns the
+    names that held a key, and the files removed (as `logout`). A key in
     ``ANACONDA_AUTH_API_KEY`` or a key file is not touched.
     """
-    keyring = TokenFile(settings.keyring_path, lock_timeout=settings.storage_timeout)
-    file_store = KeyringTokenStore(settings, backend=keyring)
-    listed = await anyio.to_thread.run_sync(_file_names, keyring, abandon_on_cancel=True)
-    damaged = None
-    if listed is None:  # the file cannot be parsed: it goes, with whatever keys it held
-        damaged = await anyio.to_thread.run_sync(keyring.remove_damaged, abandon_on_cancel=True)
-    names = _known_names(settings, listed or ())
-    removed: list[str] = []
-    for name in names:
-        found = await store.adelete(name)
-        if listed is not None and name in listed:
-            found = await file_store.adelete(name) or found
-        if found:
-            removed.append(name)
-    files = await anyio.to_thread.run_sync(keyring.remove_leftovers, abandon_on_cancel=True)
-    files = [damaged, *files] if damaged is not None else files
+    known = _known_names(settings, ())  # config.toml read here, not inside the time limit
+    stores = _stores(settings, store)
+
+    def work() -> tuple[list[str], list[Path]]:
+        removed: list[str] = []
+        files: list[Path] = []
+        for each in stores:
+            try:
+                listed = each.list_names()
+            except CorruptTokenFileError:  # it goes, with whatever keys it held
+                files += each.remove_leftovers(unreadable=True)
+                listed = []
+            removed += each.delete_names([*known, *listed])
+            files += each.remove_leftovers()
+        return list(dict.fromkeys(removed)), files
+
+    removed, files = await store.arun(work, action="log out of every site")
     logger.info("Logged out of every site: %s", ", ".join(removed) or "no key was stored")
     return removed, files

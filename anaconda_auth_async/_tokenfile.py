@@ -61,7 +61,7 @@ if TYPE_CHECKING:
 
     from ._exceptions import CorruptTokenFileError, StorageError
 
-__all__ = ["TokenFile"]
+__all__ = ["Deadline", "TokenFile"]
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +95,43 @@ def _errors() -> tuple[type[CorruptTokenFileError], type[StorageError]]:
     from ._exceptions import CorruptTokenFileError, StorageError  # see the docstring
 
     return CorruptTokenFileError, StorageError
+
+
+class Deadline:
+    """The one time limit of a storage call, shared with the waits inside it.
+
+    A bounded storage call (``TokenStore.aload``, ``load_within``, ...) runs its work on a
+    worker thread inside `Deadline.applied`; the lock wait there ends at the same instant
+    as the caller's wait, so the caller gets the precise "another process held the lock"
+    error instead of a second, vaguer time-out. `waiting` tells the caller that the worker
+    is in such a bounded wait (and will report by itself).
+    """
+
+    _current = threading.local()
+
+    def __init__(self, seconds: float) -> None:
+        self.limit = seconds
+        self.at = time.monotonic() + seconds
+        self.waiting = False
+
+    def remaining(self) -> float:
+        """Seconds left (never negative)."""
+        return max(0.0, self.at - time.monotonic())
+
+    @contextlib.contextmanager
+    def applied(self) -> Iterator[None]:
+        """Within the block, on this thread, every wait of a `TokenFile` ends by `at`."""
+        previous = getattr(Deadline._current, "deadline", None)
+        Deadline._current.deadline = self
+        try:
+            yield
+        finally:
+            Deadline._current.deadline = previous
+
+    @staticmethod
+    def current() -> Deadline | None:
+        """The deadline applied on this thread, if any."""
+        return getattr(Deadline._current, "deadline", None)
 
 
 def _utc_stamp() -> str:
@@ -138,7 +175,7 @@ class TokenFile:
             data.setdefault(service, {})[username] = password
             return True
 
-        self._modify(change)
+        self.modify(change)
 
     def delete(self, service: str, username: str) -> bool:
         """Remove the entry; False when there was none.
@@ -158,7 +195,7 @@ class TokenFile:
             del entries[username]  # an emptied service stays, as anaconda-cloud-auth left it
             return True
 
-        return self._modify(change, repair=False)
+        return self.modify(change, repair=False)
 
     # where the file is
 
@@ -271,10 +308,12 @@ class TokenFile:
 
     # writing
 
-    def _modify(self, change: Callable[[Data], bool], *, repair: bool = True) -> bool:
+    def modify(self, change: Callable[[Data], bool], *, repair: bool = True) -> bool:
         """Apply `change` to a fresh copy of the file under the lock; write if it says so.
 
-        A file that cannot be parsed is set aside and started afresh (`repair`), or its
+        The read, `change` and the write are one step for every writer of this package (and
+        every process): no update made meanwhile is lost. A file that cannot be parsed is
+        set aside and started afresh (`repair`; `change` then gets ``{}``), or its
         `CorruptTokenFileError` raised with nothing changed.
         """
         target = self._locate("write")[0]
@@ -359,15 +398,23 @@ class TokenFile:
             if lock is None:
                 lock = FileLock(lock_file, timeout=self.lock_timeout, mode=0o600)
                 self._locks[lock_file] = lock
+        deadline = Deadline.current()
+        timeout, limit = self.lock_timeout, self.lock_timeout
+        if deadline is not None:  # one time limit: the caller's, shared with this wait
+            timeout, limit = min(timeout, deadline.remaining()), deadline.limit
+            deadline.waiting = True
         try:
-            lock.acquire()
+            lock.acquire(timeout=timeout)
         except Timeout:
             raise _errors()[1](
                 f"Another process held the lock {lock.lock_file} for more than "
-                f"{self.lock_timeout:g} seconds; try again when it has finished."
+                f"{limit:g} seconds; try again when it has finished."
             ) from None
         except OSError as exc:
             raise self._os_error("lock", exc, target) from exc
+        finally:
+            if deadline is not None:
+                deadline.waiting = False
         try:
             yield
         finally:

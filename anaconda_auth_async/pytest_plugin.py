@@ -22,7 +22,10 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from .testing import FakePlatform, MemoryTokenStore, use_platform, use_store
+# Before `testing` imports it: the conformance suite's asserts show their values.
+pytest.register_assert_rewrite("anaconda_auth_async._storetests")
+
+from .testing import FakePlatform, MemoryTokenStore, use_platform, use_store  # noqa: E402
 
 if TYPE_CHECKING:
     from ._token import TokenInfo

@@ -20,17 +20,26 @@ to your top-level ``conftest.py`` (the plugin is opt-in: it is not loaded otherw
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
 from ._fakekey import make_api_key
 from ._fakeplatform import FakePlatform
 from ._public import publish
-from ._storage import TokenStore, set_override
+from ._storage import set_override
+from ._storetests import TokenStoreTests
 from ._token import TokenInfo
+from ._tokenstore import Change, TokenStore
 from ._transport import set_transport_override
 
-__all__ = ["FakePlatform", "MemoryTokenStore", "make_api_key", "use_platform", "use_store"]
+__all__ = [
+    "FakePlatform",
+    "MemoryTokenStore",
+    "TokenStoreTests",
+    "make_api_key",
+    "use_platform",
+    "use_store",
+]
 
 
 class MemoryTokenStore(TokenStore):
@@ -52,7 +61,8 @@ class MemoryTokenStore(TokenStore):
         self._entries: dict[str, str] = {}
         self._lock = threading.Lock()
         self.calls: list[tuple[str, str]] = []
-        """Every call made, as ``(method, domain)``, for assertions."""
+        """Every call made, as ``(method, name)``, for assertions: ``load``, ``list``, and for
+        an update each name it ``read`` and each it will ``save`` or ``delete``."""
         for token in (tokens or {}).values():
             self.save(token)
         self.calls.clear()
@@ -75,20 +85,31 @@ class MemoryTokenStore(TokenStore):
             value = self._entries.get(domain)
         return None if value is None else TokenInfo.decode(value, domain=domain)
 
-    def save(self, token: TokenInfo) -> None:
-        """Store `token` under ``token.domain``."""
-        self._record("save", token.domain)
-        if not token.domain:
-            raise ValueError("cannot store a token without a domain")
-        value = token.encode()
-        with self._lock:
-            self._entries[token.domain] = value
+    def list_names(self) -> list[str]:
+        """The names that hold an entry, sorted (as `domains`)."""
+        self._record("list", "")
+        return self.domains
 
-    def delete(self, domain: str) -> bool:
-        """Remove the token of `domain`; True when there was one."""
-        self._record("delete", domain)
+    def update(self, names: Iterable[str], change: Change) -> dict[str, TokenInfo | None]:
+        """`TokenStore.update` under the store's lock."""
+        names = list(dict.fromkeys(names))
+        for name in names:
+            self._record("read", name)
         with self._lock:
-            return self._entries.pop(domain, None) is not None
+            found = {
+                name: TokenInfo.decode(value, domain=name)
+                for name in names
+                if (value := self._entries.get(name)) is not None
+            }
+            writes = dict(change(found))
+            for name, entry in writes.items():
+                self._record("save" if entry is not None else "delete", name)
+            for name, entry in writes.items():
+                if entry is None:
+                    self._entries.pop(name, None)
+                else:
+                    self._entries[name] = entry.encode()
+        return writes
 
     def _record(self, method: str, domain: str) -> None:
         self.calls.append((method, domain))

@@ -203,7 +203,9 @@ async def test_rejected_key_is_login_required_after_one_reread(kind: str, status
         await send(kind, recorder, store=store)
     assert len(recorder.requests) == 1  # same key in the store: no retry
     loads = [name for method, name in store.calls if method == "load"]
-    assert loads.count(DOMAIN) == 3  # first load, one re-read, one to record the rejection
+    assert loads.count(DOMAIN) == 2  # first load, one re-read
+    updates = [name for method, name in store.calls if method == "read"]
+    assert updates.count(DOMAIN) == 1  # one update records the rejection
     entry = store.load(DOMAIN)
     assert entry is not None
     assert entry.rejected
@@ -481,8 +483,9 @@ async def test_concurrent_rejections_share_one_reread() -> None:
                 group.start_soon(one)
     assert len(failures) == 100
     assert len(recorder.requests) == 100
-    # the first load, one shared re-read, and one read to record the rejection once
-    assert len(store.load_threads) == 3
+    # the first load and one shared re-read; the rejection is recorded once, in one update
+    assert len(store.load_threads) == 2
+    assert [n for m, n in store.calls if m == "read" and n == DOMAIN] == [DOMAIN]
     entry = store.load(DOMAIN)
     assert entry is not None
     assert entry.rejected

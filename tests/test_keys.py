@@ -590,9 +590,9 @@ def leftovers_beside(keyring: Path) -> list[Path]:
     return sorted(made)
 
 
-def test_logout_removes_set_aside_copies_and_temp_files_and_says_so(
-    store: MemoryTokenStore, isolated_env: Path
-) -> None:
+def test_logout_removes_set_aside_copies_and_temp_files_and_says_so(isolated_env: Path) -> None:
+    from anaconda_auth_async import KeyringTokenStore
+
     keyring = isolated_env / ".anaconda" / "keyring"
     made = leftovers_beside(keyring)
     keep = [
@@ -603,16 +603,32 @@ def test_logout_removes_set_aside_copies_and_temp_files_and_says_so(
     ]
     for path in keep:
         path.write_text("# keep me\n")  # valid TOML: config.toml is read
-    store_key(store, 40 * DAY)
+    KeyringTokenStore(AnacondaAuthSettings()).save(TokenInfo(domain=DOMAIN, api_key=make_api_key()))
     result = run("logout")
     assert result.exit_code == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "Logged out of id.anaconda.cloud: the stored API key was removed."
-    assert lines[1] == "Also removed 3 leftover file(s) that may hold API keys:"
-    assert lines[2:] == [f"  {path}" for path in made]
+    # the save's write already removed the temp file (stale under the lock)
+    assert lines[1] == "Also removed 2 leftover file(s) that may hold API keys:"
+    assert lines[2:] == [f"  {path}" for path in made if path.name.startswith("keyring.")]
     assert not any(path.exists() for path in made)
     assert all(path.exists() for path in keep)
     assert "old-secret" not in result.stdout
+
+
+def test_logout_with_a_store_of_its_own_leaves_the_keyring_file_alone(
+    store: MemoryTokenStore, isolated_env: Path
+) -> None:
+    # use_store means what it says: the memory store has no leftovers; the file's stay.
+    keyring = isolated_env / ".anaconda" / "keyring"
+    made = leftovers_beside(keyring)
+    store_key(store, 40 * DAY)
+    result = run("logout")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "Logged out of id.anaconda.cloud: the stored API key was removed."
+    ]
+    assert all(path.exists() for path in made)
 
 
 def test_logout_with_nothing_to_clean_says_nothing_more(store: MemoryTokenStore) -> None:
@@ -683,28 +699,27 @@ def test_logout_all_removes_every_key_in_the_file_keyring(isolated_env: Path) ->
     assert not any(path.exists() for path in leftovers)
 
 
-def test_logout_all_clears_the_store_in_use_and_the_file(
+def test_logout_all_clears_the_store_in_use_and_only_it(
     store: MemoryTokenStore, isolated_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from anaconda_auth_async import KeyringTokenStore
 
-    for name in ("anaconda.com", "anaconda.cloud", "id.example.org"):
+    for name in ("anaconda.com", "anaconda.cloud", "id.example.org", "unknown.example"):
         store.save(TokenInfo(domain=name, api_key=make_api_key(sub=name)))
     KeyringTokenStore(AnacondaAuthSettings()).save(
         TokenInfo(domain="id.example.org", api_key=make_api_key())
     )
+    before = (isolated_env / ".anaconda" / "keyring").read_bytes()
     monkeypatch.setenv("ANACONDA_AUTH_API_KEY", make_api_key(sub="env"))
     result = run("logout", "--all")
     assert result.exit_code == 0, result.stderr
-    assert "anaconda.com, anaconda.cloud, id.example.org" in result.stdout
-    assert store.domains == []
-    assert file_keyring(isolated_env).read() == {"Anaconda Cloud": {}}
+    assert "anaconda.com, anaconda.cloud, id.example.org, unknown.example" in result.stdout
+    assert store.domains == []  # every name it lists, known or not
+    assert (isolated_env / ".anaconda" / "keyring").read_bytes() == before  # not the store
     assert "ANACONDA_AUTH_API_KEY is still set" in result.stderr  # not touched
 
 
-def test_logout_all_with_nothing_stored_and_a_damaged_file(
-    store: MemoryTokenStore, isolated_env: Path
-) -> None:
+def test_logout_all_with_nothing_stored_and_a_damaged_file(isolated_env: Path) -> None:
     keyring_path = isolated_env / ".anaconda" / "keyring"
     keyring_path.parent.mkdir(parents=True)
     keyring_path.write_text("{damaged")
@@ -757,40 +772,47 @@ def test_logout_all_and_domain_contradict(store: MemoryTokenStore) -> None:
     assert "drop --auth-domain" in result.stderr
 
 
-def test_logout_all_reaches_the_sites_of_config_toml(
-    store: MemoryTokenStore, isolated_env: Path
-) -> None:
-    # A store that cannot be listed (as a system keyring): only names it is told are removed.
+class UnlistedStore(MemoryTokenStore):
+    """A store that cannot list its names, as a system keyring."""
+
+    def list_names(self) -> list[str]:
+        return []
+
+
+def test_logout_all_reaches_the_sites_of_config_toml(isolated_env: Path) -> None:
+    # A store that cannot be listed: only the names it is told are removed.
     config = isolated_env / ".anaconda" / "config.toml"
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(
         '[sites.staging]\ndomain = "staging.example.com"\n\n'
         '[sites.corp]\napi_domain = "api.corp.example"\nauth_domain = "id.corp.example"\n'
     )
+    store = UnlistedStore()
     for name in ("staging.example.com", "id.corp.example", "api.corp.example", "unknown.example"):
         store.save(TokenInfo(domain=name, api_key=make_api_key(sub=name)))
-    result = run("logout", "--all")
+    with use_store(store):
+        result = run("logout", "--all")
     assert result.exit_code == 0, result.stderr
     for name in ("staging.example.com", "id.corp.example", "api.corp.example"):
         assert name in result.stdout.splitlines()[0]
-    assert store.domains == ["unknown.example"]  # in no config, no file: cannot be found
+    assert store.domains == ["unknown.example"]  # in no config, not listed: cannot be found
 
 
 @pytest.mark.anyio
 async def test_python_logout_all_sites(store: MemoryTokenStore, isolated_env: Path) -> None:
     from anaconda_auth_async import KeyringTokenStore, logout
 
-    # The store in use cannot be listed: it loses the names every site may use; the file,
-    # which can be listed, loses every entry.
+    # Only the store in use loses its keys; the keyring file is another store.
     for name in ("anaconda.com", "id.anaconda.cloud"):
         store.save(TokenInfo(domain=name, api_key=make_api_key(sub=name)))
-    KeyringTokenStore(AnacondaAuthSettings()).save(
-        TokenInfo(domain="api.example.org", api_key=make_api_key())
-    )
+    file_store = KeyringTokenStore(AnacondaAuthSettings())
+    file_store.save(TokenInfo(domain="api.example.org", api_key=make_api_key()))
     assert await logout(all_sites=True) is True
     assert store.domains == []
-    assert file_keyring(isolated_env).read() == {"Anaconda Cloud": {}}
+    assert file_store.list_names() == ["api.example.org"]
     assert await logout(all_sites=True) is False  # nothing left to remove
+    assert await logout(all_sites=True, store=file_store) is True
+    assert file_keyring(isolated_env).read() == {"Anaconda Cloud": {}}
 
 
 def test_sync_logout_all_sites_and_its_contradiction(store: MemoryTokenStore) -> None:
