@@ -4,13 +4,23 @@
 #
 #   docs/screenshot.sh [OUTPUT_DIR]     (default: build/screenshots)
 #
-# Writes index.png and reference-api.png; nothing is sent over the network.
+# Runs from a fresh clone: the site is built by `nox -s docs` (the same strict build CI
+# runs, in its own venv with the `docs` extra), and nox is installed first if
+# `python3 -m nox` is missing, as the README's test command does. Writes index.png and
+# reference-api.png; the screenshots send nothing over the network.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-build/screenshots}"
-site="build/site"
+site="build/site"  # where `nox -s docs` builds it
+if ! command -v chromium >/dev/null; then
+    echo "docs/screenshot.sh needs Chromium on PATH: sudo apt-get install chromium" >&2
+    exit 1
+fi
+if ! python3 -m nox --version >/dev/null 2>&1; then
+    python3 -m pip install nox
+fi
+python3 -m nox -s docs
 mkdir -p "$out"
-NO_MKDOCS_2_WARNING=1 python -m mkdocs build --strict --quiet --site-dir "$site"
 profile="$(mktemp -d)"
 trap 'rm -rf "$profile"' EXIT
 shoot() {  # shoot PAGE PNG

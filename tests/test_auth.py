@@ -700,9 +700,8 @@ def test_auth_flow_without_any_key_says_so() -> None:
         flow.send(httpx.Response(401, json=AUTH_REQUIRED, request=sent))
 
 
-@pytest.mark.parametrize("driver", ["auth_flow", "sync_auth_flow"])
-def test_closing_a_driver_closes_the_inner_flow(driver: str) -> None:
-    closed: list[bool] = []
+def _recording_auth(closed: list[bool]) -> AnacondaAuth:
+    """An `AnacondaAuth` whose inner flow records being closed."""
 
     class Recording(AnacondaAuth):
         def _flow(self, request: httpx.Request, credential: Any) -> Any:
@@ -712,7 +711,13 @@ def test_closing_a_driver_closes_the_inner_flow(driver: str) -> None:
             finally:
                 closed.append(True)
 
-    flow = getattr(Recording(api_key="k", store=untouchable_store()), driver)(request())
+    return Recording(api_key="k", store=untouchable_store())
+
+
+@pytest.mark.parametrize("driver", ["auth_flow", "sync_auth_flow"])
+def test_closing_a_driver_closes_the_inner_flow(driver: str) -> None:
+    closed: list[bool] = []
+    flow = getattr(_recording_auth(closed), driver)(request())
     next(flow)
     flow.close()
     assert closed == [True]
@@ -721,16 +726,7 @@ def test_closing_a_driver_closes_the_inner_flow(driver: str) -> None:
 @pytest.mark.anyio
 async def test_closing_the_async_driver_closes_the_inner_flow() -> None:
     closed: list[bool] = []
-
-    class Recording(AnacondaAuth):
-        def _flow(self, request: httpx.Request, credential: Any) -> Any:
-            try:
-                yield request
-                yield request
-            finally:
-                closed.append(True)
-
-    flow = Recording(api_key="k", store=untouchable_store()).async_auth_flow(request())
+    flow = _recording_auth(closed).async_auth_flow(request())
     await flow.__anext__()
     await flow.aclose()
     assert closed == [True]

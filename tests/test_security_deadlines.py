@@ -66,34 +66,30 @@ def test_finding3_cli_exits_when_the_keyring_hangs(
     assert "did not answer within 1 seconds" in done.stderr
 
 
-def test_finding3_async_app_exits_when_the_keyring_hangs(
-    hung_keyring: dict[str, str], tmp_path: Path
+_ASYNC_APP = """
+    import anyio, anaconda_auth_async as aaa
+    try:
+        anyio.run(aaa.is_logged_in)
+    except aaa.StorageError as exc:
+        print("StorageError:", exc)
+"""
+_SYNC_SCRIPT = """
+    from anaconda_auth_async import StorageError
+    from anaconda_auth_async.sync import BaseClient
+    try:
+        BaseClient().get("/api/account")
+    except StorageError as exc:
+        print("StorageError:", exc)
+"""
+
+
+@pytest.mark.parametrize("code", [_ASYNC_APP, _SYNC_SCRIPT], ids=["async-app", "sync-script"])
+def test_finding3_programs_exit_when_the_keyring_hangs(
+    hung_keyring: dict[str, str], tmp_path: Path, code: str
 ) -> None:
-    code = """
-        import anyio, anaconda_auth_async as aaa
-        try:
-            anyio.run(aaa.is_logged_in)
-        except aaa.StorageError as exc:
-            print("StorageError:", exc)
-    """
     done = run(python(code), hung_keyring, tmp_path)
     assert done.returncode == 0, done.stderr
     assert "StorageError: " in done.stdout
-
-
-def test_finding3_sync_script_exits_when_the_keyring_hangs(
-    hung_keyring: dict[str, str], tmp_path: Path
-) -> None:
-    code = """
-        from anaconda_auth_async import StorageError
-        from anaconda_auth_async.sync import BaseClient
-        try:
-            BaseClient().get("/api/account")
-        except StorageError as exc:
-            print("StorageError:", exc)
-    """
-    done = run(python(code), hung_keyring, tmp_path)
-    assert done.returncode == 0, done.stderr
     assert "did not answer within 1 seconds" in done.stdout
 
 

@@ -30,6 +30,7 @@ Run it directly too: ``python browser.py --foreground --mode device --user-code 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import ssl
@@ -37,6 +38,7 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -270,62 +272,103 @@ def write_record(record: Record) -> None:
     tmp.rename(directory / f"{time.time_ns()}-{os.getpid()}.json")
 
 
-def _detach(argv: list[str]) -> int:
-    """Start the real run in the background and return at once, as browsers do."""
+def detach(script: str, argv: list[str], *, new_session: bool = False) -> int:
+    """Start `script` again with ``--foreground`` in the background and return at once, as
+    browsers do; `new_session` gives it its own process group (the test ends it whole)."""
     log_dir = os.environ.get("E2E_BROWSER_LOG")
     out: Any = subprocess.DEVNULL
     if log_dir:
         Path(log_dir).mkdir(parents=True, exist_ok=True)
         out = (Path(log_dir) / "browser-stderr.log").open("ab")
     subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--foreground", *argv],
+        [sys.executable, str(Path(script).resolve()), "--foreground", *argv],
         stdin=subprocess.DEVNULL,
         stdout=out,
         stderr=out,
         close_fds=True,
+        start_new_session=new_session,
     )
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Open one URL (see the module docstring); exit 0 when the run ended on a page."""
+@dataclass
+class Options:
+    """One run of a scripted browser: its command line, with the ``E2E_BROWSER_*``
+    environment variables as defaults."""
+
+    url: str
+    mode: str
+    login: str
+    user_code: str | None
+    timeout: float
+    foreground: bool
+    argv: list[str]
+
+
+def parse_options(argv: list[str] | None, description: str) -> Options:
+    """The command line both browsers take: URL, ``--mode``, ``--user-code``, ``--login``,
+    ``--foreground``."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser = argparse.ArgumentParser(description=description.split("\n", 1)[0])
     parser.add_argument("url")
     parser.add_argument("--mode", choices=MODES, default=None)
     parser.add_argument("--user-code", default=None)
     parser.add_argument("--login", default=None)
     parser.add_argument("--foreground", action="store_true", help="do not detach")
     args = parser.parse_args(args_list)
-    if not args.foreground and os.environ.get("E2E_BROWSER_FOREGROUND") != "1":
-        return _detach(args_list)
+    return Options(
+        url=args.url,
+        mode=args.mode or os.environ.get("E2E_BROWSER_MODE") or "approve",
+        login=args.login or os.environ.get("E2E_BROWSER_LOGIN") or "ada",
+        user_code=args.user_code or os.environ.get("E2E_BROWSER_USER_CODE") or None,
+        timeout=float(os.environ.get("E2E_BROWSER_TIMEOUT") or 60),
+        foreground=args.foreground,
+        argv=args_list,
+    )
 
+
+@contextlib.contextmanager
+def pid_file() -> Iterator[None]:
+    """``<pid>.pid`` in ``E2E_BROWSER_LOG`` while the run lasts (the tests wait for it)."""
     log_dir = os.environ.get("E2E_BROWSER_LOG")
-    pid_file = Path(log_dir) / f"{os.getpid()}.pid" if log_dir else None
-    if pid_file is not None:
-        pid_file.parent.mkdir(parents=True, exist_ok=True)
-        pid_file.write_text(str(os.getpid()))
+    path = Path(log_dir) / f"{os.getpid()}.pid" if log_dir else None
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(str(os.getpid()))
     try:
-        mode = args.mode or os.environ.get("E2E_BROWSER_MODE") or "approve"
-        if mode not in MODES:
-            print(f"browser.py: unknown mode {mode!r}; expected one of {MODES}", file=sys.stderr)
+        yield
+    finally:
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Open one URL (see the module docstring); exit 0 when the run ended on a page."""
+    options = parse_options(argv, __doc__ or "")
+    if not options.foreground and os.environ.get("E2E_BROWSER_FOREGROUND") != "1":
+        return detach(__file__, options.argv)
+    with pid_file():
+        if options.mode not in MODES:
+            print(
+                f"browser.py: unknown mode {options.mode!r}; expected one of {MODES}",
+                file=sys.stderr,
+            )
             return 2
         try:
             record = browse(
-                args.url,
-                mode=mode,
+                options.url,
+                mode=options.mode,
                 ca=_trust(),
-                login=args.login or os.environ.get("E2E_BROWSER_LOGIN") or "ada",
-                user_code=args.user_code or os.environ.get("E2E_BROWSER_USER_CODE") or None,
-                timeout=float(os.environ.get("E2E_BROWSER_TIMEOUT") or 60),
+                login=options.login,
+                user_code=options.user_code,
+                timeout=options.timeout,
             )
         except Exception:
-            record = Record(mode=mode, start_url=redact(args.url), error=traceback.format_exc())
+            record = Record(
+                mode=options.mode, start_url=redact(options.url), error=traceback.format_exc()
+            )
         write_record(record)
         return 1 if record.error else 0
-    finally:
-        if pid_file is not None:
-            pid_file.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -36,14 +36,12 @@ and ``<pid>.pid`` while a run is alive; the pid is also its process group) and
 
 from __future__ import annotations
 
-import argparse
 import base64
 import contextlib
 import hashlib
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -55,7 +53,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 # The scripted browser's record format and helpers; this file sits beside it.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from browser import MODES, Record, redact, write_record
+from browser import Record, detach, parse_options, pid_file, redact, write_record
 
 SETTLE = 0.4  # seconds a page must stay put (URL and document) to count as final
 POLL = 0.05
@@ -397,58 +395,26 @@ def run(url: str, *, mode: str, login: str, user_code: str, timeout: float, ling
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def _detach(argv: list[str]) -> int:
-    """Start the real run in its own session and return at once, as browsers do."""
-    log_dir = os.environ.get("E2E_BROWSER_LOG")
-    out: Any = subprocess.DEVNULL
-    if log_dir:
-        Path(log_dir).mkdir(parents=True, exist_ok=True)
-        out = (Path(log_dir) / "browser-stderr.log").open("ab")
-    subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--foreground", *argv],
-        stdin=subprocess.DEVNULL,
-        stdout=out,
-        stderr=out,
-        close_fds=True,
-        start_new_session=True,  # its own process group: the test ends it as a whole
-    )
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     """Open one URL in headless Chromium (see the module docstring)."""
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("url")
-    parser.add_argument("--mode", choices=MODES, default=None)
-    parser.add_argument("--user-code", default=None)
-    parser.add_argument("--login", default=None)
-    parser.add_argument("--foreground", action="store_true", help="do not detach")
-    args = parser.parse_args(args_list)
-    if not args.foreground:
-        return _detach(args_list)
+    options = parse_options(argv, __doc__ or "")
+    if not options.foreground:
+        return detach(__file__, options.argv, new_session=True)
 
     os.environ.setdefault("SE_OFFLINE", "true")  # Selenium Manager: never download
     signal.signal(signal.SIGTERM, _on_sigterm)
-    log_dir = os.environ.get("E2E_BROWSER_LOG")
-    pid_file = Path(log_dir) / f"{os.getpid()}.pid" if log_dir else None
-    if pid_file is not None:
-        pid_file.parent.mkdir(parents=True, exist_ok=True)
-        pid_file.write_text(str(os.getpid()))
-    try:
-        return run(
-            args.url,
-            mode=args.mode or os.environ.get("E2E_BROWSER_MODE") or "approve",
-            login=args.login or os.environ.get("E2E_BROWSER_LOGIN") or "ada",
-            user_code=args.user_code or os.environ.get("E2E_BROWSER_USER_CODE") or "",
-            timeout=float(os.environ.get("E2E_BROWSER_TIMEOUT") or 60),
-            linger=float(os.environ.get("E2E_BROWSER_LINGER") or 60),
-        )
-    except Stopped:
-        return 0
-    finally:
-        if pid_file is not None:
-            pid_file.unlink(missing_ok=True)
+    with pid_file():
+        try:
+            return run(
+                options.url,
+                mode=options.mode,
+                login=options.login,
+                user_code=options.user_code or "",
+                timeout=options.timeout,
+                linger=float(os.environ.get("E2E_BROWSER_LINGER") or 60),
+            )
+        except Stopped:
+            return 0
 
 
 if __name__ == "__main__":

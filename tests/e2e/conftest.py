@@ -78,6 +78,12 @@ def e2e_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2EServer]:
         pytest.fail(str(exc), pytrace=False)
 
 
+def _browser_command(url: str, *, mode: str, user_code: str | None) -> list[str]:
+    """The scripted browser's command line, in the foreground."""
+    code = ["--user-code", user_code] if user_code is not None else []
+    return [sys.executable, str(BROWSER_SCRIPT), "--foreground", "--mode", mode, *code, url]
+
+
 @dataclass
 class E2E:
     """One test's view of the harness: settings in the environment, browser records."""
@@ -138,9 +144,7 @@ class E2E:
 
     def run_browser(self, url: str, *, mode: str, user_code: str | None = None) -> dict[str, Any]:
         """Run the scripted browser in the foreground (as a user would by hand)."""
-        args = [sys.executable, str(BROWSER_SCRIPT), "--foreground", "--mode", mode, url]
-        if user_code is not None:
-            args[-1:-1] = ["--user-code", user_code]
+        args = _browser_command(url, mode=mode, user_code=user_code)
         before = len(self.browser_records())
         subprocess.run(args, env=self.subprocess_env(), timeout=STEP_TIMEOUT, check=False)
         records = self.browser_records()
@@ -149,12 +153,24 @@ class E2E:
 
     def start_browser(self, url: str, *, mode: str, user_code: str | None = None) -> None:
         """Start the scripted browser without waiting (it is stopped after the test)."""
-        args = [sys.executable, str(BROWSER_SCRIPT), "--foreground", "--mode", mode, url]
-        if user_code is not None:
-            args[-1:-1] = ["--user-code", user_code]
+        args = _browser_command(url, mode=mode, user_code=user_code)
         self.processes.append(
             subprocess.Popen(args, env=self.subprocess_env(), stdin=subprocess.DEVNULL)
         )
+
+    def start_cli(self, *args: str) -> subprocess.Popen[str]:
+        """Start ``anaconda-auth ARGS`` without waiting, stdout and stderr piped as text (it
+        is stopped after the test)."""
+        process = subprocess.Popen(
+            [*self.cli_command(), *args],
+            env=self.subprocess_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.processes.append(process)
+        return process
 
     def cli_command(self) -> list[str]:
         """The ``anaconda-auth`` console script of this environment (or ``python -m``)."""

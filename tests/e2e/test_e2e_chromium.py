@@ -184,15 +184,7 @@ async def test_device_login_opens_its_page_in_chromium(chromium: E2E) -> None:
 
 
 def test_cli_device_login_typed_into_chromium(chromium: E2E) -> None:
-    process = subprocess.Popen(
-        [*chromium.cli_command(), "login", "--device"],
-        env=chromium.subprocess_env(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    chromium.processes.append(process)
+    process = chromium.start_cli("login", "--device")  # stopped after the test
     assert process.stderr is not None
     seen: list[str] = []
     for line in process.stderr:  # the prompt comes before the CLI waits

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import queue
 import re
-import subprocess
 import threading
 import time
 from typing import IO
@@ -92,15 +91,7 @@ def _read_lines(stream: IO[str], lines: queue.Queue[str]) -> None:
 
 
 def test_cli_device_login(e2e: E2E) -> None:
-    process = subprocess.Popen(
-        [*e2e.cli_command(), "login", "--device"],
-        env=e2e.subprocess_env(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    e2e.processes.append(process)  # stopped after the test
+    process = e2e.start_cli("login", "--device")  # stopped after the test
     assert process.stderr is not None
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=_read_lines, args=(process.stderr, lines), daemon=True).start()
