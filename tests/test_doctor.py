@@ -395,3 +395,13 @@ def test_status_suggests_doctor_when_something_looks_wrong(memory: MemoryTokenSt
     result = run("status")
     assert result.exit_code == 3
     assert "Something looks wrong: 'anaconda-auth doctor' checks" in result.stdout
+
+
+def test_cli_at_a_site_checks_that_site(memory: MemoryTokenStore) -> None:
+    result = run("doctor", "--offline", "--json", "--at", "anaconda.com")
+    report = json.loads(result.stdout)
+    settings = next(c for c in report["checks"] if c["name"] == "settings")
+    assert settings["summary"].startswith("site anaconda.com; ")
+    key = next(c for c in report["checks"] if c["name"] == "key")
+    assert "Not logged in to" in key["summary"]
+    assert "id.anaconda.cloud" not in key["summary"]
