@@ -60,7 +60,7 @@ async def test_async_device_login_shows_the_code_and_opens_the_page(
     err = capsys.readouterr().err
     url, code = device_line(err, e2e)
     assert code in url  # the page opened has the code filled in
-    assert "Waiting for the login to complete; press Ctrl+C to cancel." in err
+    assert "Waiting for you to enter the code; press Ctrl+C to cancel." in err
     (record,) = e2e.wait_for_browser()
     assert record["mode"] == "device"
     assert record["final_title"] == "Sign-in Success"
@@ -127,7 +127,10 @@ async def test_auto_falls_back_to_a_code_when_the_browser_does_not_open(
 
     def person() -> None:
         line, seen = wait_for_line(capsys, "To log in, visit ")
-        assert "No browser could be opened; logging in with a code instead." in seen
+        assert (
+            "No browser could be opened, so the browser login has stopped; log in with a code"
+            in seen
+        )
         url, code = device_line(line, e2e)
         e2e.run_browser(url, mode="device", user_code=code)
 
