@@ -22,10 +22,7 @@ import time
 import traceback
 import warnings
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import urlsplit
 
 import click
 
@@ -195,11 +192,7 @@ def _offline_settings(**overrides: Any) -> AnacondaAuthSettings:
 
 
 def _day(timestamp: float) -> str:
-    return _iso(timestamp)[:10]
-
-
-def _days_left(timestamp: float) -> int:
-    return int((timestamp - time.time()) // 86400)
+    return time.strftime("%Y-%m-%d", time.gmtime(timestamp))
 
 
 def _configured_name(settings: AnacondaAuthSettings) -> str | None:
@@ -812,45 +805,24 @@ def status(*, domain: str | None, as_json: bool, min_days: int | None) -> None:
 async def _status(
     *, settings: AnacondaAuthSettings, as_json: bool, min_days: int | None = None
 ) -> None:
-    from . import _login as api  # the SDK on use, not for --help
-    from ._decision import unusable
-    from ._storage import default_store
+    from ._status import status_report  # the SDK on use, not for --help
 
-    token, source = await api.current_token(settings)
-    store = default_store(settings).name
-    why = unusable(token)
-    has_key = token is not None and why != "missing"
-    expires_at = token.expires_at if token is not None and has_key else None
-    report: dict[str, Any] = {
-        "site": settings.site,
-        "auth_domain": settings.auth_domain,
-        "api_domain": settings.api_domain,
-        "logged_in": why is None,
-        "source": source,
-        "username": token.username if token is not None and has_key else None,
-        "expires_at": _iso(expires_at) if expires_at is not None else None,
-        "days_left": _days_left(expires_at) if expires_at is not None else None,
-        "expired": has_key and token is not None and token.expired,
-        "rejected": has_key and token is not None and token.rejected,
-        "stored_as": token.domain if token is not None and has_key and source == store else None,
-        "scopes": list(token.scopes or ()) or None if token is not None and has_key else None,
-        "settings": _setting_sources(settings),
-    }
+    context = click.get_current_context(silent=True)
+    ignored: dict[str, str] = context.meta.get(_IGNORED_KEY, {}) if context is not None else {}
+    report, token = await status_report(settings, ignored=ignored, argument_names=_OPTION_OF)
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:
-        _print_status(report, has_key=has_key)
-        context = click.get_current_context(silent=True)
-        wrong = report["expired"] or report["rejected"]
-        if wrong or (context is not None and context.meta.get(_IGNORED_KEY)):
+        _print_status(report, has_key=token is not None)
+        if report["expired"] or report["rejected"] or ignored:
             click.echo(
                 "Something looks wrong: 'anaconda-auth doctor' checks this machine's settings, "
                 "storage and network, and says how to fix what it finds."
             )
     if not report["logged_in"]:
-        _usable(token if has_key else None, settings, source)
-    if min_days is not None and expires_at is not None:
-        _check_min_days(expires_at, min_days, settings, source)
+        _usable(token, settings, report["source"])
+    if min_days is not None and token is not None and token.expires_at is not None:
+        _check_min_days(token.expires_at, min_days, settings, report["source"])
 
 
 def _check_min_days(
@@ -868,49 +840,6 @@ def _check_min_days(
         f"The API key for {settings.auth_domain} from {source} expires on "
         f"{_day(expires_at)}, within {min_days} days; {fix}.",
     )
-
-
-def _iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(timespec="seconds")
-
-
-_SHOWN = ("site", "api_domain", "auth_domain", "ssl_verify", "login_flow", "keyring_path")
-_SECRET = frozenset({"api_key", "extra_headers", "client_cert_key"})
-
-
-def _setting_sources(settings: AnacondaAuthSettings) -> dict[str, dict[str, Any]]:
-    """``{setting: {"value", "from"}}`` for the main settings and every one not at its
-    default; secret values are never shown."""
-    result: dict[str, dict[str, Any]] = {}
-    context = click.get_current_context(silent=True)
-    ignored: dict[str, str] = context.meta.get(_IGNORED_KEY, {}) if context is not None else {}
-    for name in type(settings).model_fields:
-        source = settings.source_of(name)
-        if name not in _SHOWN and source.kind == "default":
-            continue
-        value = getattr(settings, name)
-        shown = "(hidden)" if name in _SECRET else value
-        if name == "proxy" and isinstance(value, str):
-            shown = _without_password(value)
-        if isinstance(shown, Path):
-            shown = str(shown)
-        described = source.description
-        if name in ignored:
-            described = f"its default: the value from {ignored[name]} is invalid"
-        elif source.kind == "argument" and name in _OPTION_OF:
-            described = _OPTION_OF[name]  # the command-line option that set it
-        result[name] = {"value": shown, "from": described}
-    return result
-
-
-def _without_password(url: str) -> str:
-    """`url` with the password of its user info (``http://user:pass@host``) hidden."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user, _, host = parts.netloc.rpartition("@")
-    name = user.partition(":")[0]
-    return parts._replace(netloc=f"{name}:***@{host}").geturl()
 
 
 def _print_status(report: dict[str, Any], *, has_key: bool) -> None:
