@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ._exceptions import APIKeyExchangeError
+from ._guards import clamp_timestamp
 from ._public import publish
 from ._text import MAX_LENGTH, MAX_SCAN, html_text, json_object, safe_line
 from ._token import jwt_expiry
@@ -73,9 +74,9 @@ class APIKey:
     def to_dict(self) -> dict[str, Any]:
         """The JSON form printed by ``anaconda-auth api-key --new --json`` (includes the key)."""
         expires = None
-        if self.expires_at is not None:
-            when = datetime.fromtimestamp(self.expires_at, tz=timezone.utc)
-            expires = when.isoformat(timespec="seconds")
+        when = clamp_timestamp(self.expires_at)
+        if when is not None:  # never raises: the key is printed with it, after its creation
+            expires = datetime.fromtimestamp(when, tz=timezone.utc).isoformat(timespec="seconds")
         return {
             "api_key": self.api_key,
             "id": self.id,
@@ -164,10 +165,10 @@ def _timestamp(value: Any) -> float | None:
     if not isinstance(value, str):
         return None
     try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        when = datetime.fromisoformat(value[:64].replace("Z", "+00:00"))
     except ValueError:
         return None
-    return when.timestamp() if when.tzinfo is not None else None
+    return clamp_timestamp(when.timestamp()) if when.tzinfo is not None else None
 
 
 def _strings(value: Any, default: tuple[str, ...]) -> tuple[str, ...]:

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 __all__ = ["MinApiVersion", "parse_version"]
 
+MAX_VERSION_LENGTH = 64
+"""Characters a version may have (``2023.01.01``, ``1.2.3-rc.1+build.5``)."""
+
 
 class MinApiVersion:
     """Warns once per client when a response's ``Min-Api-Version`` is above its version."""
@@ -63,6 +66,8 @@ def parse_version(text: str) -> Version | None:
     from semver.version import Version  # semver is needed only when a server sends Min-Api-Version
 
     text = text.strip()
+    if len(text) > MAX_VERSION_LENGTH:
+        return None  # a 5,000-digit part is no version (int() of it raises ValueError)
     end = min((i for i in (text.find("-"), text.find("+")) if i != -1), default=len(text))
     parts = text[:end].split(".")
     if not all(p.isascii() and p.isdigit() for p in parts):

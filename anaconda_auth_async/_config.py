@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import json
 import os
 import re
 import threading
@@ -51,6 +50,7 @@ from typing_extensions import Self
 from ._configfile import IGNORED, UNHONOURED, PluginTableSource, SiteSource
 from ._exceptions import ConfigurationError
 from ._public import publish
+from ._text import json_object
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -423,12 +423,9 @@ class AnacondaAuthSettings(BaseSettings):
         if value is None or value == "":
             return {}
         if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                raise ValueError(
-                    'expected a JSON object of strings, like {"X-Header": "value"}'
-                ) from None
+            value = json_object(value)  # bounded: deep nesting is no RecursionError
+            if value is None:
+                raise ValueError('expected a JSON object of strings, like {"X-Header": "value"}')
         if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
         ):
@@ -564,10 +561,9 @@ def parse_ssl_verify(value: Any) -> bool | str:
 def parse_proxy(value: Any) -> Any:
     """A proxy URL; anaconda-auth's ``proxy_servers`` mapping gives its ``https`` entry."""
     if isinstance(value, str) and value.strip().startswith("{"):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise ValueError('expected a proxy URL or a JSON object like {"https": URL}') from None
+        value = json_object(value)  # bounded: deep nesting is no RecursionError
+        if value is None:
+            raise ValueError('expected a proxy URL or a JSON object like {"https": URL}')
     if isinstance(value, Mapping):
         chosen = value.get("https") or value.get("all") or value.get("all://")
         if not isinstance(chosen, str) or not chosen:

@@ -32,6 +32,8 @@ from pydantic_settings import PydanticBaseSettingsSource
 from pydantic_settings.sources import PydanticBaseEnvSettingsSource
 
 from ._exceptions import ConfigurationError
+from ._filetrust import check_config_file
+from ._guards import MAX_DEPTH, check_depth
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -147,6 +149,7 @@ def read_config(path: Path | None = None) -> ConfigFile | None:
     Raises `ConfigurationError` (one line: file, line, key) when it is not valid TOML.
     """
     path = path or config_path()
+    check_config_file(path)  # another user's file could choose where keys go
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -161,8 +164,13 @@ def read_config(path: Path | None = None) -> ConfigFile | None:
         return cached
     try:
         data = tomllib.loads(text)
+        check_depth(data)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(_syntax_error(path, text, exc)) from None
+    except (RecursionError, ValueError):
+        raise ConfigurationError(
+            f"{path} nests tables or arrays deeper than {MAX_DEPTH} levels; fix or remove it."
+        ) from None
     parsed = ConfigFile(path, text, data)
     with _cache_lock:
         _cache[path] = parsed

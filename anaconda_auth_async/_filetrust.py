@@ -1,4 +1,5 @@
-"""May a path be trusted with API keys? The ssh-style checks of the file keyring.
+"""May a path be trusted with API keys? The ssh-style checks of the file keyring and of
+the settings file (``config.toml``).
 
 A file, a symbolic link on the way to it, or a directory holding either is refused when
 another user could have written it, pointed it elsewhere or replaced it: owned by another
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ._exceptions import StorageError
 
-__all__ = ["check_directory", "check_file", "check_link"]
+__all__ = ["check_config_file", "check_directory", "check_file", "check_link", "check_lock_file"]
 
 
 def check_file(path: str, st: os.stat_result) -> None:
@@ -51,19 +52,85 @@ def check_directory(directory: Path, *, of: str = "the token file") -> None:
     """Refuse a directory where other users could replace the keyring file (or a link)."""
     if os.name != "posix":
         return
-    try:
-        st = directory.stat()
-    except FileNotFoundError:
-        return  # nothing stored there yet; it is created 0700 on the first write
-    except OSError:
-        return  # reading or writing the file reports the problem itself
-    problem = None
-    if st.st_uid not in (_uid(), 0):
-        problem = f"is owned by another user (uid {st.st_uid})"
-    elif st.st_mode & stat.S_IWOTH and not st.st_mode & stat.S_ISVTX:
-        problem = f"is writable by every user (mode {stat.S_IMODE(st.st_mode):04o})"
+    problem = _directory_problem(directory)
     if problem is not None:
         raise _untrusted(f"The directory {directory} of {of} {problem}", None)
+
+
+def check_lock_file(path: str) -> None:
+    """Refuse, before waiting on it, a lock file another user made: they could hold it
+    forever (or make it unopenable), blocking every save and logout. Raises
+    `StorageError`, one sentence naming the file and what to do; a missing lock passes."""
+    if os.name != "posix":
+        return
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return  # none yet (it is created 0600), or taking it reports the problem
+    if st.st_uid in (_uid(), 0):
+        return
+    from ._exceptions import StorageError  # imports httpx: only when a check fails
+
+    raise StorageError(
+        f"The lock file {path} belongs to another user (uid {st.st_uid}), who can block "
+        "every save and logout with it; ask them or an administrator to remove it, or keep "
+        "your keys in a directory only you can write (ANACONDA_AUTH_KEYRING_PATH)."
+    )
+
+
+def check_config_file(path: Path) -> None:
+    """Refuse a settings file (``config.toml``) another user could have written, by the
+    same rules as the keyring file (ssh's for ``~/.ssh/config``): it chooses where keys
+    and logins go. A file or link owned by root passes (the administrator is trusted).
+    Raises `ConfigurationError`, one sentence naming the file; a missing file passes."""
+    if os.name != "posix":
+        return
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return  # reading it reports the problem, or there is none
+    shown = path
+    problem = None
+    if stat.S_ISLNK(st.st_mode):
+        if st.st_uid not in (_uid(), 0):
+            problem = f"is a symbolic link owned by another user (uid {st.st_uid})"
+        else:
+            problem = _directory_problem(path.parent, name="its directory")
+            path = Path(os.path.realpath(path))
+            try:
+                st = os.stat(path)
+            except OSError:
+                return
+    if problem is None:
+        if st.st_uid not in (_uid(), 0):
+            problem = f"is owned by another user (uid {st.st_uid})"
+        elif st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            problem = f"is writable by other users (mode {stat.S_IMODE(st.st_mode):04o})"
+        else:
+            problem = _directory_problem(path.parent, name="its directory")
+    if problem is not None:
+        from ._exceptions import ConfigurationError  # only when a check fails
+
+        where = "" if path == shown else f" (which leads to {path})"
+        raise ConfigurationError(
+            f"Refusing the settings file {shown}{where}: it {problem}, so another user "
+            f"could have chosen your settings; if it is yours, make it yours and writable "
+            f"only by you (chmod 600 {path}), or remove it."
+        )
+
+
+def _directory_problem(directory: Path, *, name: str = "") -> str | None:
+    """Why other users could replace files in `directory`, or None."""
+    try:
+        st = directory.stat()
+    except OSError:
+        return None  # missing (created 0700 on first write), or reported by the read itself
+    prefix = f"{name} {directory} " if name else ""
+    if st.st_uid not in (_uid(), 0):
+        return f"{prefix}is owned by another user (uid {st.st_uid})"
+    if st.st_mode & stat.S_IWOTH and not st.st_mode & stat.S_ISVTX:
+        return f"{prefix}is writable by every user (mode {stat.S_IMODE(st.st_mode):04o})"
+    return None
 
 
 def _untrusted(what: str, fix: str | None) -> StorageError:

@@ -20,6 +20,7 @@ __all__ = [
     "MAX_DIGITS",
     "MAX_TIMESTAMP",
     "check_depth",
+    "clamp_timestamp",
     "finite_number",
     "timestamp",
 ]
@@ -75,6 +76,21 @@ def timestamp(value: Any) -> float:
     """`value` as seconds since the epoch that `datetime` can show (years 1 to 9999 UTC,
     1970 onwards): a JWT's ``exp``, a stored ``expires_at``. Raises `ValueError`."""
     return finite_number(value, minimum=0, maximum=MAX_TIMESTAMP)
+
+
+def clamp_timestamp(value: Any) -> float | None:
+    """`value` as seconds since the epoch, clamped to what `datetime` can show (1970 to
+    9999 UTC): a JWT's ``exp`` of ``1e20`` is "9999-12-31", one of ``-1e20`` is long past.
+    None for anything that is not a finite number (a bool, a string, NaN, infinity, more
+    than `MAX_DIGITS` digits), so a date read from outside can always be shown and
+    compared."""
+    if not isinstance(value, int | float):
+        return None
+    try:
+        number = finite_number(value)
+    except ValueError:
+        return None
+    return min(max(number, 0.0), MAX_TIMESTAMP)
 
 
 def check_depth(value: Any, *, max_depth: int = MAX_DEPTH) -> None:

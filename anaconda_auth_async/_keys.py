@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from ._config import AnacondaAuthSettings, resolve_settings
 from ._exceptions import InvalidAPIKeyError
+from ._guards import clamp_timestamp
 from ._login import _requested_flow, _store, event_sink, obtain_key_in_time, save_key
 from ._public import publish
 from ._token import unverified_jwt
@@ -136,8 +137,8 @@ def _claims_of(key: str, api: str) -> dict[str, Any]:
 
 def _claims_problem(claims: dict[str, Any], api: str, auth: str) -> str | None:
     """What is wrong with a well-formed key, and what to do, as the end of a sentence."""
-    exp = claims.get("exp")
-    if isinstance(exp, int | float) and not isinstance(exp, bool) and exp <= time.time():
+    exp = clamp_timestamp(claims.get("exp"))  # -1e20 is "1970-01-01", not an OverflowError
+    if exp is not None and exp <= time.time():
         day = time.strftime("%Y-%m-%d", time.gmtime(exp))
         return f"expired on {day}; make a new one with 'anaconda-auth api-key --new'"
     issuer = claims.get("iss")

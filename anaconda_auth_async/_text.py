@@ -153,10 +153,19 @@ def json_object(
     if len(body) > max_bytes or _too_deep(body, max_depth):
         return None
     try:
-        data = json.loads(body)
+        # A 5,000-digit integer is infinity (then refused as not finite), not a ValueError
+        # that would make the whole answer "not JSON".
+        data = json.loads(body, parse_int=_bounded_int)
     except (ValueError, RecursionError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def _bounded_int(text: str) -> int | float:
+    return int(text) if len(text) <= _MAX_INT_DIGITS else float(text)
+
+
+_MAX_INT_DIGITS = 4000  # below Python's int-from-string limit (4300)
 
 
 def _too_deep(body: bytes | bytearray | str, max_depth: int) -> bool:

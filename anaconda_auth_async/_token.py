@@ -18,11 +18,11 @@ import binascii
 import dataclasses
 import hashlib
 import json
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._guards import clamp_timestamp
 from ._public import publish
 from ._text import json_object
 
@@ -65,7 +65,8 @@ class RepoToken:
 def jwt_expiry(key: str) -> float | None:
     """The ``exp`` claim of a JWT as a UNIX time, or None if it has none or is no JWT.
 
-    Never raises: anything that is not a JWT with a finite numeric ``exp`` gives None.
+    Never raises: anything that is not a JWT with a finite numeric ``exp`` gives None; a
+    time past the year 9999 (or before 1970) is clamped to it.
     """
     return _time_claim(key, "exp")
 
@@ -118,13 +119,8 @@ def _scope_list(value: Any) -> tuple[str, ...] | None:
 def _time_claim(key: str, name: str) -> float | None:
     claims = jwt_claims(key)
     value = claims.get(name) if claims is not None else None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:  # an int too large for a float
-        return None
-    return number if math.isfinite(number) else None
+    # 1e20 is the year 9999, -1e20 the epoch: a date that status can always show.
+    return clamp_timestamp(value)
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from ._filetrust import check_directory, check_file, check_link
+from ._filetrust import check_directory, check_file, check_link, check_lock_file
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock
@@ -393,6 +393,7 @@ class TokenFile:
         from filelock import FileLock, Timeout  # only a writer needs the lock
 
         lock_file = os.fspath(target.with_name(target.name + ".lock"))
+        check_lock_file(lock_file)  # another user's lock: said up front, not waited on
         with self._lock_guard:
             lock = self._locks.get(lock_file)
             if lock is None:

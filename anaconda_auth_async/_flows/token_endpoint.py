@@ -21,6 +21,7 @@ from authlib.oauth2.rfc6749.parameters import (  # type: ignore[import-untyped]
 )
 
 from .._exceptions import LoginDeniedError, LoginError
+from .._guards import finite_number
 from .._text import json_object, safe_line
 from .._transport import describe_network_error
 
@@ -155,10 +156,8 @@ def _token_error(
 
 
 def _as_int(value: object) -> int | None:
-    if isinstance(value, bool):
+    # No NaN, infinity, 5,000 digits or "²": a lifetime the provider got wrong is unknown.
+    try:
+        return int(finite_number(value, minimum=0))
+    except ValueError:
         return None
-    if isinstance(value, (int, float)):
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
