@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, get_args
 import anyio
 
 from ._config import AnacondaAuthSettings, LoginFlow, resolve_settings
-from ._decision import already_logged_in, decide, expires_within, logging_in, unusable
+from ._decision import already_logged_in, decide, logging_in, unusable
 from ._exceptions import ConfigurationError, CorruptTokenFileError, LoginTimeoutError
 from ._flows import EventSink, LoginEvent
 from ._public import publish
@@ -63,7 +63,6 @@ __all__ = [
     "browser_available",
     "current_token",
     "event_sink",
-    "expires_within",
     "is_logged_in",
     "login",
     "logout",
