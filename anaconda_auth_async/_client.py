@@ -17,7 +17,6 @@ most of the length is their typed httpx options.
 from __future__ import annotations
 
 import functools
-import gc
 import hashlib
 import time
 from typing import TYPE_CHECKING, Any, cast
@@ -92,13 +91,6 @@ if TYPE_CHECKING:
 
 
 __all__ = ["AsyncAuthClient", "BaseClient", "client_factory"]
-
-# Importing the settings (pydantic) leaves some 30,000 new objects that the garbage
-# collector has not yet looked at; left alone they set off a full collection (20-30 ms)
-# at the first allocations after import, which is a client's first request inside the
-# event loop. Collecting here, at import (normally before any loop runs), moves that pause
-# out of the loop; it frees nothing and costs the same 10-20 ms (docs/decisions.md).
-gc.collect()
 
 _GRAVATAR = "https://gravatar.com/avatar/{}.png?size=120&d=404"
 
