@@ -11,7 +11,10 @@ so reading its ``__all__`` here imports nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import inspect
+import typing
 from typing import Any
 
 __all__ = ["publish"]
@@ -30,7 +33,26 @@ def publish(namespace: dict[str, Any], *, module: str = "anaconda_auth_async") -
             continue
         where = getattr(value, "__module__", None)
         if where == here or (here == module and _private(where)):
+            if isinstance(value, type):
+                _resolve_annotations(value)
             value.__module__ = module
+
+
+def _resolve_annotations(cls: type) -> None:
+    """Resolve `cls`'s own string annotations in its defining module, while `__module__`
+    still names it: `typing.get_type_hints` looks names up in the module `__module__`
+    names, and the package namespace does not hold the private modules' names."""
+    own = inspect.get_annotations(cls)
+    if not own:
+        return
+    try:
+        hints = typing.get_type_hints(cls, include_extras=True)
+    except Exception:  # a name imported only for type checkers: leave them as written
+        return
+    cls.__annotations__ = {name: hints.get(name, hint) for name, hint in own.items()}
+    if dataclasses.is_dataclass(cls):  # pydantic and others read the fields' types
+        for field in dataclasses.fields(cls):
+            field.type = hints.get(field.name, field.type)
 
 
 def _private(where: object) -> bool:
