@@ -405,3 +405,40 @@ def test_cli_at_a_site_checks_that_site(memory: MemoryTokenStore) -> None:
     key = next(c for c in report["checks"] if c["name"] == "key")
     assert "Not logged in to" in key["summary"]
     assert "id.anaconda.cloud" not in key["summary"]
+
+
+# --- each check says what happened once, and what to do once ----------------------------
+
+
+def test_a_damaged_keyring_is_one_finding_and_one_fix_in_the_key_check(keyring: Path) -> None:
+    keyring.parent.mkdir(mode=0o700, parents=True)
+    keyring.write_text('{"Anaconda Cloud": {"id.anaconda.cloud": "eyJ')
+    keyring.chmod(0o600)
+    check = offline()["key"]
+    assert check.status == "fail"
+    assert check.summary.startswith(f"The key for {DOMAIN} could not be read: the token file ")
+    assert "could not be parsed" in check.summary
+    assert "anaconda-auth login" not in check.summary  # that is the fix's line
+    assert not check.summary.endswith(".")
+    assert (check.fix or "").startswith("log in again with 'anaconda-auth login'")
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("ANACONDA_AUTH_TIMEOUT", "soon"), ("ANACONDA_AUTH_SSL_VERIFY", "/no/such/bundle.pem")],
+)
+def test_a_refused_setting_reads_as_one_sentence(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    summary = offline()["settings"].summary
+    assert ".;" not in summary
+    assert summary.endswith("; doctor carries on with the default in its place")
+
+
+def test_split_advice_halves_a_message_of_this_package() -> None:
+    from anaconda_auth_async._doctor.report import split_advice
+
+    assert split_advice("It broke; fix it.") == ("It broke", "fix it")
+    assert split_advice("It broke.") == ("It broke", None)
+    assert split_advice("It broke; fix it; then retry.") == ("It broke", "fix it; then retry")

@@ -13,7 +13,7 @@ from .._credentials import EXPIRY_WARNING_DAYS, bound_api_domain
 from .._exceptions import ConfigurationError, StorageError
 from .._keyfile import configured_key
 from .._login import current_token
-from .report import DoctorCheck
+from .report import DoctorCheck, sentence_part, split_advice
 
 if TYPE_CHECKING:
     from .._config import AnacondaAuthSettings
@@ -34,8 +34,12 @@ async def key_check(settings: AnacondaAuthSettings, store: TokenStore | None = N
         token, source = await current_token(settings, store=store)
         stored = configured_key(settings) is None
     except (ConfigurationError, StorageError) as exc:
+        what, fix = split_advice(str(exc))
         return DoctorCheck(
-            "key", "fail", f"The key for {domain} could not be read: {exc}", _fix_of(exc)
+            "key",
+            "fail",
+            f"The key for {domain} could not be read: {sentence_part(what)}",
+            fix or "see 'anaconda-auth status', and the storage check below",
         )
     if token is None or not token.api_key:
         return DoctorCheck("key", "warn", f"Not logged in to {domain} (looked in {source})", _LOGIN)
@@ -67,12 +71,6 @@ async def key_check(settings: AnacondaAuthSettings, store: TokenStore | None = N
         fix = f"{_LOGIN} --renew-within {EXPIRY_WARNING_DAYS}d" if stored else renew
         return DoctorCheck("key", "warn", summary, fix)
     return DoctorCheck("key", "ok", summary)
-
-
-def _fix_of(exc: Exception) -> str:
-    text = str(exc)
-    _, _, advice = text.partition("; ")
-    return advice.rstrip(".") or "see 'anaconda-auth status', and the storage check below"
 
 
 def _on(token: TokenInfo) -> str:

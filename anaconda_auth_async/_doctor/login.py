@@ -19,7 +19,7 @@ from .._flows.loopback import PortInUseError, listen_for_callback
 from .._flows.opener import no_display
 from .._login import _choose_flow, browser_available
 from .procs import describe_process, port_holder
-from .report import DoctorCheck
+from .report import DoctorCheck, split_advice
 
 if TYPE_CHECKING:
     from .._config import AnacondaAuthSettings
@@ -66,7 +66,8 @@ async def redirect_port_check(settings: AnacondaAuthSettings) -> tuple[DoctorChe
             "redirect_port", "ok", f"{summary}; login_flow is '{flow}', which does not use it"
         ), True
     except LoginError as exc:
-        return DoctorCheck("redirect_port", "fail", str(exc), _fix_of(str(exc))), False
+        what, _ = split_advice(str(exc))
+        return DoctorCheck("redirect_port", "fail", what, _fix_of(str(exc))), False
     return DoctorCheck("redirect_port", "ok", f"The redirect port of {uri} is free"), False
 
 
@@ -78,8 +79,8 @@ def _port(uri: str) -> int | None:
 
 
 def _fix_of(message: str) -> str:
-    _, _, advice = message.partition("; ")
-    return advice.rstrip(".") or "set ANACONDA_AUTH_REDIRECT_URI to another loopback port"
+    _, advice = split_advice(message)
+    return advice or "set ANACONDA_AUTH_REDIRECT_URI to another loopback port"
 
 
 def no_browser_reason() -> str:

@@ -8,7 +8,7 @@ from typing import Literal
 from .._public import publish
 from .._text import safe_line
 
-__all__ = ["STATUSES", "DoctorCheck", "Status"]
+__all__ = ["STATUSES", "DoctorCheck", "Status", "sentence_part", "split_advice"]
 
 Status = Literal["ok", "warn", "fail", "skip"]
 STATUSES: tuple[Status, ...] = ("ok", "warn", "fail", "skip")
@@ -47,6 +47,22 @@ class DoctorCheck:
     def to_dict(self) -> dict[str, str | None]:
         """``{"name", "status", "summary", "fix"}`` (what ``doctor --json`` prints)."""
         return {"name": self.name, "status": self.status, "summary": self.summary, "fix": self.fix}
+
+
+def split_advice(message: str) -> tuple[str, str | None]:
+    """An error message of this package, ``<what happened>; <what to do>.``, as its two
+    halves without the final period (the advice None when it has none): a check's summary
+    says what happened and its fix what to do, each once."""
+    what, sep, advice = message.partition("; ")
+    return what.rstrip("."), (advice.rstrip(".") or None) if sep else None
+
+
+def sentence_part(text: str) -> str:
+    """`text` to follow a colon mid-sentence: its first letter lower-cased, unless the
+    first word is an acronym or a name (``API``, ``TLS``)."""
+    if len(text) > 1 and text[0].isupper() and text[1].islower():
+        return text[0].lower() + text[1:]
+    return text
 
 
 publish(globals())  # tracebacks and repr name anaconda_auth_async, not this module

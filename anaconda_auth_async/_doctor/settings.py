@@ -71,7 +71,7 @@ def _refused(problems: list[tuple[str, ConfigurationError]], init: dict[str, Any
     else:
         fix = "correct the setting named above ('anaconda-auth status' lists where each is set)"
     more = f" ({len(problems) - 1} more setting(s) also refused)" if len(problems) > 1 else ""
-    summary = f"{first}{more}; doctor carries on with the default in its place"
+    summary = f"{str(first).rstrip('.')}{more}; doctor carries on with the default in its place"
     return DoctorCheck("settings", "fail", summary, fix)
 
 

@@ -18,7 +18,7 @@ from .._exceptions import CorruptTokenFileError, StorageError
 from .._storage import KeyringTokenStore, default_store
 from .._tokenfile import TokenFile
 from .procs import describe_process, lock_holder
-from .report import DoctorCheck
+from .report import DoctorCheck, split_advice
 
 if TYPE_CHECKING:
     from .._config import AnacondaAuthSettings
@@ -49,7 +49,13 @@ def _file_check(file: TokenFile) -> DoctorCheck:
             "keyring.corrupt-<time> and writes a new one",
         )
     except StorageError as exc:
-        return DoctorCheck("storage", "fail", str(exc), _advice(str(exc)))
+        what, fix = split_advice(str(exc))
+        return DoctorCheck(
+            "storage",
+            "fail",
+            what,
+            fix or "check the permissions of the keyring file and its directory",
+        )
     target = Path(os.path.realpath(path))
     found = _stat(target)
     lock = target.with_name(target.name + ".lock")
@@ -148,8 +154,3 @@ def _owner(uid: int) -> str:
         return f"owner {pwd.getpwuid(uid).pw_name}"
     except (ImportError, KeyError):
         return f"owner uid {uid}"
-
-
-def _advice(message: str) -> str:
-    _, _, advice = message.partition("; ")
-    return advice.rstrip(".") or "see the message above"
