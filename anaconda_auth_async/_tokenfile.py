@@ -553,7 +553,7 @@ class TokenFile:
         if aside is not None:
             logger.warning(
                 "The token file %s could not be parsed; its bytes were kept in %s and a new "
-                "file was started (log in again, or restore entries from the copy kept aside)",
+                "file was written (other sites' keys it held can be restored from that copy).",
                 target,
                 aside,
             )

@@ -1169,3 +1169,28 @@ def test_login_over_a_damaged_token_file_warns_without_advising_a_login(
     assert "Logged in to id.anaconda.cloud" in result.stdout
     assert list(keyring_file.parent.glob("keyring.corrupt-*"))  # the damaged bytes, kept
     assert run("status").exit_code == 0  # and the new file is sound
+
+
+@pytest.mark.parametrize("how", ["device", "with-token"])
+def test_a_login_over_a_damaged_token_file_never_says_to_log_in_again(
+    isolated_env: Path, how: str
+) -> None:
+    """The store's own warning (the copy kept aside) is true after either kind of login."""
+    from anaconda_auth_async.testing import FakePlatform, use_platform
+
+    keyring_file = isolated_env / ".anaconda" / "keyring"
+    keyring_file.parent.mkdir(mode=0o700)
+    keyring_file.write_text('{"Anaconda Cloud": {"id.anaconda.cloud": "eyJ')
+    platform = FakePlatform()
+    with use_platform(platform):
+        if how == "device":
+            result = run("login", "--device")
+        else:
+            result = run("login", "--with-token", input=platform.api_key() + "\n")
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("Warning:")]
+    kept = [line for line in warnings if "keyring.corrupt-" in line]
+    assert len(kept) == 1, result.stderr
+    assert kept[0].endswith(".")
+    assert "log in again" not in result.stderr.lower()
+    assert list(keyring_file.parent.glob("keyring.corrupt-*"))
