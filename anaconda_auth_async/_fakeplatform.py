@@ -77,8 +77,14 @@ class FakePlatform:
     `device_code_login` False for a provider without them); `password` is the
     password-grant password. `api_key` makes a key the API accepts; `revoke` makes it
     rejected (401, ``auth_required``); `forbid` makes a path answer 403. `requests`
-    records every request; `route` adds answers for your own API paths; `script` queues
-    one-off answers (an outage, a protocol error) for any endpoint.
+    records a copy of every request as it was sent (a retried request's first attempt
+    keeps the key it carried); `route` adds answers for your own API paths; `script`
+    queues one-off answers (an outage, a protocol error) for any endpoint.
+
+    Its default domains are Anaconda's own, so code that assumes them is tested as it
+    runs; the real login stored under those names is out of reach only inside the kit
+    (`use_platform`, `use_store` or a fixture, each of which seals the keyring): outside
+    it, pass a store (``login(store=MemoryTokenStore(), ...)``).
     """
 
     def __init__(
@@ -241,7 +247,7 @@ class FakePlatform:
     # --- the fake servers -------------------------------------------------------------
 
     def _handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
+        self.requests.append(_copy(request))
         with self._lock:
             queue = self._scripts.get(request.url.path)
             answer = queue.popleft() if queue else None
@@ -400,6 +406,17 @@ class _CountingTransport(httpx.MockTransport):
     async def __aenter__(self) -> _CountingTransport:
         self._platform.clients += 1
         return self
+
+
+def _copy(request: httpx.Request) -> httpx.Request:
+    """`request` as it was sent: the auth flow sets a retry's header on the same object."""
+    return httpx.Request(
+        request.method,
+        request.url,
+        headers=request.headers.copy(),
+        content=request.read(),
+        extensions=dict(request.extensions),
+    )
 
 
 def _oauth_error(error: str, description: str) -> httpx.Response:

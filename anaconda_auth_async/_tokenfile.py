@@ -104,7 +104,7 @@ class Deadline:
     worker thread inside `Deadline.applied`; the lock wait there ends at the same instant
     as the caller's wait, so the caller gets the precise "another process held the lock"
     error instead of a second, vaguer time-out. `waiting` tells the caller that the worker
-    is in such a bounded wait (and will report by itself).
+    is in such a bounded wait, or has just given up on it and is reporting why.
     """
 
     _current = threading.local()
@@ -407,15 +407,15 @@ class TokenFile:
         try:
             lock.acquire(timeout=timeout)
         except Timeout:
+            # `waiting` stays set: the caller's wait gives this error time to arrive
             raise _errors()[1](
                 f"Another process held the lock {lock.lock_file} for more than "
                 f"{limit:g} seconds; try again when it has finished."
             ) from None
         except OSError as exc:
             raise self._os_error("lock", exc, target) from exc
-        finally:
-            if deadline is not None:
-                deadline.waiting = False
+        if deadline is not None:
+            deadline.waiting = False
         try:
             yield
         finally:

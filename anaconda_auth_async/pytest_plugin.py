@@ -12,6 +12,10 @@ Enable it in your top-level ``conftest.py``::
     or ``flow="device"``.
 ``anaconda_logged_in``
     The `TokenInfo` of a logged-in user: a key the platform accepts, in the store.
+
+Each fixture, alone or with the others, keeps the SDK away from the developer's own
+login: the keyring and config files are temporary ones for the test, never
+``~/.anaconda``, and the system keyring is not used.
 """
 
 from __future__ import annotations
@@ -42,25 +46,17 @@ def anaconda_store() -> Iterator[MemoryTokenStore]:
 
 
 @pytest.fixture
-def anaconda_platform(
-    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[FakePlatform]:
+def anaconda_platform(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePlatform]:
     """A fake Anaconda platform that every SDK client talks to during the test.
 
     The developer's or CI's own Anaconda settings do not leak in: every ``ANACONDA_*``
-    variable is unset for the test and ``~/.anaconda/config.toml`` is not read; a browser
-    login listens for its redirect on a free port.
+    variable is unset for the test, and the keyring and ``config.toml`` are temporary
+    files (`use_platform`); a browser login listens for its redirect on a free port.
     """
     platform = FakePlatform()
     for name in list(os.environ):
         if name.upper().startswith("ANACONDA_"):
             monkeypatch.delenv(name)
-    config = tmp_path_factory.mktemp("anaconda") / "config.toml"  # never created
-    monkeypatch.setenv("ANACONDA_CONFIG_TOML", str(config))
-    # a browser login listens on a free port, never the fixed default (tests run in parallel)
-    monkeypatch.setenv("ANACONDA_AUTH_EPHEMERAL_PORT", "true")
-    monkeypatch.setenv("ANACONDA_AUTH_AUTH_DOMAIN", platform.auth_domain)
-    monkeypatch.setenv("ANACONDA_AUTH_API_DOMAIN", platform.api_domain)
     with use_platform(platform):
         yield platform
 

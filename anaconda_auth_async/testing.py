@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from ._fakekey import make_api_key
 from ._fakeplatform import FakePlatform
 from ._public import publish
+from ._seal import sealed, with_environment
 from ._storage import set_override
 from ._storetests import TokenStoreTests
 from ._token import TokenInfo
@@ -121,30 +122,44 @@ class MemoryTokenStore(TokenStore):
 def use_store(store: TokenStore) -> Iterator[TokenStore]:
     """Make the SDK use `store` (everywhere `default_store()` is consulted) inside the block.
 
-    Nests; the previous store is restored on exit.
+    Sealed: inside it, the settings name a temporary keyring file and config file, never
+    ``~/.anaconda`` (so a `KeyringTokenStore` made there, a logout's clean-up or the CLI
+    touch nothing real either), and never the system keyring. Nests; the previous store
+    is restored on exit.
     """
-    previous = set_override(store)
-    try:
-        yield store
-    finally:
-        set_override(previous)
+    with sealed():
+        previous = set_override(store)
+        try:
+            yield store
+        finally:
+            set_override(previous)
 
 
 @contextmanager
 def use_platform(platform: FakePlatform) -> Iterator[FakePlatform]:
     """Inside the block, every client the SDK builds without a ``transport`` (your
     `AsyncAuthClient`/`BaseClient` subclasses and a login's own requests) talks to
-    `platform`. Nests; the previous one is restored on exit.
+    `platform`, and the settings name its domains.
+
+    Sealed, as `use_store`: the keyring and config files are temporary ones, never
+    ``~/.anaconda``, so a login, a logout or a rejected key there cannot reach the
+    developer's own; and a browser login listens on a free port, never a fixed one.
+    Nests; the previous platform is restored on exit.
     """
     from ._oidc import clear_caches  # the provider's documents are cached per process
 
-    previous = set_transport_override(platform.transport)
-    clear_caches()
-    try:
-        yield platform
-    finally:
-        set_transport_override(previous)
+    domains = {
+        "ANACONDA_AUTH_AUTH_DOMAIN": platform.auth_domain,
+        "ANACONDA_AUTH_API_DOMAIN": platform.api_domain,
+    }
+    with sealed(), with_environment(domains):
+        previous = set_transport_override(platform.transport)
         clear_caches()
+        try:
+            yield platform
+        finally:
+            set_transport_override(previous)
+            clear_caches()
 
 
 publish(globals(), module=__name__)  # tracebacks and repr name this public module

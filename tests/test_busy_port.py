@@ -98,6 +98,7 @@ def test_the_cli_says_why_in_one_line_and_logs_in_with_a_code(
 ) -> None:
     from click.testing import CliRunner
 
+    from anaconda_auth_async._seal import with_environment
     from anaconda_auth_async.cli import cli
     from anaconda_auth_async.testing import use_platform
 
@@ -107,7 +108,8 @@ def test_the_cli_says_why_in_one_line_and_logs_in_with_a_code(
         runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
     except TypeError:  # click >= 8.2 keeps them apart
         runner = CliRunner()
-    with use_platform(FakePlatform()):
+    # the kit listens on a free port; this test asks for the fixed one, inside the kit
+    with use_platform(FakePlatform()), with_environment({"ANACONDA_AUTH_EPHEMERAL_PORT": "false"}):
         result = runner.invoke(cli, ["login"])
         assert result.exit_code == 0, result.stderr
         lines = [line for line in result.stderr.splitlines() if "is in use" in line]

@@ -1151,13 +1151,19 @@ def test_login_over_a_damaged_token_file_warns_without_advising_a_login(
     isolated_env: Path,
 ) -> None:
     """The warning says what this login does about the file, not "log in again"."""
+    from anaconda_auth_async._seal import with_environment
     from anaconda_auth_async.testing import FakePlatform, use_platform
 
     keyring_file = isolated_env / ".anaconda" / "keyring"
     keyring_file.parent.mkdir(mode=0o700)
     keyring_file.write_text("{not json")
-    with use_platform(FakePlatform()):
+    # use_platform seals the keyring; this test names the damaged file inside the kit
+    with (
+        use_platform(FakePlatform()),
+        with_environment({"ANACONDA_AUTH_KEYRING_PATH": str(keyring_file)}),
+    ):
         result = run("login", "--device")  # no --force: login() repairs the file itself
+        status = run("status")
     assert result.exit_code == 0, result.stderr
     warning = result.stderr.splitlines()[0]
     assert warning == (
@@ -1168,7 +1174,7 @@ def test_login_over_a_damaged_token_file_warns_without_advising_a_login(
     assert "run `anaconda-auth login`" not in result.stderr  # no loop
     assert "Logged in to id.anaconda.cloud" in result.stdout
     assert list(keyring_file.parent.glob("keyring.corrupt-*"))  # the damaged bytes, kept
-    assert run("status").exit_code == 0  # and the new file is sound
+    assert status.exit_code == 0  # and the new file is sound
 
 
 @pytest.mark.parametrize("how", ["device", "with-token"])
@@ -1176,13 +1182,18 @@ def test_a_login_over_a_damaged_token_file_never_says_to_log_in_again(
     isolated_env: Path, how: str
 ) -> None:
     """The store's own warning (the copy kept aside) is true after either kind of login."""
+    from anaconda_auth_async._seal import with_environment
     from anaconda_auth_async.testing import FakePlatform, use_platform
 
     keyring_file = isolated_env / ".anaconda" / "keyring"
     keyring_file.parent.mkdir(mode=0o700)
     keyring_file.write_text('{"Anaconda Cloud": {"id.anaconda.cloud": "eyJ')
     platform = FakePlatform()
-    with use_platform(platform):
+    # use_platform seals the keyring; this test names the damaged file inside the kit
+    with (
+        use_platform(platform),
+        with_environment({"ANACONDA_AUTH_KEYRING_PATH": str(keyring_file)}),
+    ):
         if how == "device":
             result = run("login", "--device")
         else:

@@ -42,6 +42,7 @@ from anaconda_auth_async import (
 from anaconda_auth_async import _credentials as tokens_module
 from anaconda_auth_async import _login as login_module
 from anaconda_auth_async._apikey import DEFAULT_SCOPES, api_key_request, mint_api_key
+from anaconda_auth_async._seal import with_environment
 from anaconda_auth_async.cli import cli
 from anaconda_auth_async.sync import BaseClient
 from anaconda_auth_async.testing import MemoryTokenStore, make_api_key, use_store
@@ -706,7 +707,8 @@ def test_logout_all_clears_the_store_in_use_and_only_it(
 
     for name in ("anaconda.com", "anaconda.cloud", "id.example.org", "unknown.example"):
         store.save(TokenInfo(domain=name, api_key=make_api_key(sub=name)))
-    KeyringTokenStore(AnacondaAuthSettings()).save(
+    developers = isolated_env / ".anaconda" / "keyring"  # the file outside the kit
+    KeyringTokenStore(AnacondaAuthSettings(keyring_path=developers)).save(
         TokenInfo(domain="id.example.org", api_key=make_api_key())
     )
     before = (isolated_env / ".anaconda" / "keyring").read_bytes()
@@ -790,8 +792,8 @@ def test_logout_all_reaches_the_sites_of_config_toml(isolated_env: Path) -> None
     store = UnlistedStore()
     for name in ("staging.example.com", "id.corp.example", "api.corp.example", "unknown.example"):
         store.save(TokenInfo(domain=name, api_key=make_api_key(sub=name)))
-    with use_store(store):
-        result = run("logout", "--all")
+    with use_store(store), with_environment({"ANACONDA_CONFIG_TOML": str(config)}):
+        result = run("logout", "--all")  # the kit seals the config: this test names its own
     assert result.exit_code == 0, result.stderr
     for name in ("staging.example.com", "id.corp.example", "api.corp.example"):
         assert name in result.stdout.splitlines()[0]
@@ -805,7 +807,8 @@ async def test_python_logout_all_sites(store: MemoryTokenStore, isolated_env: Pa
     # Only the store in use loses its keys; the keyring file is another store.
     for name in ("anaconda.com", "id.anaconda.cloud"):
         store.save(TokenInfo(domain=name, api_key=make_api_key(sub=name)))
-    file_store = KeyringTokenStore(AnacondaAuthSettings())
+    developers = AnacondaAuthSettings(keyring_path=isolated_env / ".anaconda" / "keyring")
+    file_store = KeyringTokenStore(developers)
     file_store.save(TokenInfo(domain="api.example.org", api_key=make_api_key()))
     assert await logout(all_sites=True) is True
     assert store.domains == []

@@ -413,6 +413,7 @@ async def test_the_real_browser_flow_rejects_a_replayed_id_token(
     settings: AnacondaAuthSettings, platform: FakePlatform, keyring_file: Path
 ) -> None:
     settings = AnacondaAuthSettings(auth_domain=AUTH, api_domain=API, ephemeral_port=True)
+    keyring_file = settings.keyring_path  # made inside the platform's seal: the kit's file
     store_for(settings).save(OLD)
     before = await snapshot(keyring_file)
     platform.id_token_claims["nonce"] = "from-another-login"
