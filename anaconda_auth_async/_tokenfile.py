@@ -660,11 +660,18 @@ def _parse(raw: bytes) -> Data:
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as exc:
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
+        reason = _json_reason(exc) if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
         raise ValueError(f"not valid JSON: {reason}") from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise ValueError("not a JSON object of services")
     return data
+
+
+def _json_reason(exc: json.JSONDecodeError) -> str:
+    """json's message with its position ("unterminated string at line 1, column 42"): a
+    place in the file, never its content (json's own message ends "... starting at")."""
+    what = exc.msg.removesuffix(" starting at").removesuffix(" at")
+    return f"{what[:1].lower()}{what[1:]} at line {exc.lineno}, column {exc.colno}"
 
 
 def _private(fd: int | None, path: str) -> None:

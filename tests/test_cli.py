@@ -1168,7 +1168,8 @@ def test_login_over_a_damaged_token_file_warns_without_advising_a_login(
     warning = result.stderr.splitlines()[0]
     assert warning == (
         f"The token file {keyring_file} could not be parsed (not valid JSON: "
-        "Expecting property name enclosed in double quotes); logging in keeps a copy of it "
+        "expecting property name enclosed in double quotes at line 1, column 2); logging "
+        "in keeps a copy of it "
         "aside and writes a new one."
     )
     assert "run `anaconda-auth login`" not in result.stderr  # no loop

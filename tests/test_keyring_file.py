@@ -229,6 +229,16 @@ def test_save_after_damage_keeps_the_bytes_aside(
     )
 
 
+def test_a_truncated_file_says_where_the_json_stops(path: Path) -> None:
+    """json's message alone would read "Unterminated string starting at)"."""
+    path.parent.mkdir()
+    path.write_bytes(b'{"Anaconda Cloud": {"id.anaconda.cloud": "eyJ')
+    with pytest.raises(CorruptTokenFileError) as info:
+        AnacondaKeyring(path=path).get_password("Anaconda Cloud", "id.anaconda.cloud")
+    assert info.value.reason == "not valid JSON: unterminated string at line 1, column 42"
+    assert "eyJ" not in str(info.value)  # a position, never the content
+
+
 def test_delete_from_a_damaged_file_changes_nothing(path: Path) -> None:
     # The entry cannot be found in it, and replacing it would lose every other entry.
     path.parent.mkdir()
