@@ -16,11 +16,10 @@ import email.utils
 import os
 import socket
 import ssl
-import threading
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import anyio
@@ -30,6 +29,7 @@ from anyio.streams.tls import TLSAttribute, TLSStream
 from .._exceptions import ConfigurationError, DiscoveryError
 from .._oidc import ProviderMetadata, expected_issuer
 from .._text import json_object
+from .._threads import in_daemon_thread
 from .._transport import (
     async_http_client,
     describe_network_error,
@@ -40,15 +40,12 @@ from .report import DoctorCheck
 from .tls import describe_trust, explain_verify_failure, parse_chain, peer_chain
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from anyio.abc import ByteStream
 
     from .._config import AnacondaAuthSettings
 
 __all__ = ["Probe", "ProxyUse", "probe_domain", "proxy_check", "proxy_for"]
 
-T = TypeVar("T")
 
 _MAX_PROXY_ANSWER = 16 * 1024
 _PROXY_FIX = "check the proxy setting (ANACONDA_AUTH_PROXY, or HTTPS_PROXY/NO_PROXY)"
@@ -102,41 +99,15 @@ def proxy_for(url: str, settings: AnacondaAuthSettings) -> ProxyUse | None:
     return ProxyUse(_hide_password(raw), raw, "HTTPS_PROXY/ALL_PROXY in the environment")
 
 
-async def _in_daemon_thread(func: Callable[[], T], limit: float) -> T:
-    """`func()` in a daemon thread, waited for up to `limit` seconds (TimeoutError after).
-
-    Not anyio's worker pool: a DNS lookup that never answers would keep the process
-    alive at exit; a daemon thread is simply left behind.
-    """
-    outcome: list[Any] = []
-    done = threading.Event()
-
-    def run() -> None:
-        try:
-            outcome.append((True, func()))
-        except BaseException as exc:  # handed to the waiting task
-            outcome.append((False, exc))
-        finally:
-            done.set()
-
-    threading.Thread(target=run, name="anaconda-auth-doctor-dns", daemon=True).start()
-    with anyio.fail_after(limit):
-        # Polled: the thread may outlive the event loop, so it must not call into it.
-        while not done.is_set():  # noqa: ASYNC110
-            await anyio.sleep(0.01)
-    ok, value = outcome[0]
-    if not ok:
-        raise value
-    return value  # type: ignore[no-any-return]
-
-
 async def _resolve(host: str, port: int, limit: float, what: str, fix: str) -> list[str]:
     def lookup() -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
     try:
-        return await _in_daemon_thread(lookup, limit)
+        # Not anyio's worker pool: a lookup that never answers would hold up the exit.
+        with anyio.fail_after(limit):
+            return await in_daemon_thread(lookup, name="anaconda-auth-doctor-dns")
     except TimeoutError:
         raise _StepFailed(f"{what}: no DNS answer for {host} within {limit:g} s", fix) from None
     except OSError as exc:

@@ -16,14 +16,14 @@ import getpass
 import inspect
 import logging
 import sys
-import threading
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from .._exceptions import LoginDeniedError, LoginError
 from .._text import json_object
+from .._threads import in_daemon_thread
 from . import SCOPE, FlowResult
 from .token_endpoint import form_secrets, parse_token_response, post_token_request, token_form
 
@@ -41,7 +41,6 @@ __all__ = [
     "stdin_is_terminal",
 ]
 
-T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -117,35 +116,6 @@ def _restore_terminal(state: Any) -> None:
         print(file=sys.stderr, flush=True)  # end the line the prompt was on
 
 
-async def _in_daemon_thread(func: Callable[[], T]) -> T:
-    """Run a blocking prompt in a daemon thread, so a cancelled prompt never holds up exit.
-
-    anyio's worker threads are joined when the interpreter exits, and a thread blocked in
-    a read would hang it; this thread is not joined. A worker thread waits for it and is
-    released at once when the wait is cancelled.
-    """
-    done = threading.Event()
-    outcome: list[Any] = []
-
-    def run() -> None:
-        try:
-            outcome.append((True, func()))
-        except BaseException as exc:  # handed to the awaiting task
-            outcome.append((False, exc))
-        finally:
-            done.set()
-
-    threading.Thread(target=run, name="anaconda-auth prompt", daemon=True).start()
-    try:
-        await anyio.to_thread.run_sync(done.wait, abandon_on_cancel=True)
-    finally:
-        done.set()  # cancelled: let the waiting worker go; the prompt thread is a daemon
-    ok, value = outcome[0]
-    if not ok:
-        raise value
-    return value  # type: ignore[no-any-return]
-
-
 async def ask_on_terminal() -> tuple[str, str]:
     """Ask for the email (echoed) and the password (hidden) on the terminal, on stderr.
 
@@ -153,8 +123,8 @@ async def ask_on_terminal() -> tuple[str, str]:
     """
     state = _terminal_state()
     try:
-        username = await _in_daemon_thread(_read_username)
-        password = await _in_daemon_thread(_read_password)
+        username = await in_daemon_thread(_read_username, name="anaconda-auth prompt")
+        password = await in_daemon_thread(_read_password, name="anaconda-auth prompt")
     except BaseException:
         _restore_terminal(state)
         raise
