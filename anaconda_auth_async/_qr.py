@@ -9,6 +9,7 @@ drawing is set in white on black, so it reads the same on light and dark themes.
 from __future__ import annotations
 
 import io
+import os
 
 __all__ = ["MAX_URL", "png_data_uri", "terminal_qr", "terminal_width"]
 
@@ -21,8 +22,6 @@ _ON_TERMINAL = ("\x1b[97;40m", "\x1b[0m")
 
 def terminal_width(stream: object) -> int | None:
     """The width in columns of the terminal `stream` writes to, None when it is not one."""
-    import os
-
     try:
         fileno = stream.fileno()  # type: ignore[attr-defined]
         if not os.isatty(fileno):
