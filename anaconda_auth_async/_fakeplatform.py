@@ -211,8 +211,10 @@ class FakePlatform:
         The SDK's loopback listener (``redirect_uri`` in `url`) gets a fresh ``code``, the
         ``state`` and ``iss``; `params` change those (None leaves one out) or add others,
         such as ``error``. Returns the listener's answer (its redirect to a success or
-        error page). The building block of `open_browser` and `deny_browser`.
+        error page). The building block of `open_browser` and `deny_browser`. `url` may be
+        the login's single-use loopback link, which is followed first (`follow_start`).
         """
+        url = self.follow_start(url)
         query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
         code = secrets.token_urlsafe(16)
         with self._lock:
@@ -231,9 +233,21 @@ class FakePlatform:
         redirect (with a fresh code, the ``state`` and ``iss``) to the SDK's loopback
         listener and returns True. Given a device-code page, it only returns True.
         """
+        url = self.follow_start(url)
         if "redirect_uri" in parse_qs(urlsplit(url).query):
             self.redirect(url)
         return True  # a device-code page: the person enters the code (see `approve_device`)
+
+    @staticmethod
+    def follow_start(url: str) -> str:
+        """The authorization URL a login's single-use loopback start link redirects to,
+        fetched as a browser would (once); any other URL is returned as it is."""
+        parts = urlsplit(url)
+        if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            return url
+        with httpx.Client(trust_env=False) as browser:  # the real loopback listener
+            answer = browser.get(url)
+        return answer.headers.get("Location", url) if answer.status_code == 302 else url
 
     def deny_browser(self, url: str) -> bool:
         """Refuse a browser login, as a person who clicks "deny" does.

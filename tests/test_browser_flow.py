@@ -167,6 +167,7 @@ class Browser:
 
         def open_browser(url: str) -> bool:
             try:
+                url = self.platform.follow_start(url)  # the start link, fetched once
                 self.authorize_urls.append(url)
                 self.responses.append(self.platform.redirect(url, **params))
                 return True
@@ -230,7 +231,11 @@ async def test_browser_flow_end_to_end(platform: FakePlatform) -> None:
     assert browser_response.headers["location"] == SUCCESS
 
     assert [e.kind for e in events] == ["browser", "waiting", "exchanging"]
-    assert events[0].url == url
+    # the browser got the single-use loopback link, never the URL with the state
+    start = events[0].url
+    assert start is not None
+    assert start.startswith("http://127.0.0.1:")
+    assert "state" not in start
 
 
 @pytest.mark.anyio
@@ -251,11 +256,18 @@ async def test_denied_in_the_browser_never_exchanges_a_code(platform: FakePlatfo
 @pytest.mark.anyio
 async def test_forged_state_never_exchanges_the_code(platform: FakePlatform) -> None:
     browser = Browser(platform)
-    with anyio.move_on_after(1) as waiting:  # the login keeps waiting for the real redirect
+    ended = False
+    async with anyio.create_task_group() as task_group:
+
+        async def stop_once_answered() -> None:
+            await browser.finished()
+            task_group.cancel_scope.cancel()
+
+        task_group.start_soon(stop_once_answered)
         await run_flow(platform, browser.login(code="stolen", state="forged"), [])
-    assert waiting.cancelled_caught
+        ended = True  # the login keeps waiting for the real redirect: never reached
+    assert not ended
     assert token_requests(platform) == []
-    await browser.finished()
     assert browser.responses[0].status_code == 400
 
 
@@ -314,7 +326,7 @@ async def test_the_listener_is_up_before_the_browser_opens(platform: FakePlatfor
     login = Browser(platform).login()
 
     def open_browser(url: str) -> bool:
-        port = urlsplit(query_of(url)["redirect_uri"]).port
+        port = urlsplit(url).port  # the single-use start link is on the listener
         assert port is not None
         with socket.create_connection(("127.0.0.1", port), timeout=LIMIT):
             reachable.append(True)
@@ -367,7 +379,7 @@ async def test_cancelling_the_flow_closes_the_listener(platform: FakePlatform) -
     scope = anyio.CancelScope()
 
     def open_browser(url: str) -> bool:
-        port = urlsplit(query_of(url)["redirect_uri"]).port
+        port = urlsplit(url).port  # the single-use start link is on the listener
         assert port is not None
         ports.append(port)
         anyio.from_thread.run_sync(scope.cancel)  # cancel while the listener is serving

@@ -78,8 +78,9 @@ def test_escapes_in_the_authorization_endpoint_never_reach_the_terminal(
     result = run("login", "--browser", "--timeout", "1")
     assert result.exit_code == 4, result.stderr
     assert_clean(result.stderr)
-    assert "If it does not open, visit: https://id.anaconda.cloud/auth [2J" in result.stderr
-    assert "No browser could be opened; to log in, open https://" in result.stderr
+    # the terminal shows the single-use loopback link; the provider's URL stays inside
+    assert "If it does not open, visit: http://127.0.0.1:" in result.stderr
+    assert "No browser could be opened; to log in, open http://127.0.0.1:" in result.stderr
 
 
 def test_escapes_in_an_error_description_never_reach_the_terminal(

@@ -359,5 +359,5 @@ async def test_the_verification_page_is_opened_after_the_code_is_shown(
         open_browser=opener,
     )
     assert tokens.access_token == "access-1"
-    assert opened == [(f"{ISSUER}/device?user_code=WDJB-MJHT", ["device_code"])]
+    assert opened == [(f"{ISSUER}/device", ["device_code"])]  # the code only on the terminal
     assert [e.kind for e in events] == ["device_code", "waiting"]

@@ -468,6 +468,7 @@ async def test_arguments_override_settings(
     given: list[str] = []
 
     def opener(url: str) -> bool:
+        url = platform.follow_start(url)  # the single-use loopback link, as a browser
         given.append(url)
         return platform.open_browser(url)
 
@@ -664,7 +665,7 @@ async def test_the_device_page_is_opened_by_the_default_presentation(
     await anaconda_auth_async.login(
         settings=settings, on_event=(lambda e: None) if on_event else None
     )
-    device_page = f"https://{AUTH}/device?user_code=ABCD-EFGH"
+    device_page = f"https://{AUTH}/device"  # never with the code: command lines are public
     assert opened(log) == ([device_page] if opens else [])
 
 
@@ -678,8 +679,8 @@ async def test_auto_falls_back_to_a_device_code_when_no_browser_opens(
 ) -> None:
     log = recording_browser(tmp_path, monkeypatch, opens=False)  # as BROWSER=/bin/false
     await anaconda_auth_async.login(settings=settings, flow="auto", timeout=20)
-    [authorize_url] = opened(log)  # the browser was tried once, and gave up (auto) ...
-    assert authorize_url.startswith(f"https://{AUTH}/oauth2/auth?")
+    [start_url] = opened(log)  # the browser was tried once, and gave up (auto) ...
+    assert start_url.startswith("http://127.0.0.1:")  # the single-use loopback link
     assert flows_run(platform) == ["device"]  # ... for a device code, its page not opened
     err = capsys.readouterr().err
     assert "No browser could be opened, so the browser login has stopped; log in with a code" in err

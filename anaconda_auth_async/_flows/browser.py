@@ -130,10 +130,14 @@ async def browser_flow(
             redirect_uri=redirect_uri,
             secrets=secrets,
         )
-        on_event(LoginEvent(kind="browser", url=url))
+        # The browser (and the person, if none opens) gets a single-use loopback link
+        # that redirects to `url`: a command line is visible to every local user, and
+        # `url` carries this login's state. `url` itself never leaves this process.
+        start = listener.start_url(url)
+        on_event(LoginEvent(kind="browser", url=start))
         on_event(LoginEvent(kind="waiting", message="Waiting for you to log in in the browser."))
         code = await _open_and_wait(
-            listener, lambda: _open(opener, url, on_event, give_up_without_browser)
+            listener, lambda: _open(opener, start, on_event, give_up_without_browser)
         )
     on_event(LoginEvent(kind="exchanging", message="Exchanging the authorization code."))
     form = code_exchange_form(

@@ -225,9 +225,10 @@ async def device_flow(
     Reports ``device_code`` (URL, user code, lifetime), then ``waiting``. Raises
     `LoginError` when the provider has no device endpoint or the login fails,
     `LoginDeniedError` when the user refuses, `LoginTimeoutError` when the code expires.
-    `sleep` waits between polls. With `open_browser`, the verification page (with the
-    code filled in, when the provider offers that) is opened after the code is reported,
-    as anaconda-auth does; a browser that does not open changes nothing.
+    `sleep` waits between polls. With `open_browser`, the verification page is opened
+    after the code is reported, as anaconda-auth does, but without the code filled in
+    (the person types it from the terminal: another local user can read a browser's
+    command line); a browser that does not open changes nothing.
     """
     endpoint = metadata.device_authorization_endpoint
     if not endpoint:
@@ -244,7 +245,11 @@ async def device_flow(
             expires_in=auth.expires_in if math.isfinite(auth.expires_in) else None,
         )
     )
-    if open_browser is not None and not await open_in_browser(open_browser, auth.url):
+    # The plain page, never the one with the code filled in: a command line is readable
+    # by every local user, who could approve the code as themselves and log this user in
+    # to their account. The code is shown only on the terminal (the event above).
+    page = auth.verification_uri
+    if open_browser is not None and not await open_in_browser(open_browser, page):
         logger.info("The verification page was not opened; the URL and code are shown")
     on_event(LoginEvent(kind="waiting", message="Waiting for you to enter the code."))
     form = device_token_request(settings, auth.device_code)

@@ -9,6 +9,8 @@ own read time limit, until the redirect with this login's ``state`` arrives:
 - the same with ``error=``: 302 to the error page, the login fails with the provider's code;
 - the redirect path without this login's ``state`` (wrong, missing, repeated, or the
   wrong ``iss``): 400, and it keeps listening, since any local process can send that;
+- the single-use start path (`Listener.start_url`): 302 to the authorization URL the
+  first time; the second time 410, and the login ends (`LinkReusedError`);
 - any other request: 404, and it keeps listening; malformed HTTP: connection dropped.
 
 A ``localhost`` redirect URI is bound on every loopback address a browser may try for
@@ -22,6 +24,7 @@ from __future__ import annotations
 import errno
 import hmac
 import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import parse_qs, urlsplit, urlunsplit
@@ -34,7 +37,14 @@ from anyio.streams.stapled import MultiListener
 from .._exceptions import LoginDeniedError, LoginError
 from .._text import safe_line
 
-__all__ = ["Listener", "PortInUseError", "Rejected", "listen_for_callback", "parse_callback"]
+__all__ = [
+    "LinkReusedError",
+    "Listener",
+    "PortInUseError",
+    "Rejected",
+    "listen_for_callback",
+    "parse_callback",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +77,10 @@ class PortInUseError(LoginError):
         """Why the browser login cannot run, as a phrase (for the device-code notice)."""
         by = f" by {self.holder}" if self.holder else ""
         return f"Port {self.port} for the login redirect is in use{by}"
+
+
+class LinkReusedError(LoginError):
+    """The single-use start link of a browser login was requested twice: the login stops."""
 
 
 class Rejected:
@@ -155,6 +169,23 @@ class Listener:
         self._read_timeout = read_timeout
         self._outcome: str | LoginError | None = None
         self._task_group: TaskGroup | None = None
+        self._start: tuple[str, str] | None = None  # (path, authorization URL)
+        self._started = False
+
+    def start_url(self, authorization_url: str) -> str:
+        """A single-use loopback URL that redirects (302) to `authorization_url`.
+
+        Open the browser on this, not on the authorization URL: a command line is
+        readable by every user of the machine (``/proc/PID/cmdline``), and the
+        authorization URL carries this login's ``state``. The path is unguessable; a
+        second request for it ends the login with `LinkReusedError`, since the browser
+        fetches it once and anyone else who read it could race the browser to the
+        provider.
+        """
+        path = "/" + secrets.token_urlsafe(24)
+        self._start = (path, authorization_url)
+        parts = urlsplit(self.redirect_uri)
+        return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
     def __repr__(self) -> str:
         return f"<Listener {self.redirect_uri}>"
@@ -209,6 +240,9 @@ class Listener:
         if request is None:
             return
         target = request.target.decode("ascii", "replace")
+        if self._start is not None and urlsplit(target).path == self._start[0]:
+            await self._send_start(stream, connection)
+            return
         outcome = None
         if request.method == b"GET":
             outcome = parse_callback(
@@ -236,6 +270,23 @@ class Listener:
             await self._send(stream, _redirect(connection, location))
         finally:  # the callback arrived: the login ends even if the browser went away
             self._finish(outcome)
+
+    async def _send_start(self, stream: SocketStream, connection: h11.Connection) -> None:
+        assert self._start is not None
+        if not self._started:
+            self._started = True
+            await self._send(stream, _redirect(connection, self._start[1]))
+            return
+        logger.warning("The login's start link was requested a second time; stopping")
+        body = b"This login link was already used; run the login again.\n"
+        await self._send(stream, _response(connection, 410, body))
+        self._finish(
+            LinkReusedError(
+                "The login's link was opened twice, so another program on this computer "
+                "may have used it to log you in as someone else; the login was stopped, "
+                "run it again."
+            )
+        )
 
     async def _send(self, stream: SocketStream, data: bytes) -> None:
         with anyio.move_on_after(self._read_timeout):
