@@ -50,7 +50,7 @@ from typing_extensions import Self
 from ._configfile import IGNORED, UNHONOURED, PluginTableSource, SiteSource
 from ._exceptions import ConfigurationError
 from ._public import publish
-from ._text import json_object
+from ._text import json_object, one_line
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -546,15 +546,20 @@ def parse_ssl_verify(value: Any) -> bool | str:
     if word == "truststore":
         return "truststore"
     path = Path(value).expanduser()
-    if path.is_dir():
-        return str(path)  # a CA directory (OpenSSL's c_rehash layout), as ssl's capath
-    if not path.exists():
+    shown = one_line(str(path), 120)  # a value from outside: one printable line
+    try:
+        if path.is_dir():
+            return str(path)  # a CA directory (OpenSSL's c_rehash layout), as ssl's capath
+        exists, is_file = path.exists(), path.is_file()
+    except (OSError, ValueError):  # a name too long for the system, a NUL in it
+        exists = is_file = False
+    if not exists:
         raise ValueError(
-            f"CA bundle {path} does not exist; expected true, false, 'truststore' "
+            f"CA bundle {shown} does not exist; expected true, false, 'truststore' "
             "or the path of a CA bundle file or CA directory"
         )
-    if not path.is_file():
-        raise ValueError(f"CA bundle {path} is neither a file nor a directory")
+    if not is_file:
+        raise ValueError(f"CA bundle {shown} is neither a file nor a directory")
     return str(path)
 
 

@@ -34,6 +34,7 @@ from pydantic_settings.sources import PydanticBaseEnvSettingsSource
 from ._exceptions import ConfigurationError
 from ._filetrust import check_config_file
 from ._guards import MAX_DEPTH, check_depth
+from ._text import one_line
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -347,6 +348,7 @@ def find_site(
     close = difflib.get_close_matches(requested, [*sites, *PRESETS], n=1, cutoff=0.6)
     meant = f"; did you mean {close[0]!r}?" if close else "."
     raise ConfigurationError(
-        f"Unknown site {requested!r}{where}: sites in {config_path()}: {configured}; "
+        f"Unknown site {one_line(repr(requested), 80)}{where}: sites in {config_path()}: "
+        f"{configured}; "
         f"presets: {', '.join(PRESETS)}{meant}"
     )

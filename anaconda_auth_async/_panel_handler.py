@@ -14,10 +14,13 @@ certificate), so a private CA works for them as for every other request of the S
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlencode
 
 from panel.auth import CodeChallengeLoginHandler, OAuthLoginHandler
 from panel.config import config
+from tornado.web import HTTPError
 
 from ._config import AnacondaAuthSettings, resolve_settings
 
@@ -43,7 +46,11 @@ class AnacondaCloudLoginHandler(CodeChallengeLoginHandler):  # type: ignore[misc
 
     With ``--oauth-secret`` it logs in as a confidential client (the secret in the token
     request, as anaconda-cloud-auth's handler did); without one, as a public client with
-    PKCE (S256). The user is the ID token's ``email``. The OAuth client at the provider
+    PKCE (S256). The user is the ID token's ``email``, taken only from an ID token that
+    the SDK's own validator accepts (as for a login: its signature by a key of the
+    provider's JWKS, ``iss``, ``aud``, ``exp``, and the ``nonce`` this handler sent), and
+    only when the provider says the address is verified (``email_verified``); anything else
+    answers 401. The OAuth client at the provider
     needs the scopes ``openid email profile offline_access`` and the Panel app's ``/login``
     URL (``--oauth-redirect-uri``) as a redirect URI.
     """
@@ -52,6 +59,7 @@ class AnacondaCloudLoginHandler(CodeChallengeLoginHandler):  # type: ignore[misc
     _EXTRA_TOKEN_PARAMS = {"grant_type": "authorization_code"}
     _USER_KEY = "email"
     _OAUTH_REDIRECT_URL = "http://localhost:5006"
+    _NONCE_COOKIE = "anaconda-oauth-nonce"  # the nonce sent with a login, for its ID token
 
     _metadata: ProviderMetadata | None = None
     _http: dict[int, AsyncHTTPClient] = {}
@@ -93,6 +101,62 @@ class AnacondaCloudLoginHandler(CodeChallengeLoginHandler):  # type: ignore[misc
     def _OAUTH_USER_URL(self) -> str:
         return self._endpoint("userinfo_endpoint")
 
+    def redirect(self, url: str, permanent: bool = False, status: int | None = None) -> None:
+        """Tornado's redirect; the one to the provider's login page carries a fresh
+        ``nonce`` (kept in a secure cookie), checked later in the ID token."""
+        endpoint = self._endpoint("authorization_endpoint") if self._metadata else ""
+        if endpoint and url.startswith(f"{endpoint}?"):
+            nonce = secrets.token_urlsafe(24)
+            self.set_secure_cookie(
+                self._NONCE_COOKIE, nonce, httponly=True, path=config.cookie_path
+            )
+            url = f"{url}&{urlencode({'nonce': nonce})}"
+        super().redirect(url, permanent, status)
+
+    async def verify_token_response(self, body: bytes, form: str = "") -> None:
+        """Check the ID token of the provider's token answer before Panel reads the user
+        from it; raise tornado's ``HTTPError(401)`` saying why when it does not pass.
+
+        A refresh (``grant_type=refresh_token`` in `form`) is not checked: Panel does not
+        read the user from its answer.
+        """
+        from ._exceptions import InvalidIDTokenError
+        from ._idtoken import verify_id_token  # joserfc only when Panel logs someone in
+        from ._text import json_object
+        from ._transport import async_http_client
+
+        if parse_qs(form).get("grant_type") == ["refresh_token"]:
+            return
+        data = json_object(body) or {}
+        id_token, access_token = data.get("id_token"), data.get("access_token")
+        if not isinstance(id_token, str) or not id_token:
+            raise HTTPError(401, "The provider sent no ID token, so the user is not known.")
+        cookie = self.get_secure_cookie(self._NONCE_COOKIE)
+        if not cookie:
+            raise HTTPError(401, "This login was not started here (no nonce); start it again.")
+        self.clear_cookie(self._NONCE_COOKIE, path=config.cookie_path)
+        settings = panel_settings()
+        metadata = self._metadata or await self._discover()
+        try:
+            async with async_http_client(settings) as http:
+                claims = await verify_id_token(
+                    http,
+                    metadata,
+                    id_token,
+                    client_id=str(config.oauth_key or settings.client_id),
+                    nonce=cookie.decode("ascii", "replace"),
+                    access_token=access_token if isinstance(access_token, str) else None,
+                )
+        except InvalidIDTokenError as exc:
+            raise HTTPError(401, str(exc)) from None
+        user_key = config.oauth_jwt_user or self._USER_KEY
+        if user_key == "email" and claims.get("email_verified") is not True:
+            raise HTTPError(
+                401,
+                "The provider has not verified this account's email address, so it "
+                "cannot identify the user; verify it at the provider and log in again.",
+            )
+
     def get_auth_http_client(self) -> Any:
         """Tornado's client for Panel's token and user-info requests, with the SDK's TLS."""
         from tornado.httpclient import AsyncHTTPClient  # Panel's own: only under Panel
@@ -109,4 +173,26 @@ class AnacondaCloudLoginHandler(CodeChallengeLoginHandler):  # type: ignore[misc
             )
             client = AsyncHTTPClient(force_instance=True, defaults=options)
             self._http[loop] = client
-        return client
+        return _VerifyingClient(client, self)
+
+
+class _VerifyingClient:
+    """Panel's HTTP client for one login request: the token endpoint's answer is checked
+    (`AnacondaCloudLoginHandler.verify_token_response`) before Panel reads a user from it."""
+
+    def __init__(self, client: AsyncHTTPClient, handler: AnacondaCloudLoginHandler) -> None:
+        self._client = client
+        self._handler = handler
+
+    async def fetch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        """Tornado's ``fetch``; a token answer is verified before it is returned."""
+        response = await self._client.fetch(request, *args, **kwargs)
+        url = getattr(request, "url", request)
+        if url == self._handler._OAUTH_ACCESS_TOKEN_URL and response.code == 200:
+            body = getattr(request, "body", b"") or b""
+            form = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+            await self._handler.verify_token_response(response.body, form)
+        return response
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
