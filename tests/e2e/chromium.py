@@ -284,7 +284,11 @@ class Person:
 
 def _probe(driver: Any, url: str, paths: str, record: Record) -> None:
     """Open loopback paths on the redirect URI's origin first (a stale tab, a favicon)."""
+    # The login's single-use start link is on the listener itself; an authorize URL
+    # names it in redirect_uri.
     redirect = dict(parse_qsl(urlsplit(url).query)).get("redirect_uri")
+    if not redirect and urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1"):
+        redirect = url
     if not redirect:
         return
     origin = urlsplit(redirect)

@@ -85,6 +85,23 @@ def _browser_command(url: str, *, mode: str, user_code: str | None) -> list[str]
 
 
 @dataclass
+class CodeReader:
+    """stderr as the person reads it: the device code printed there goes to the browser
+    script, which starts after it is printed, as ``E2E_BROWSER_USER_CODE``."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        match = re.search(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b", text)
+        if match:
+            os.environ["E2E_BROWSER_USER_CODE"] = match.group(1)
+        return int(self._stream.write(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 class E2E:
     """One test's view of the harness: settings in the environment, browser records."""
 
@@ -105,6 +122,13 @@ class E2E:
         self.setenv("E2E_BROWSER_MODE", mode)
         for name, value in extra.items():
             self.setenv(f"E2E_BROWSER_{name.upper()}", value)
+
+    def type_device_code(self) -> None:
+        """Act as the person at a device login: read the code the login prints on stderr
+        and type it in the browser (the scripted browser's ``E2E_BROWSER_USER_CODE``),
+        since the page opened no longer carries it (a command line is public)."""
+        self.setenv("E2E_BROWSER_USER_CODE", "")  # restored after the test
+        self.monkeypatch.setattr(sys, "stderr", CodeReader(sys.stderr))
 
     def setenv(self, name: str, value: str) -> None:
         """Set an environment variable for the test process and for `subprocess_env`."""

@@ -9,8 +9,6 @@ screenshot of every final page is kept under ``tests/e2e/artifacts/<test>/``.
 from __future__ import annotations
 
 import logging
-import os
-import re
 import subprocess
 import sys
 import time
@@ -172,16 +170,13 @@ async def test_device_login_completed_in_chromium(chromium: E2E) -> None:
 
 
 @pytest.mark.anyio
-async def test_device_login_opens_its_page_in_chromium(
-    chromium: E2E, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_device_login_opens_its_page_in_chromium(chromium: E2E) -> None:
     # With no on_event the device flow opens the verification page itself, without the
     # code (a command line is readable by every user): the person types the code shown on
     # the terminal, which the browser script is given as E2E_BROWSER_USER_CODE; Chromium
     # confirms it and logs in while the library polls the token endpoint.
     chromium.set_browser_mode("device")
-    monkeypatch.setenv("E2E_BROWSER_USER_CODE", "")  # restored after the test
-    monkeypatch.setattr(sys, "stderr", _CodeReader(sys.stderr))
+    chromium.type_device_code()
     with anyio.fail_after(STEP_TIMEOUT):
         token = await login(flow="device")
     assert chromium.stored() == token
@@ -248,20 +243,3 @@ def test_without_chromium_the_reason_says_how_to_get_it(monkeypatch: pytest.Monk
     assert reason is not None
     assert reason.startswith("chromium and chromedriver not found")
     assert "apt-get install chromium chromium-driver" in reason
-
-
-class _CodeReader:
-    """stderr as the person reads it: the device code printed there is what they type
-    (handed to the browser script, which starts after it is printed)."""
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-
-    def write(self, text: str) -> int:
-        match = re.search(r"\b([A-Z0-9]{4}-[A-Z0-9]{4})\b", text)
-        if match:
-            os.environ["E2E_BROWSER_USER_CODE"] = match.group(1)
-        return int(self._stream.write(text))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)

@@ -30,7 +30,10 @@ def test_cli_login_whoami_api_key_status_logout(e2e: E2E) -> None:
     login = e2e.run_cli("login")
     assert login.returncode == 0, login.stderr
     assert login.stdout.strip() == f"Logged in to {domain} as ada@example.com."
-    assert "Opening your browser to log in. If it does not open, visit: https://" in login.stderr
+    assert (
+        "Opening your browser to log in. If it does not open, visit: http://127.0.0.1:"
+        in login.stderr
+    )  # the single-use link
     token = e2e.stored()
     assert token is not None
     assert token.api_key is not None

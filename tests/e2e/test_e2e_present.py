@@ -54,12 +54,13 @@ async def test_async_device_login_shows_the_code_and_opens_the_page(
     e2e: E2E, capsys: pytest.CaptureFixture[str]
 ) -> None:
     e2e.set_browser_mode("device")
+    e2e.type_device_code()  # the page opened has no code: the person types it
     with anyio.fail_after(LIMIT):
         token = await login(flow="device")
     assert token.username == "ada@example.com"
     err = capsys.readouterr().err
     url, code = device_line(err, e2e)
-    assert code in url  # the page opened has the code filled in
+    assert code in url  # the terminal shows the page with the code filled in
     assert "Waiting for you to enter the code; press Ctrl+C to cancel." in err
     (record,) = e2e.wait_for_browser()
     assert record["mode"] == "device"
@@ -70,6 +71,7 @@ def test_sync_device_login_shows_the_code_and_opens_the_page(
     e2e: E2E, capsys: pytest.CaptureFixture[str]
 ) -> None:
     e2e.set_browser_mode("device")
+    e2e.type_device_code()
     token = sync_face.login(flow="device", timeout=LIMIT)
     assert e2e.stored() == token
     device_line(capsys.readouterr().err, e2e)
