@@ -84,7 +84,6 @@ def _browser_command(url: str, *, mode: str, user_code: str | None) -> list[str]
     return [sys.executable, str(BROWSER_SCRIPT), "--foreground", "--mode", mode, *code, url]
 
 
-@dataclass
 class CodeReader:
     """stderr as the person reads it: the device code printed there goes to the browser
     script, which starts after it is printed, as ``E2E_BROWSER_USER_CODE``."""
@@ -102,6 +101,7 @@ class CodeReader:
         return getattr(self._stream, name)
 
 
+@dataclass
 class E2E:
     """One test's view of the harness: settings in the environment, browser records."""
 
