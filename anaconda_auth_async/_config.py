@@ -57,12 +57,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GUARDED",
+    "SECRET_SETTINGS",
     "AnacondaAuthSettings",
     "SettingSource",
     "SettingsOverrides",
     "resolve_settings",
     "setting_source",
 ]
+
+SECRET_SETTINGS = frozenset({"api_key", "extra_headers", "client_cert_key"})
+"""Settings whose value is never shown (status, doctor), only where it came from."""
 
 _TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
 _FALSE = frozenset({"0", "false", "f", "no", "n", "off"})

@@ -15,30 +15,19 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+
+from ._config import SECRET_SETTINGS
+from ._text import without_password
 
 if TYPE_CHECKING:
     from ._config import AnacondaAuthSettings
     from ._storage import TokenStore
     from ._token import TokenInfo
 
-__all__ = ["SECRET_SETTINGS", "setting_sources", "status_report", "without_password"]
+__all__ = ["setting_sources", "status_report"]
 
 SHOWN_SETTINGS = ("site", "api_domain", "auth_domain", "ssl_verify", "login_flow", "keyring_path")
 """Shown even at their defaults; any other setting only when something set it."""
-
-SECRET_SETTINGS = frozenset({"api_key", "extra_headers", "client_cert_key"})
-"""Settings whose value is never shown, only where it came from."""
-
-
-def without_password(url: str) -> str:
-    """`url` with the password of its user info (``http://user:pass@host``) hidden."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user, _, host = parts.netloc.rpartition("@")
-    name = user.partition(":")[0]
-    return parts._replace(netloc=f"{name}:***@{host}").geturl()
 
 
 def setting_sources(

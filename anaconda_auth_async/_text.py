@@ -31,6 +31,7 @@ import json
 import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlsplit
 
 __all__ = [
     "MAX_JSON_BYTES",
@@ -43,6 +44,7 @@ __all__ = [
     "one_line",
     "redact",
     "safe_line",
+    "without_password",
 ]
 
 MAX_LENGTH = 200
@@ -183,3 +185,13 @@ def _too_deep(body: bytes | bytearray | str, max_depth: int) -> bool:
 
 _OPEN = frozenset(b"[{")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def without_password(url: str) -> str:
+    """`url` with the password of its user info (``http://user:pass@host``) hidden."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    name = user.partition(":")[0]
+    return parts._replace(netloc=f"{name}:***@{host}").geturl()

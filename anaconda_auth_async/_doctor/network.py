@@ -28,7 +28,7 @@ from anyio.streams.tls import TLSAttribute, TLSStream
 
 from .._exceptions import ConfigurationError, DiscoveryError
 from .._oidc import ProviderMetadata, expected_issuer
-from .._text import json_object
+from .._text import json_object, without_password
 from .._threads import in_daemon_thread
 from .._transport import (
     async_http_client,
@@ -78,25 +78,18 @@ class _StepFailed(Exception):
         self.summary, self.fix, self.proxy_problem = summary, fix, proxy_problem
 
 
-def _hide_password(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    return parts._replace(netloc=f"{parts.username}:***@{parts.hostname}:{parts.port}").geturl()
-
-
 def proxy_for(url: str, settings: AnacondaAuthSettings) -> ProxyUse | None:
     """The proxy httpx would use for `url`: the proxy setting, else the environment's."""
     if settings.proxy:
         source = f"the proxy setting, from {settings.source_of('proxy')}"
-        return ProxyUse(_hide_password(settings.proxy), settings.proxy, source)
+        return ProxyUse(without_password(settings.proxy), settings.proxy, source)
     host = urlsplit(url).hostname or ""
     proxies = urllib.request.getproxies_environment()
     raw = proxies.get("https") or proxies.get("all")
     bypass = getattr(urllib.request, "proxy_bypass_environment")  # noqa: B009 (not in the stubs)
     if not raw or bypass(host):
         return None
-    return ProxyUse(_hide_password(raw), raw, "HTTPS_PROXY/ALL_PROXY in the environment")
+    return ProxyUse(without_password(raw), raw, "HTTPS_PROXY/ALL_PROXY in the environment")
 
 
 async def _resolve(host: str, port: int, limit: float, what: str, fix: str) -> list[str]:

@@ -24,7 +24,6 @@ from .report import DoctorCheck
 __all__ = ["load_settings", "setting_names_check"]
 
 _MAIN = ("auth_domain", "api_domain")
-_SECRET = frozenset({"api_key", "extra_headers", "client_cert_key"})
 _MAX_TRIES = 8  # each retry replaces at least one more bad setting by its default
 
 
