@@ -12,13 +12,11 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._apikey import APIKey
-    from ._auth import AnacondaAuth
-    from ._client import AsyncAuthClient
-    from ._config import AnacondaAuthSettings
-    from ._doctor.report import DoctorCheck
-    from ._doctor.run import doctor
-    from ._exceptions import (
+    from .api_client.auth import AnacondaAuth
+    from .api_client.clients import AsyncAuthClient
+    from .diagnostics.report import DoctorCheck
+    from .diagnostics.run_checks import doctor
+    from .foundation.errors import (
         AnacondaAuthError,
         APIKeyExchangeError,
         AuthenticationError,
@@ -36,10 +34,12 @@ if TYPE_CHECKING:
         TokenExpiredError,
         TokenNotFoundError,
     )
-    from ._keys import create_api_key, store_api_key
-    from ._login import LoginEvent, is_logged_in, login, logout
-    from ._storage import KeyringTokenStore, TokenStore
-    from ._token import RepoToken, TokenInfo
+    from .logins.key_exchange import APIKey
+    from .logins.login import LoginEvent, is_logged_in, login, logout
+    from .logins.machine_keys import create_api_key, store_api_key
+    from .settings.fields import AnacondaAuthSettings
+    from .storage.keyring_store import KeyringTokenStore, TokenStore
+    from .storage.stored_token import RepoToken, TokenInfo
 
 __all__ = [
     "APIKey",
@@ -78,29 +78,29 @@ __all__ = [
 ]
 
 _WHERE = {
-    "APIKey": "._apikey",
-    "create_api_key": "._keys",
-    "store_api_key": "._keys",
-    "AnacondaAuth": "._auth",
-    "AsyncAuthClient": "._client",
-    "AnacondaAuthSettings": "._config",
-    "DoctorCheck": "._doctor.report",
-    "doctor": "._doctor.run",
-    "KeyringTokenStore": "._storage",
-    "TokenStore": "._storage",
-    "RepoToken": "._token",
-    "TokenInfo": "._token",
-    "LoginEvent": "._login",
-    "is_logged_in": "._login",
-    "login": "._login",
-    "logout": "._login",
+    "APIKey": ".logins.key_exchange",
+    "create_api_key": ".logins.machine_keys",
+    "store_api_key": ".logins.machine_keys",
+    "AnacondaAuth": ".api_client.auth",
+    "AsyncAuthClient": ".api_client.clients",
+    "AnacondaAuthSettings": ".settings.fields",
+    "DoctorCheck": ".diagnostics.report",
+    "doctor": ".diagnostics.run_checks",
+    "KeyringTokenStore": ".storage.keyring_store",
+    "TokenStore": ".storage.keyring_store",
+    "RepoToken": ".storage.stored_token",
+    "TokenInfo": ".storage.stored_token",
+    "LoginEvent": ".logins.login",
+    "is_logged_in": ".logins.login",
+    "login": ".logins.login",
+    "logout": ".logins.login",
 }
 
 
 def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None and name in __all__:
-        module = "._exceptions"
+        module = ".foundation.errors"
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(module, __name__), name)

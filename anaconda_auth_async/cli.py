@@ -8,8 +8,8 @@ Only click and the standard library are imported at module level: ``--help`` mus
 fast, so the SDK (httpx, pydantic, keyring, anyio) is imported inside the commands.
 
 Over 400 lines on purpose: every command, its options, its output and its exit codes read
-in one place, as click's own examples do; the exit-code policy is in `_cli_errors` and the
-login display in `_cli_ui`.
+in one place, as click's own examples do; the exit-code policy is in `exit_codes` and the
+login display in `terminal`.
 """
 
 from __future__ import annotations
@@ -26,13 +26,19 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ._cli_errors import ExitCode, Failure, classify, exit_code_table, unwrap
-from ._cli_ui import LoginUI, confirm, exit_on_interrupt, log_warnings_as_lines, setup_logging
 from ._version import __version__
+from .command_line.exit_codes import ExitCode, Failure, classify, exit_code_table, unwrap
+from .command_line.terminal import (
+    LoginUI,
+    confirm,
+    exit_on_interrupt,
+    log_warnings_as_lines,
+    setup_logging,
+)
 
 if TYPE_CHECKING:
-    from ._config import AnacondaAuthSettings, LoginFlow
-    from ._token import TokenInfo
+    from .settings.fields import AnacondaAuthSettings, LoginFlow
+    from .storage.stored_token import TokenInfo
 
 __all__ = ["ExitCode", "cli", "main"]
 
@@ -142,8 +148,8 @@ def _with_site(overrides: dict[str, Any]) -> dict[str, Any]:
 
 def _settings_from_options(**overrides: Any) -> AnacondaAuthSettings:
     """Settings from the environment, with the options given on the command line."""
-    from ._config import resolve_settings  # the SDK on use, not for --help
-    from ._exceptions import ConfigurationError
+    from .foundation.errors import ConfigurationError
+    from .settings.fields import resolve_settings  # the SDK on use, not for --help
 
     try:
         return resolve_settings(None, **_with_site(overrides))
@@ -167,12 +173,8 @@ _NETWORK_ONLY = (
 
 def _offline_settings(**overrides: Any) -> AnacondaAuthSettings:
     """Settings for a command that sends no request: a bad network-only setting is ignored."""
-    from ._config import (  # the SDK on use, not for --help
-        AnacondaAuthSettings,
-        resolve_settings,
-        setting_source,
-    )
-    from ._exceptions import ConfigurationError
+    from .foundation.errors import ConfigurationError
+    from .settings.fields import AnacondaAuthSettings, resolve_settings, setting_source
 
     try:
         return resolve_settings(None, **_with_site(overrides))
@@ -232,7 +234,7 @@ def _usable(
     token: TokenInfo | None, settings: AnacondaAuthSettings, source: str
 ) -> tuple[TokenInfo, str]:
     """The token and its key if it can be sent, else the not-logged-in failure."""
-    from ._decision import unusable  # the SDK on use, not for --help
+    from .logins.decision import unusable  # the SDK on use, not for --help
 
     domain = settings.auth_domain
     hint = _new_key_hint(settings)
@@ -464,7 +466,7 @@ def _read_token() -> str:
 
 
 async def _login_with_token(*, settings: AnacondaAuthSettings, key: str) -> None:
-    from ._keys import store_api_key  # the SDK on use, not for --help
+    from .logins.machine_keys import store_api_key  # the SDK on use, not for --help
 
     token = await store_api_key(key, settings=settings)  # warns when the API is offline
     who = f" as {token.username}" if token.username else ""
@@ -499,7 +501,7 @@ async def _login(
 ) -> None:
     """`login()` decides whether to log in (keep, renew, repair, log in again); this only
     renders what it reports, and asks "Log in again?" through its callback in a terminal."""
-    from . import _login as api  # the SDK on use, not for --help
+    from .logins import login as api  # the SDK on use, not for --help
 
     if basic:  # said here once as a note, instead of as a Python warning
         api.password_warning_given.set(True)
@@ -555,7 +557,7 @@ def logout(*, domain: str | None, all_sites: bool) -> None:
 async def _logout(
     *, settings: AnacondaAuthSettings, all_sites: bool = False, given: dict[str, Any]
 ) -> None:
-    from ._login import logout_report  # the SDK on use, not for --help
+    from .logins.login import logout_report  # the SDK on use, not for --help
 
     try:
         report = await logout_report(settings=settings, all_sites=all_sites, **given)
@@ -634,9 +636,9 @@ async def _whoami(*, settings: AnacondaAuthSettings, as_json: bool) -> None:
 
 async def _account(settings: AnacondaAuthSettings) -> dict[str, Any]:
     """The account of the key, through the client a Python user would use."""
-    from . import _login as api  # the SDK on use, not for --help
-    from ._client import AsyncAuthClient
-    from ._exceptions import AuthenticationError, TokenExpiredError
+    from .api_client.clients import AsyncAuthClient
+    from .foundation.errors import AuthenticationError, TokenExpiredError
+    from .logins import login as api  # the SDK on use, not for --help
 
     token, source = await api.current_token(settings)
     _usable(token, settings, source)
@@ -731,7 +733,7 @@ async def _api_key(*, settings: AnacondaAuthSettings) -> None:
 
 
 async def _usable_key(settings: AnacondaAuthSettings) -> str:
-    from . import _login as api  # the SDK on use, not for --help
+    from .logins import login as api  # the SDK on use, not for --help
 
     token, source = await api.current_token(settings)
     return _usable(token, settings, source)[1]
@@ -746,8 +748,8 @@ async def _new_api_key(
     timeout: float | None,
     as_json: bool,
 ) -> None:
-    from ._apikey import api_key_request  # the SDK on use, not for --help
-    from ._keys import create_api_key
+    from .logins.key_exchange import api_key_request  # the SDK on use, not for --help
+    from .logins.machine_keys import create_api_key
 
     try:
         api_key_request(settings, scopes=scopes, tags=tags)  # checks the values before login
@@ -805,7 +807,7 @@ def status(*, domain: str | None, as_json: bool, min_days: int | None) -> None:
 async def _status(
     *, settings: AnacondaAuthSettings, as_json: bool, min_days: int | None = None
 ) -> None:
-    from ._status import status_report  # the SDK on use, not for --help
+    from .logins.status_report import status_report  # the SDK on use, not for --help
 
     context = click.get_current_context(silent=True)
     ignored: dict[str, str] = context.meta.get(_IGNORED_KEY, {}) if context is not None else {}
@@ -899,7 +901,7 @@ def doctor(*, domain: str | None, as_json: bool, offline: bool) -> None:
     Prints each check as ok, warn, fail or skip, with what it found and, when not ok,
     what to do. Exits 0 when every check is ok, 8 otherwise. Never prints the key.
     """
-    from ._doctor.run import doctor as run_doctor  # the SDK on use, not for --help
+    from .diagnostics.run_checks import doctor as run_doctor  # the SDK on use, not for --help
 
     site = click.get_current_context().meta.get(_SITE_KEY)
     checks = _run_command(run_doctor, site=site, auth_domain=domain, network=not offline)

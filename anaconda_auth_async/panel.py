@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import panel.auth  # noqa: F401 - loads the entry points, and with them the handler
 
-from ._panel_handler import AnacondaCloudLoginHandler
-from ._public import publish
+from .foundation.public_names import publish
+from .integrations.panel_handler import AnacondaCloudLoginHandler
 
 __all__ = ["AnacondaCloudLoginHandler"]
 

@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 # Before `testing` imports it: the conformance suite's asserts show their values.
-pytest.register_assert_rewrite("anaconda_auth_async._storetests")
+pytest.register_assert_rewrite("anaconda_auth_async.testkit.store_conformance")
 
 from .testing import FakePlatform, MemoryTokenStore, use_platform, use_store  # noqa: E402
 
 if TYPE_CHECKING:
-    from ._token import TokenInfo
+    from .storage.stored_token import TokenInfo
 
 __all__ = ["anaconda_logged_in", "anaconda_platform", "anaconda_store"]
 

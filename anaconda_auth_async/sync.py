@@ -28,15 +28,16 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 import anyio
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
-from . import _keys, _login
-from ._client import BaseClient, client_factory
-from ._config import resolve_settings
-from ._doctor import run as _doctor
-from ._exceptions import LoginCancelledError
-from ._public import publish
+from .api_client.clients import BaseClient, client_factory
+from .diagnostics import run_checks as _doctor
+from .foundation.errors import LoginCancelledError
+from .foundation.public_names import publish
+from .logins import login as _login
+from .logins import machine_keys as _keys
+from .settings.fields import resolve_settings
 
 if TYPE_CHECKING:
-    from ._config import AnacondaAuthSettings, LoginFlow
+    from .settings.fields import AnacondaAuthSettings, LoginFlow
 
 __all__ = [
     "BaseClient",

@@ -23,15 +23,15 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
-from ._fakekey import make_api_key
-from ._fakeplatform import FakePlatform
-from ._public import publish
-from ._seal import sealed, with_environment
-from ._storage import set_override
-from ._storetests import TokenStoreTests
-from ._token import TokenInfo
-from ._tokenstore import Change, TokenStore
-from ._transport import set_transport_override
+from .foundation.public_names import publish
+from .network.transport import set_transport_override
+from .storage.keyring_store import set_override
+from .storage.stored_token import TokenInfo
+from .storage.token_store import Change, TokenStore
+from .testkit.fake_keys import make_api_key
+from .testkit.fake_platform import FakePlatform
+from .testkit.seal import sealed, with_environment
+from .testkit.store_conformance import TokenStoreTests
 
 __all__ = [
     "FakePlatform",
@@ -146,7 +146,7 @@ def use_platform(platform: FakePlatform) -> Iterator[FakePlatform]:
     developer's own; and a browser login listens on a free port, never a fixed one.
     Nests; the previous platform is restored on exit.
     """
-    from ._oidc import clear_caches  # the provider's documents are cached per process
+    from .logins.provider import clear_caches  # the provider's documents are cached per process
 
     domains = {
         "ANACONDA_AUTH_AUTH_DOMAIN": platform.auth_domain,

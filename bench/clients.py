@@ -124,7 +124,7 @@ def _row(
 def measure(quick: bool, rounds: int = 0) -> list[h.Row]:
     """Ceiling, sync and async throughput rows."""
     command = h.script_command(SCRIPT, quick)
-    reason = h.missing("anaconda_auth_async._client")
+    reason = h.missing("anaconda_auth_async.api_client.clients")
     sync_rounds = rounds or (5 if quick else 11)  # ~1 s a side: cheap, and wall time is noisy
     cold_rounds = rounds or 5  # 5,000 GETs at ~1,000/s: ~5 s a side
     pooled_rounds = rounds or (5 if quick else 7)

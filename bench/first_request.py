@@ -72,7 +72,9 @@ asyncio.run(main())
 _SINGLE_FLIGHT = """
 import json, sys
 import anyio
-from anaconda_auth_async import AnacondaAuthSettings, AsyncAuthClient, KeyringTokenStore
+from anaconda_auth_async import AnacondaAuthSettings
+from anaconda_auth_async import AsyncAuthClient
+from anaconda_auth_async import KeyringTokenStore
 from anaconda_auth_async.testing import use_store
 
 URL, N, BACKEND = {url!r}, {n}, {backend!r}
@@ -167,7 +169,7 @@ def _stall_row(
 def measure(quick: bool, rounds: int = 0) -> list[h.Row]:
     """The stall row and the store-reads rows."""
     command = h.script_command(SCRIPT, quick)
-    reason = h.missing("anaconda_auth_async._client", "anaconda_auth_async.testing")
+    reason = h.missing("anaconda_auth_async.api_client.clients", "anaconda_auth_async.testing")
     if reason:
         return [
             h.not_measured("event-loop stall during the first request", reason, command),

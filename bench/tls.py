@@ -38,7 +38,7 @@ def measure(quick: bool, rounds: int = 0) -> list[h.Row]:
     """The new-HTTPS-connection row."""
     name = "cost of a new HTTPS connection (loopback TLS, throwaway CA)"
     command = h.script_command(SCRIPT, quick)
-    reason = h.missing("anaconda_auth_async._client")
+    reason = h.missing("anaconda_auth_async.api_client.clients")
     if reason:
         return [h.not_measured(name, reason, command)]
     from anaconda_auth_async.sync import BaseClient

@@ -45,7 +45,7 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
 @pytest.fixture(autouse=True)
 def fresh_oidc_caches() -> Iterator[None]:
     """Discovery documents and JWKS are cached per process; no test sees another's."""
-    from anaconda_auth_async import _oidc
+    from anaconda_auth_async.logins import provider as _oidc
 
     _oidc.clear_caches()
     yield

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from anaconda_auth_async import AnacondaAuthSettings, APIKeyExchangeError, __version__
-from anaconda_auth_async._apikey import exchange_api_key, server_message
+from anaconda_auth_async.logins.key_exchange import exchange_api_key, server_message
 
 ACCESS_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl"
 URL = "https://api.example.test/api/iam/api-keys"

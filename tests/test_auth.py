@@ -20,10 +20,10 @@ from anaconda_auth_async import (
     TokenExpiredError,
     TokenInfo,
 )
-from anaconda_auth_async._auth import AnacondaAuth, _Reload
-from anaconda_auth_async._client import AsyncAuthClient, BaseClient
-from anaconda_auth_async._credentials import Credential
-from anaconda_auth_async._origin import key_origins
+from anaconda_auth_async.api_client.auth import AnacondaAuth, _Reload
+from anaconda_auth_async.api_client.clients import AsyncAuthClient, BaseClient
+from anaconda_auth_async.api_client.key_loading import Credential
+from anaconda_auth_async.network.origins import key_origins
 from anaconda_auth_async.testing import MemoryTokenStore, make_api_key
 
 DOMAIN = "id.anaconda.cloud"

@@ -18,16 +18,16 @@ import httpx
 import pytest
 
 from anaconda_auth_async import AnacondaAuthSettings
-from anaconda_auth_async._exceptions import LoginDeniedError, LoginError
-from anaconda_auth_async._flows import FlowResult, LoginEvent
-from anaconda_auth_async._flows.browser import (
+from anaconda_auth_async.foundation.errors import LoginDeniedError, LoginError
+from anaconda_auth_async.logins.events import FlowResult, LoginEvent
+from anaconda_auth_async.logins.flows.browser import (
     SCOPE,
     AuthorizationSecrets,
     authorization_url,
     browser_flow,
     code_exchange_form,
 )
-from anaconda_auth_async._oidc import ProviderMetadata, discover
+from anaconda_auth_async.logins.provider import ProviderMetadata, discover
 from anaconda_auth_async.testing import FakePlatform
 
 ISSUER = "https://id.example.test"

@@ -14,7 +14,7 @@ import pytest
 
 import anaconda_auth_async
 from anaconda_auth_async import LoginError, LoginEvent
-from anaconda_auth_async._procs import describe_process, port_holder
+from anaconda_auth_async.foundation.process_finder import describe_process, port_holder
 from anaconda_auth_async.testing import FakePlatform, MemoryTokenStore
 
 LINUX = sys.platform.startswith("linux") and Path("/proc/net/tcp").exists()
@@ -98,9 +98,9 @@ def test_the_cli_says_why_in_one_line_and_logs_in_with_a_code(
 ) -> None:
     from click.testing import CliRunner
 
-    from anaconda_auth_async._seal import with_environment
     from anaconda_auth_async.cli import cli
     from anaconda_auth_async.testing import use_platform
+    from anaconda_auth_async.testkit.seal import with_environment
 
     monkeypatch.setenv("BROWSER", "true")
     monkeypatch.setenv("ANACONDA_AUTH_REDIRECT_URI", f"http://127.0.0.1:{busy_port}/auth/oidc")

@@ -1,6 +1,6 @@
 """The `anaconda-auth` command line: output on stdout vs stderr, exit codes, prompts.
 
-Tokens live in a `MemoryTokenStore`; a login is faked by replacing `_login.login` (the e2e
+Tokens live in a `MemoryTokenStore`; a login is faked by replacing `login.login` (the e2e
 suite runs the real one through the CLI as a subprocess).
 """
 
@@ -26,19 +26,19 @@ import respx
 from click.testing import CliRunner, Result
 
 from anaconda_auth_async import AnacondaAuthSettings, LoginEvent, TokenInfo, __version__
-from anaconda_auth_async import _login as login_module
 from anaconda_auth_async import cli as cli_module
-from anaconda_auth_async._cli_errors import ExitCode
-from anaconda_auth_async._cli_ui import LoginUI
-from anaconda_auth_async._exceptions import (
+from anaconda_auth_async.cli import cli
+from anaconda_auth_async.command_line.exit_codes import ExitCode
+from anaconda_auth_async.command_line.terminal import LoginUI
+from anaconda_auth_async.foundation.errors import (
     ConfigurationError,
     DiscoveryError,
     LoginDeniedError,
     LoginTimeoutError,
     StorageError,
 )
-from anaconda_auth_async._storage import default_store
-from anaconda_auth_async.cli import cli
+from anaconda_auth_async.logins import login as login_module
+from anaconda_auth_async.storage.keyring_store import default_store
 from anaconda_auth_async.testing import (
     FakePlatform,
     MemoryTokenStore,
@@ -439,7 +439,7 @@ def test_a_server_that_never_answers_is_a_timeout(
 def test_a_server_slow_to_answer_is_named_once_on_stderr(
     silent_server: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from anaconda_auth_async import _transport
+    from anaconda_auth_async.network import transport as _transport
 
     monkeypatch.setattr(_transport, "SLOW_ANSWER_SECONDS", 0.2)  # 2 s in real life
     monkeypatch.setenv("ANACONDA_AUTH_AUTH_DOMAIN", silent_server)
@@ -564,7 +564,7 @@ def test_hint_names_the_dotenv_file_that_sets_the_key(
 
 
 class FakeLogin:
-    """Stands in for `_login.login`: reports events, then stores a key or raises."""
+    """Stands in for `login.login`: reports events, then stores a key or raises."""
 
     def __init__(
         self,
@@ -920,7 +920,7 @@ def test_verbose_shows_the_traceback_and_debug_logs(
 
 
 _INTERRUPTED_PROMPT = """
-from anaconda_auth_async import _login
+from anaconda_auth_async.logins import login as _login
 from anaconda_auth_async.cli import main
 
 async def login(**kwargs):
@@ -1138,7 +1138,7 @@ def test_network_failure_text_is_one_clean_line() -> None:
     """The exit-code policy (in _cli_errors) passes server text through the safe-text module."""
     import httpx
 
-    from anaconda_auth_async._cli_errors import classify
+    from anaconda_auth_async.command_line.exit_codes import classify
 
     code, message = classify(httpx.ConnectError("refused\x1b[2J\nBearer abc.def.ghi"))
     assert code == ExitCode.NETWORK
@@ -1151,8 +1151,8 @@ def test_login_over_a_damaged_token_file_warns_without_advising_a_login(
     isolated_env: Path,
 ) -> None:
     """The warning says what this login does about the file, not "log in again"."""
-    from anaconda_auth_async._seal import with_environment
     from anaconda_auth_async.testing import FakePlatform, use_platform
+    from anaconda_auth_async.testkit.seal import with_environment
 
     keyring_file = isolated_env / ".anaconda" / "keyring"
     keyring_file.parent.mkdir(mode=0o700)
@@ -1183,8 +1183,8 @@ def test_a_login_over_a_damaged_token_file_never_says_to_log_in_again(
     isolated_env: Path, how: str
 ) -> None:
     """The store's own warning (the copy kept aside) is true after either kind of login."""
-    from anaconda_auth_async._seal import with_environment
     from anaconda_auth_async.testing import FakePlatform, use_platform
+    from anaconda_auth_async.testkit.seal import with_environment
 
     keyring_file = isolated_env / ".anaconda" / "keyring"
     keyring_file.parent.mkdir(mode=0o700)

@@ -86,7 +86,7 @@ def test_escapes_in_the_authorization_endpoint_never_reach_the_terminal(
 def test_escapes_in_an_error_description_never_reach_the_terminal(
     platform: FakePlatform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from anaconda_auth_async._flows import browser
+    from anaconda_auth_async.logins.flows import browser
 
     def deny(url: str) -> bool:  # the provider redirects back with its own words
         platform.redirect(
@@ -155,7 +155,7 @@ def plain(status: int) -> httpx.Response:
 def test_whoami_with_a_refused_key_exits_3_whatever_the_body(
     platform: FakePlatform, status: int
 ) -> None:
-    from anaconda_auth_async._storage import default_store
+    from anaconda_auth_async.storage.keyring_store import default_store
 
     default_store().save(platform.token_info())
     platform.script("account", plain(status))
@@ -171,7 +171,7 @@ def test_with_token_and_store_api_key_refuse_a_key_the_api_refuses(
     platform: FakePlatform, status: int
 ) -> None:
     from anaconda_auth_async import InvalidAPIKeyError
-    from anaconda_auth_async._storage import default_store
+    from anaconda_auth_async.storage.keyring_store import default_store
     from anaconda_auth_async.sync import store_api_key
 
     key = platform.api_key()

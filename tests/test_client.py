@@ -17,8 +17,8 @@ import pytest
 
 import anaconda_auth_async
 from anaconda_auth_async import AnacondaAuthSettings, ConfigurationError
-from anaconda_auth_async._apiversion import MinApiVersion, parse_version
-from anaconda_auth_async._client import AsyncAuthClient, BaseClient, client_factory
+from anaconda_auth_async.api_client.api_version import MinApiVersion, parse_version
+from anaconda_auth_async.api_client.clients import AsyncAuthClient, BaseClient, client_factory
 from anaconda_auth_async.testing import FakePlatform, MemoryTokenStore
 
 VERSION = anaconda_auth_async.__version__

@@ -10,7 +10,7 @@ import pytest
 from test_transport import make_cert, pool_context
 
 from anaconda_auth_async import AsyncAuthClient, TokenInfo
-from anaconda_auth_async._transport import transport_config
+from anaconda_auth_async.network.transport import transport_config
 from anaconda_auth_async.sync import BaseClient
 from anaconda_auth_async.testing import MemoryTokenStore, make_api_key
 

@@ -11,7 +11,7 @@ import pytest
 from pydantic import AliasChoices
 
 from anaconda_auth_async import ConfigurationError
-from anaconda_auth_async._config import AnacondaAuthSettings
+from anaconda_auth_async.settings.fields import AnacondaAuthSettings
 
 SECRET = "sk-super-secret-api-key"
 
@@ -354,7 +354,7 @@ def test_the_typed_overrides_name_every_setting_and_nothing_else() -> None:
     # with_overrides, resolve_settings and the constructor are typed by SettingsOverrides.
     from typing import get_type_hints
 
-    from anaconda_auth_async._config import SettingsOverrides
+    from anaconda_auth_async.settings.fields import SettingsOverrides
 
     assert list(get_type_hints(SettingsOverrides)) == list(AnacondaAuthSettings.model_fields)
 
@@ -380,7 +380,7 @@ def test_with_overrides_keeps_the_rest_and_ignores_none(monkeypatch: pytest.Monk
 def test_setting_source_asks_the_declared_sources_in_order(
     isolated_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from anaconda_auth_async._config import setting_source
+    from anaconda_auth_async.settings.fields import setting_source
 
     assert setting_source("api_domain").kind == "default"
     assert str(setting_source("api_domain")) == "its default"

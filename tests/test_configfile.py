@@ -11,11 +11,11 @@ from click.testing import CliRunner
 
 import anaconda_auth_async
 from anaconda_auth_async import ConfigurationError, TokenInfo
-from anaconda_auth_async._config import AnacondaAuthSettings, warn_unknown_names
-from anaconda_auth_async._seal import with_environment
 from anaconda_auth_async.cli import cli
+from anaconda_auth_async.settings.fields import AnacondaAuthSettings, warn_unknown_names
 from anaconda_auth_async.sync import BaseClient
 from anaconda_auth_async.testing import MemoryTokenStore, make_api_key, use_store
+from anaconda_auth_async.testkit.seal import with_environment
 
 SITES = """\
 [plugin.auth]
@@ -382,7 +382,7 @@ def test_status_names_the_site_and_where_each_setting_came_from(config: Path) ->
 
 @pytest.mark.anyio
 async def test_a_key_in_config_toml_is_said_to_come_from_there(config: Path) -> None:
-    from anaconda_auth_async import _login
+    from anaconda_auth_async.logins import login as _login
 
     key = make_api_key()
     write(config, f'[plugin.auth]\napi_key = "{key}"\n')

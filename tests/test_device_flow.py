@@ -19,14 +19,14 @@ from anaconda_auth_async import (
     LoginEvent,
     LoginTimeoutError,
 )
-from anaconda_auth_async._flows.device import (
+from anaconda_auth_async.logins.flows.device_code import (
     DEVICE_CODE_GRANT,
     device_flow,
     parse_device_authorization,
     parse_poll_response,
 )
-from anaconda_auth_async._flows.token_endpoint import OAuthTokens
-from anaconda_auth_async._oidc import discover
+from anaconda_auth_async.logins.flows.token_request import OAuthTokens
+from anaconda_auth_async.logins.provider import discover
 from anaconda_auth_async.testing import FakePlatform
 
 ISSUER = "https://id.example.test"

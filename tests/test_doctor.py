@@ -23,9 +23,9 @@ from click.testing import CliRunner, Result
 
 import anaconda_auth_async
 from anaconda_auth_async import DoctorCheck, TokenInfo, sync
-from anaconda_auth_async._doctor import tools
-from anaconda_auth_async._doctor.run import doctor
 from anaconda_auth_async.cli import cli
+from anaconda_auth_async.diagnostics import other_tools as tools
+from anaconda_auth_async.diagnostics.run_checks import doctor
 from anaconda_auth_async.testing import MemoryTokenStore, make_api_key, use_store
 
 DOMAIN = "id.anaconda.cloud"
@@ -437,7 +437,7 @@ def test_a_refused_setting_reads_as_one_sentence(
 
 
 def test_split_advice_halves_a_message_of_this_package() -> None:
-    from anaconda_auth_async._doctor.report import split_advice
+    from anaconda_auth_async.diagnostics.report import split_advice
 
     assert split_advice("It broke; fix it.") == ("It broke", "fix it")
     assert split_advice("It broke.") == ("It broke", None)

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from anaconda_auth_async import DoctorCheck, sync
-from anaconda_auth_async._doctor.clock import clock_check
+from anaconda_auth_async.diagnostics.clock_check import clock_check
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "e2e"))
 from e2e_harness import Pki, make_pki

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from anaconda_auth_async import TokenInfo
-from anaconda_auth_async._storage import SERVICE
+from anaconda_auth_async.storage.keyring_store import SERVICE
 from anaconda_auth_async.testing import make_api_key
 
 DOWNSTREAM = Path(__file__).parent / "downstream"

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from anaconda_auth_async import AnacondaAuthSettings, ConfigurationError, TokenInfo
-from anaconda_auth_async._keyfile import configured_key, forget_key_files
+from anaconda_auth_async.api_client.configured_key import configured_key, forget_key_files
 from anaconda_auth_async.cli import cli
 from anaconda_auth_async.sync import BaseClient
 from anaconda_auth_async.testing import MemoryTokenStore, make_api_key, use_store

@@ -22,11 +22,11 @@ from keyring.errors import PasswordDeleteError
 from keyring.testing.backend import BackendBasicTests
 
 from anaconda_auth_async import CorruptTokenFileError, StorageError
-from anaconda_auth_async import _keyring as keyring_module
-from anaconda_auth_async._config import AnacondaAuthSettings
-from anaconda_auth_async._keyring import AnacondaKeyring, default_keyring_path
-from anaconda_auth_async._storage import KeyringTokenStore
-from anaconda_auth_async._token import TokenInfo
+from anaconda_auth_async.settings.fields import AnacondaAuthSettings
+from anaconda_auth_async.storage import keyring_backend as keyring_module
+from anaconda_auth_async.storage.keyring_backend import AnacondaKeyring, default_keyring_path
+from anaconda_auth_async.storage.keyring_store import KeyringTokenStore
+from anaconda_auth_async.storage.stored_token import TokenInfo
 
 
 def _mode(path: Path) -> int:
@@ -79,7 +79,7 @@ def test_other_programs_keyring_is_never_ours(tmp_path: Path) -> None:
     assert not any(name.startswith("anaconda_auth_async") for name in names)
     assert AnacondaKeyring.name == "Anaconda file keyring"
     code = (
-        "import keyring, anaconda_auth_async, anaconda_auth_async._keyring\n"
+        "import keyring, anaconda_auth_async, anaconda_auth_async.storage.keyring_backend\n"
         "from keyring.backends import chainer\n"
         "print(type(keyring.get_keyring()).__name__)\n"
         "print([type(k).__name__ for k in chainer.ChainerBackend.backends])\n"
@@ -213,7 +213,7 @@ def test_save_after_damage_keeps_the_bytes_aside(
     path.parent.mkdir()
     path.write_bytes(damaged)
     backend = AnacondaKeyring(path=path)
-    with caplog.at_level(logging.WARNING, logger="anaconda_auth_async._keyring"):
+    with caplog.at_level(logging.WARNING, logger="anaconda_auth_async.storage.keyring_backend"):
         backend.set_password("svc", "user", "secret")
     (aside,) = path.parent.glob("keyring.corrupt-*")
     assert aside.read_bytes() == damaged
@@ -452,7 +452,7 @@ def test_importing_the_backend_imports_no_httpx(tmp_path: Path) -> None:
     import sys
 
     code = (
-        "import sys, anaconda_auth_async._keyring as k\n"
+        "import sys, anaconda_auth_async.storage.keyring_backend as k\n"
         "k.AnacondaKeyring.viable\n"
         "print(k.default_keyring_path())\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('httpx', 'pydantic')))"
@@ -471,7 +471,7 @@ def test_importing_the_backend_imports_no_httpx(tmp_path: Path) -> None:
 
 
 def test_the_default_path_is_the_settings_default() -> None:
-    from anaconda_auth_async._keyring import _DEFAULT_PATH
+    from anaconda_auth_async.storage.keyring_backend import _DEFAULT_PATH
 
     field = AnacondaAuthSettings.model_fields["keyring_path"]
     assert Path(_DEFAULT_PATH).expanduser() == field.get_default(call_default_factory=True)

@@ -13,10 +13,10 @@ import pytest
 from keyring.errors import PasswordDeleteError
 
 from anaconda_auth_async import StorageError, sync
-from anaconda_auth_async._config import AnacondaAuthSettings
-from anaconda_auth_async._keyring import AnacondaKeyring
-from anaconda_auth_async._storage import KeyringTokenStore
-from anaconda_auth_async._token import TokenInfo
+from anaconda_auth_async.settings.fields import AnacondaAuthSettings
+from anaconda_auth_async.storage.keyring_backend import AnacondaKeyring
+from anaconda_auth_async.storage.keyring_store import KeyringTokenStore
+from anaconda_auth_async.storage.stored_token import TokenInfo
 from anaconda_auth_async.testing import make_api_key
 
 NOBODY = 65534

@@ -3,7 +3,7 @@ seeing its expiry coming (``status --min-days``, the client warning, ``--renew-w
 storing a key you already have (``login --with-token``, `store_api_key`), and the
 clean-up at ``logout``.
 
-The network part of a login (`_login._obtain_key`) is replaced by a fake; the e2e suite
+The network part of a login (`login._obtain_key`) is replaced by a fake; the e2e suite
 runs the real one (tests/e2e/test_e2e_keys.py).
 """
 
@@ -39,13 +39,13 @@ from anaconda_auth_async import (
     store_api_key,
     sync,
 )
-from anaconda_auth_async import _credentials as tokens_module
-from anaconda_auth_async import _login as login_module
-from anaconda_auth_async._apikey import DEFAULT_SCOPES, api_key_request, mint_api_key
-from anaconda_auth_async._seal import with_environment
+from anaconda_auth_async.api_client import key_loading as tokens_module
 from anaconda_auth_async.cli import cli
+from anaconda_auth_async.logins import login as login_module
+from anaconda_auth_async.logins.key_exchange import DEFAULT_SCOPES, api_key_request, mint_api_key
 from anaconda_auth_async.sync import BaseClient
 from anaconda_auth_async.testing import MemoryTokenStore, make_api_key, use_store
+from anaconda_auth_async.testkit.seal import with_environment
 
 DOMAIN = "id.anaconda.cloud"
 EXPIRES = 1_900_000_000.0
@@ -68,7 +68,7 @@ def store() -> Iterator[MemoryTokenStore]:
 
 
 class FakeObtain:
-    """Stands in for `_login._obtain_key`: reports a browser event, then returns or raises."""
+    """Stands in for `login._obtain_key`: reports a browser event, then returns or raises."""
 
     def __init__(self, error: BaseException | None = None) -> None:
         self.error = error
@@ -329,7 +329,7 @@ def expiry_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [
         r.getMessage()
         for r in caplog.records
-        if r.name == "anaconda_auth_async._credentials" and r.levelno == logging.WARNING
+        if r.name == "anaconda_auth_async.api_client.key_loading" and r.levelno == logging.WARNING
     ]
 
 
@@ -541,8 +541,9 @@ def test_with_token_offline_logs_no_user_name_it_does_not_know(
     account_api.side_effect = httpx.ConnectError("[Errno 101] Network is unreachable")
     result = run("-v", "login", "--with-token", input=make_api_key())
     assert result.exit_code == 0, result.stderr
-    assert "INFO anaconda_auth_async._login: Logged in to id.anaconda.cloud; API key stored" in (
-        result.stderr
+    assert (
+        "INFO anaconda_auth_async.logins.login: Logged in to id.anaconda.cloud; API key stored"
+        in (result.stderr)
     )
     assert " as None" not in result.stderr
 
@@ -659,7 +660,7 @@ def test_logout_after_a_repair_removes_the_damaged_copy(isolated_env: Path) -> N
 def test_leftovers_are_removed_under_the_write_lock(isolated_env: Path) -> None:
     from filelock import FileLock
 
-    from anaconda_auth_async._keyring import AnacondaKeyring
+    from anaconda_auth_async.storage.keyring_backend import AnacondaKeyring
 
     keyring_path = isolated_env / ".anaconda" / "keyring"
     made = leftovers_beside(keyring_path)
@@ -676,7 +677,7 @@ def test_leftovers_are_removed_under_the_write_lock(isolated_env: Path) -> None:
 
 
 def file_keyring(isolated_env: Path) -> Any:
-    from anaconda_auth_async._keyring import AnacondaKeyring
+    from anaconda_auth_async.storage.keyring_backend import AnacondaKeyring
 
     return AnacondaKeyring(path=isolated_env / ".anaconda" / "keyring")
 

@@ -36,9 +36,9 @@ from anaconda_auth_async import (
     RepoToken,
     StorageError,
     TokenInfo,
-    _login,
 )
-from anaconda_auth_async._storage import KeyringTokenStore
+from anaconda_auth_async.logins import login as _login
+from anaconda_auth_async.storage.keyring_store import KeyringTokenStore
 from anaconda_auth_async.testing import FakePlatform, make_api_key, use_platform
 
 AUTH = "id.example.test"

@@ -12,8 +12,8 @@ import anyio.to_thread
 import httpx
 import pytest
 
-from anaconda_auth_async._exceptions import LoginDeniedError, LoginError
-from anaconda_auth_async._flows.loopback import (
+from anaconda_auth_async.foundation.errors import LoginDeniedError, LoginError
+from anaconda_auth_async.logins.flows.loopback_listener import (
     Listener,
     Rejected,
     listen_for_callback,

@@ -18,31 +18,31 @@ from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
 from anaconda_auth_async import AnacondaAuthSettings
-from anaconda_auth_async._exceptions import (
+from anaconda_auth_async.foundation.errors import (
     DiscoveryError,
     InvalidIDTokenError,
     LoginDeniedError,
     LoginError,
 )
-from anaconda_auth_async._flows.token_endpoint import (
+from anaconda_auth_async.logins.flows.token_request import (
     OAuthTokens,
     TokenEndpointUnreachableError,
     parse_token_response,
     request_tokens,
     token_form,
 )
-from anaconda_auth_async._idtoken import (
+from anaconda_auth_async.logins.id_token import (
     UnknownSigningKeyError,
     validate_id_token,
     verify_id_token,
 )
-from anaconda_auth_async._oidc import (
+from anaconda_auth_async.logins.provider import (
     ProviderMetadata,
     discover,
     expected_issuer,
     fetch_jwks,
 )
-from anaconda_auth_async._transport import async_http_client
+from anaconda_auth_async.network.transport import async_http_client
 
 ISSUER = "https://id.example.test"
 WELL_KNOWN = f"{ISSUER}/.well-known/openid-configuration"

@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from anaconda_auth_async import AnacondaAuthSettings, LoginDeniedError, LoginError
-from anaconda_auth_async._flows import FlowResult
-from anaconda_auth_async._flows import password as password_module
-from anaconda_auth_async._flows.password import password_flow
-from anaconda_auth_async._oidc import discover
+from anaconda_auth_async.logins.events import FlowResult
+from anaconda_auth_async.logins.flows import password as password_module
+from anaconda_auth_async.logins.flows.password import password_flow
+from anaconda_auth_async.logins.provider import discover
 from anaconda_auth_async.testing import FakePlatform
 
 PASSWORD = "correct horse battery staple"
@@ -187,7 +187,7 @@ async def test_unreachable_token_endpoint(
 
 _PROMPT_IN_A_SCRIPT = """
 from anyio.from_thread import start_blocking_portal
-from anaconda_auth_async._flows.password import ask_on_terminal
+from anaconda_auth_async.logins.flows.password import ask_on_terminal
 
 with start_blocking_portal() as portal:  # as sync.login runs it
     portal.call(ask_on_terminal)

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from anaconda_auth_async import LoginEvent
-from anaconda_auth_async._flows.opener import default_open_browser
-from anaconda_auth_async._present import Presentation, notebook_display
+from anaconda_auth_async.logins.flows.browser_opener import default_open_browser
+from anaconda_auth_async.logins.presentation import Presentation, notebook_display
 
 DEVICE = LoginEvent(
     kind="device_code",
@@ -183,7 +183,7 @@ HOSTILE = "https://evil.test/\x1b[2J\x1b]0;owned\x07\r\nError: forged\x9b1A"
     ids=lambda event: event.kind,
 )
 def test_every_event_renders_as_one_printable_line(event: LoginEvent) -> None:
-    from anaconda_auth_async._present import plain, render
+    from anaconda_auth_async.logins.presentation import plain, render
 
     text = plain(render(event), code=lambda code: f"<{code}>")
     assert text

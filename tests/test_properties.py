@@ -27,18 +27,25 @@ from anaconda_auth_async import (
     LoginError,
     TokenInfo,
 )
-from anaconda_auth_async._apikey import parse_new_api_key, server_message
-from anaconda_auth_async._apiversion import parse_version
-from anaconda_auth_async._configfile import read_config
-from anaconda_auth_async._fakeplatform import _rsa_key
-from anaconda_auth_async._flows.device import parse_device_authorization, parse_poll_response
-from anaconda_auth_async._flows.loopback import Rejected, parse_callback
-from anaconda_auth_async._flows.token_endpoint import OAuthTokens, parse_token_response
-from anaconda_auth_async._guards import MAX_TIMESTAMP, clamp_timestamp, finite_number
-from anaconda_auth_async._idtoken import validate_id_token
-from anaconda_auth_async._oidc import ProviderMetadata
-from anaconda_auth_async._text import MAX_LENGTH, json_object, safe_line
-from anaconda_auth_async._token import jwt_expiry
+from anaconda_auth_async.api_client.api_version import parse_version
+from anaconda_auth_async.foundation.outside_values import (
+    MAX_TIMESTAMP,
+    clamp_timestamp,
+    finite_number,
+)
+from anaconda_auth_async.foundation.safe_text import MAX_LENGTH, json_object, safe_line
+from anaconda_auth_async.logins.flows.device_code import (
+    parse_device_authorization,
+    parse_poll_response,
+)
+from anaconda_auth_async.logins.flows.loopback_listener import Rejected, parse_callback
+from anaconda_auth_async.logins.flows.token_request import OAuthTokens, parse_token_response
+from anaconda_auth_async.logins.id_token import validate_id_token
+from anaconda_auth_async.logins.key_exchange import parse_new_api_key, server_message
+from anaconda_auth_async.logins.provider import ProviderMetadata
+from anaconda_auth_async.settings.config_file import read_config
+from anaconda_auth_async.storage.stored_token import jwt_expiry
+from anaconda_auth_async.testkit.fake_platform import _rsa_key
 
 BOUNDED = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

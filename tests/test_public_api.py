@@ -60,7 +60,8 @@ def test_a_traceback_names_the_public_path_and_errors_still_pickle() -> None:
     import sys
 
     script = (
-        "from anaconda_auth_async import _exceptions\n"  # no public name touched first
+        # no public name touched first
+        "from anaconda_auth_async.foundation import errors as _exceptions\n"
         "raise _exceptions.DiscoveryError('no provider')\n"
     )
     done = subprocess.run(

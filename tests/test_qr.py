@@ -17,8 +17,8 @@ import segno
 from click.testing import CliRunner, Result
 
 from anaconda_auth_async import LoginEvent, sync
-from anaconda_auth_async._present import Presentation, qr_markup, qr_text, qr_url
 from anaconda_auth_async.cli import cli
+from anaconda_auth_async.logins.presentation import Presentation, qr_markup, qr_text, qr_url
 from anaconda_auth_async.testing import FakePlatform, MemoryTokenStore, use_platform, use_store
 
 URL = "https://id.example/device?user_code=WDJB-MJHT"

@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from anaconda_auth_async import AnacondaAuthSettings, ConfigurationError, TokenInfo
-from anaconda_auth_async._apikey import DEFAULT_SCOPES, api_key_request
 from anaconda_auth_async.cli import cli
+from anaconda_auth_async.logins.key_exchange import DEFAULT_SCOPES, api_key_request
 from anaconda_auth_async.testing import (
     FakePlatform,
     MemoryTokenStore,

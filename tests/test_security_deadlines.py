@@ -19,8 +19,8 @@ import pytest
 from attackers import attacker
 
 from anaconda_auth_async import AnacondaAuthSettings, StorageError, TokenInfo
-from anaconda_auth_async._client import AsyncAuthClient, BaseClient
-from anaconda_auth_async._storage import KeyringTokenStore
+from anaconda_auth_async.api_client.clients import AsyncAuthClient, BaseClient
+from anaconda_auth_async.storage.keyring_store import KeyringTokenStore
 
 STORAGE_TIMEOUT = "1"
 # Far above storage timeout + a few seconds: only a process that never exits reaches it.
@@ -140,10 +140,10 @@ class ToPlainHttp(httpx.AsyncBaseTransport):
 
 @pytest.mark.anyio
 async def test_finding5_slow_drip_jwks_and_token_answers_are_cut_off() -> None:
-    from anaconda_auth_async._exceptions import DiscoveryError, LoginError
-    from anaconda_auth_async._flows.token_endpoint import post_token_request
-    from anaconda_auth_async._oidc import ProviderMetadata, fetch_jwks
-    from anaconda_auth_async._transport import async_http_client
+    from anaconda_auth_async.foundation.errors import DiscoveryError, LoginError
+    from anaconda_auth_async.logins.flows.token_request import post_token_request
+    from anaconda_auth_async.logins.provider import ProviderMetadata, fetch_jwks
+    from anaconda_auth_async.network.transport import async_http_client
 
     with attacker(drip=DRIP) as slow:
         metadata = ProviderMetadata(
@@ -165,9 +165,9 @@ async def test_finding5_slow_drip_jwks_and_token_answers_are_cut_off() -> None:
 
 @pytest.mark.anyio
 async def test_finding5_slow_drip_api_key_exchange_is_cut_off() -> None:
-    from anaconda_auth_async._apikey import mint_api_key
-    from anaconda_auth_async._exceptions import APIKeyExchangeError
-    from anaconda_auth_async._transport import async_http_client
+    from anaconda_auth_async.foundation.errors import APIKeyExchangeError
+    from anaconda_auth_async.logins.key_exchange import mint_api_key
+    from anaconda_auth_async.network.transport import async_http_client
 
     with attacker(drip=DRIP, status=201) as slow:
         settings = drip_settings(api_domain=slow.host)

@@ -13,7 +13,7 @@ import pytest
 from test_device_flow import DEVICE, TOKENS, Sleeps, error, run_flow
 
 from anaconda_auth_async import AnacondaAuthSettings, LoginError
-from anaconda_auth_async._flows.device import parse_device_authorization
+from anaconda_auth_async.logins.flows.device_code import parse_device_authorization
 from anaconda_auth_async.testing import FakePlatform
 
 PENDING = error("authorization_pending")

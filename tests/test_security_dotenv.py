@@ -14,8 +14,8 @@ from attackers import attacker
 from click.testing import CliRunner
 
 from anaconda_auth_async import AnacondaAuthSettings, ConfigurationError, TokenInfo
-from anaconda_auth_async._storage import KeyringTokenStore
 from anaconda_auth_async.cli import cli
+from anaconda_auth_async.storage.keyring_store import KeyringTokenStore
 from anaconda_auth_async.testing import make_api_key
 
 

@@ -18,7 +18,7 @@ from attackers import attacker
 from click.testing import CliRunner
 
 from anaconda_auth_async import AnacondaAuthSettings, ConfigurationError
-from anaconda_auth_async._client import AsyncAuthClient, BaseClient
+from anaconda_auth_async.api_client.clients import AsyncAuthClient, BaseClient
 from anaconda_auth_async.cli import cli
 from anaconda_auth_async.testing import make_api_key
 

@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner
 
 from anaconda_auth_async import StorageError
-from anaconda_auth_async._keyring import AnacondaKeyring
 from anaconda_auth_async.cli import cli
+from anaconda_auth_async.storage.keyring_backend import AnacondaKeyring
 from anaconda_auth_async.testing import make_api_key
 
 NOBODY = 65534

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 import anaconda_auth_async
-from anaconda_auth_async._text import MAX_LENGTH, html_text, safe_line
+from anaconda_auth_async.foundation.safe_text import MAX_LENGTH, html_text, safe_line
 
 LOGIN_LIMIT = 5
 MARGIN = 3  # seconds past the login's limit a loaded machine may need to print and exit

@@ -13,8 +13,8 @@ import anyio
 import httpx
 import pytest
 
-from anaconda_auth_async._exceptions import LoginError
-from anaconda_auth_async._flows.loopback import listen_for_callback
+from anaconda_auth_async.foundation.errors import LoginError
+from anaconda_auth_async.logins.flows.loopback_listener import listen_for_callback
 
 STATE = "the-real-state"
 ISSUER = "https://id.example.test"

@@ -21,9 +21,9 @@ import pytest
 from click.testing import CliRunner
 
 from anaconda_auth_async import AnacondaAuthSettings, ConfigurationError, TokenInfo
-from anaconda_auth_async._client import BaseClient
-from anaconda_auth_async._flows.token_endpoint import parse_token_response
+from anaconda_auth_async.api_client.clients import BaseClient
 from anaconda_auth_async.cli import cli
+from anaconda_auth_async.logins.flows.token_request import parse_token_response
 from anaconda_auth_async.testing import FakePlatform, MemoryTokenStore, use_platform, use_store
 
 DEEP = "[" * 100_000 + "]" * 100_000

@@ -11,8 +11,8 @@ import pytest
 from attackers import attacker
 
 from anaconda_auth_async import ConfigurationError, TokenInfo
-from anaconda_auth_async._auth import AnacondaAuth
-from anaconda_auth_async._client import AsyncAuthClient, BaseClient
+from anaconda_auth_async.api_client.auth import AnacondaAuth
+from anaconda_auth_async.api_client.clients import AsyncAuthClient, BaseClient
 from anaconda_auth_async.testing import MemoryTokenStore, make_api_key
 
 AUTH = "id.anaconda.cloud"
@@ -133,7 +133,7 @@ def test_api_domain_is_an_extra_field_old_readers_ignore() -> None:
 
 
 def test_origins_are_plain_tuples_with_explicit_ports() -> None:
-    from anaconda_auth_async._origin import key_origins, origin_of, parse_origins
+    from anaconda_auth_async.network.origins import key_origins, origin_of, parse_origins
 
     https = ("https", b"anaconda.cloud", 443)
     assert origin_of(httpx.URL("https://anaconda.cloud/api")) == https

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from anaconda_auth_async import StorageError
-from anaconda_auth_async._keyring import AnacondaKeyring
+from anaconda_auth_async.storage.keyring_backend import AnacondaKeyring
 
 NOBODY = 65534
 

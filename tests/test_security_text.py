@@ -13,10 +13,10 @@ import pytest
 from attackers import attacker
 
 from anaconda_auth_async import AnacondaAuthSettings, LoginError
-from anaconda_auth_async._client import AsyncAuthClient
-from anaconda_auth_async._flows.browser import AuthorizationSecrets, code_exchange_form
-from anaconda_auth_async._flows.token_endpoint import request_tokens
-from anaconda_auth_async._transport import async_http_client
+from anaconda_auth_async.api_client.clients import AsyncAuthClient
+from anaconda_auth_async.logins.flows.browser import AuthorizationSecrets, code_exchange_form
+from anaconda_auth_async.logins.flows.token_request import request_tokens
+from anaconda_auth_async.network.transport import async_http_client
 
 LIMIT = 20
 CODE = "SplxlOBeZQQYbYS6WxSbIA"

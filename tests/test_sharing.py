@@ -8,14 +8,14 @@ import pytest
 
 import anaconda_auth_async
 from anaconda_auth_async import TokenInfo
-from anaconda_auth_async._sharing import (
+from anaconda_auth_async.storage.entry_names import (
     EntryNames,
     entry_names,
     logged_out_elsewhere,
     login_entries,
     newest,
 )
-from anaconda_auth_async._token import RepoToken
+from anaconda_auth_async.storage.stored_token import RepoToken
 from anaconda_auth_async.testing import MemoryTokenStore, make_api_key
 
 DEFAULT = entry_names("id.anaconda.cloud", "anaconda.cloud")
@@ -187,7 +187,7 @@ async def test_a_key_stored_by_anaconda_auth_is_used_and_logout_removes_every_na
 
 
 def test_a_key_of_anaconda_s_family_goes_to_either_anaconda_api() -> None:
-    from anaconda_auth_async._sharing import same_api
+    from anaconda_auth_async.storage.entry_names import same_api
 
     assert same_api("anaconda.cloud", "anaconda.com")
     assert same_api("api.example.com", "api.example.com")

@@ -22,11 +22,16 @@ from keyring.backends import fail
 from keyring.errors import KeyringLocked, PasswordDeleteError, PasswordSetError
 
 from anaconda_auth_async import CorruptTokenFileError, StorageError, TokenInfo
-from anaconda_auth_async._config import AnacondaAuthSettings
-from anaconda_auth_async._keyring import AnacondaKeyring
-from anaconda_auth_async._storage import SERVICE, KeyringTokenStore, TokenStore, default_store
-from anaconda_auth_async._token import RepoToken
-from anaconda_auth_async._tokenfile import TokenFile
+from anaconda_auth_async.settings.fields import AnacondaAuthSettings
+from anaconda_auth_async.storage.keyring_backend import AnacondaKeyring
+from anaconda_auth_async.storage.keyring_store import (
+    SERVICE,
+    KeyringTokenStore,
+    TokenStore,
+    default_store,
+)
+from anaconda_auth_async.storage.stored_token import RepoToken
+from anaconda_auth_async.storage.token_file import TokenFile
 from anaconda_auth_async.testing import MemoryTokenStore, make_api_key, use_store
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -289,9 +294,9 @@ def test_the_file_store_never_imports_keyring(tmp_path: Path) -> None:
     # (~20 ms of Python) holds the GIL against the event loop, so the file store must not.
     script = (
         "import sys\n"
-        "from anaconda_auth_async._config import AnacondaAuthSettings\n"
-        "from anaconda_auth_async._storage import default_store\n"
-        "from anaconda_auth_async._token import TokenInfo\n"
+        "from anaconda_auth_async.settings.fields import AnacondaAuthSettings\n"
+        "from anaconda_auth_async.storage.keyring_store import default_store\n"
+        "from anaconda_auth_async.storage.stored_token import TokenInfo\n"
         "store = default_store(AnacondaAuthSettings())\n"
         "store.save(TokenInfo(domain='id.example.test', api_key='k'))\n"
         "assert store.load('id.example.test').api_key == 'k'\n"

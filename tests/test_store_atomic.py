@@ -15,10 +15,10 @@ import pytest
 from filelock import FileLock
 
 from anaconda_auth_async import KeyringTokenStore, StorageError, TokenInfo
-from anaconda_auth_async._config import AnacondaAuthSettings
-from anaconda_auth_async._sharing import entry_names
-from anaconda_auth_async._token import RepoToken
-from anaconda_auth_async._tokenfile import TokenFile
+from anaconda_auth_async.settings.fields import AnacondaAuthSettings
+from anaconda_auth_async.storage.entry_names import entry_names
+from anaconda_auth_async.storage.stored_token import RepoToken
+from anaconda_auth_async.storage.token_file import TokenFile
 from anaconda_auth_async.testing import make_api_key
 
 NAMES = entry_names("id.anaconda.cloud", "anaconda.cloud")  # read: 3 names, write: 2

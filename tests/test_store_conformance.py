@@ -11,9 +11,9 @@ import pytest
 from keyring.errors import PasswordDeleteError
 
 from anaconda_auth_async import KeyringTokenStore
-from anaconda_auth_async._config import AnacondaAuthSettings
-from anaconda_auth_async._keyring import AnacondaKeyring
-from anaconda_auth_async._tokenstore import TokenStore
+from anaconda_auth_async.settings.fields import AnacondaAuthSettings
+from anaconda_auth_async.storage.keyring_backend import AnacondaKeyring
+from anaconda_auth_async.storage.token_store import TokenStore
 from anaconda_auth_async.testing import MemoryTokenStore, TokenStoreTests
 
 

@@ -18,8 +18,8 @@ from anaconda_auth_async import (
     TokenInfo,
     sync,
 )
-from anaconda_auth_async._client import BaseClient, client_factory
-from anaconda_auth_async._storage import KeyringTokenStore
+from anaconda_auth_async.api_client.clients import BaseClient, client_factory
+from anaconda_auth_async.storage.keyring_store import KeyringTokenStore
 from anaconda_auth_async.testing import FakePlatform, use_platform
 
 AUTH = "id.example.test"

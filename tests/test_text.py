@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from anaconda_auth_async._text import (
+from anaconda_auth_async.foundation.safe_text import (
     MAX_LENGTH,
     REDACTED,
     json_object,

@@ -11,7 +11,7 @@ import time
 import anyio
 import pytest
 
-from anaconda_auth_async._threads import in_daemon_thread
+from anaconda_auth_async.foundation.threads import in_daemon_thread
 
 
 @pytest.mark.anyio
@@ -32,7 +32,7 @@ def test_a_call_that_never_returns_is_abandoned_and_the_process_exits() -> None:
         """
         import sys, threading, time
         import anyio
-        from anaconda_auth_async._threads import in_daemon_thread
+        from anaconda_auth_async.foundation.threads import in_daemon_thread
 
         forever = threading.Event()
 

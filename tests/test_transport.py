@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from anaconda_auth_async import AnacondaAuthSettings, ConfigurationError
-from anaconda_auth_async._client import AsyncAuthClient, BaseClient
-from anaconda_auth_async._transport import (
+from anaconda_auth_async.api_client.clients import AsyncAuthClient, BaseClient
+from anaconda_auth_async.network.transport import (
     TransportConfig,
     async_http_client,
     build_ssl_context,

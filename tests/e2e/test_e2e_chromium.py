@@ -102,7 +102,7 @@ async def test_loopback_listener_survives_favicon_and_stray_requests(
 ) -> None:
     # Before the login page, Chromium opens the listener's favicon and root (as a stale
     # tab or a favicon fetch would): each gets a 404 and the login still completes.
-    caplog.set_level(logging.DEBUG, logger="anaconda_auth_async._flows.loopback")
+    caplog.set_level(logging.DEBUG, logger="anaconda_auth_async.logins.flows.loopback_listener")
     chromium.setenv("E2E_BROWSER_PROBE", "/favicon.ico,/,/favicon.ico")
     with anyio.fail_after(STEP_TIMEOUT):
         token = await login()

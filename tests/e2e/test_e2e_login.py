@@ -332,7 +332,7 @@ async def test_ca_bundle_from_an_environment_variable(e2e: E2E, variable: str) -
 
 @pytest.mark.anyio
 async def test_default_trust_rejects_the_provider_certificate(e2e: E2E) -> None:
-    from anaconda_auth_async import _oidc
+    from anaconda_auth_async.logins import provider as _oidc
 
     _oidc.clear_caches()  # as in a process that has not reached the provider before
     for name in ("ANACONDA_AUTH_SSL_VERIFY", "SSL_CERT_FILE", "SSL_CERT_DIR"):

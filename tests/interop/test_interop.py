@@ -26,8 +26,8 @@ CLOUD_AUTH = os.environ.get("INTEROP_PYTHON_ANACONDA_CLOUD_AUTH", "")
 
 OUR_LOGIN = """
 import sys
-from anaconda_auth_async import _login
-from anaconda_auth_async._apikey import APIKey
+from anaconda_auth_async.logins import login as _login
+from anaconda_auth_async.logins.key_exchange import APIKey
 from anaconda_auth_async.sync import login
 
 async def obtain_key(settings, **_):
@@ -475,7 +475,7 @@ print(json.dumps(sent[0]["scopes"]))
 OUR_SCOPES = """
 import json
 from anaconda_auth_async import AnacondaAuthSettings
-from anaconda_auth_async._apikey import api_key_request
+from anaconda_auth_async.logins.key_exchange import api_key_request
 
 print(json.dumps(api_key_request(AnacondaAuthSettings())[1]["scopes"]))
 """

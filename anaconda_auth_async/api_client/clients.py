@@ -1,0 +1,492 @@
+"""`AsyncAuthClient` and `BaseClient`: httpx clients for the Anaconda API, with the API key.
+
+Both take anaconda-cloud-auth's arguments (``base_url``/``base_uri``, ``domain``,
+``api_key``, ``user_agent``, ``api_version``, ``ssl_verify``, ``extra_headers``) plus
+every httpx client option, which wins over our defaults. Service packages subclass them
+and set ``_user_agent`` and ``_api_version``. Both share one `AnacondaAuth` flow and the
+process-wide transport config (one SSL context per distinct settings).
+
+The account helpers differ by face: on `AsyncAuthClient` they are coroutine methods
+(``await client.account()``, ``await client.name()``), since a property cannot await; on
+`BaseClient` they are properties, as in anaconda-cloud-auth.
+
+Over 400 lines on purpose: the two faces share one constructor and must stay identical;
+most of the length is their typed httpx options.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import time
+from typing import TYPE_CHECKING, Any, cast
+
+import httpx
+
+from ..foundation.public_names import publish
+from ..foundation.safe_text import json_object
+from ..network.transport import (
+    TIMEOUT_SETTING,
+    USER_AGENT,
+    build_ssl_context,
+    deadline_exceeded,
+    overall_limit,
+    send_within,
+    transport_config,
+    transport_override,
+)
+from ..settings.fields import AnacondaAuthSettings, resolve_settings
+from .api_version import MinApiVersion
+from .auth import AnacondaAuth
+
+if TYPE_CHECKING:
+    import ssl
+    from collections.abc import Callable, Iterable, Mapping
+
+    from httpx._types import (
+        AuthTypes,
+        CertTypes,
+        CookieTypes,
+        HeaderTypes,
+        ProxyTypes,
+        QueryParamTypes,
+        TimeoutTypes,
+    )
+    from typing_extensions import TypedDict, Unpack
+
+    from ..settings.fields import SettingsOverrides
+    from ..storage.keyring_store import TokenStore
+
+    class _Options(TypedDict, total=False):
+        """The httpx client options both faces pass through unchanged."""
+
+        auth: AuthTypes | None
+        params: QueryParamTypes | None
+        cookies: CookieTypes | None
+        verify: ssl.SSLContext | str | bool
+        cert: CertTypes | None
+        trust_env: bool
+        http1: bool
+        http2: bool
+        proxy: ProxyTypes | None
+        timeout: TimeoutTypes
+        follow_redirects: bool
+        limits: httpx.Limits
+        max_redirects: int
+        default_encoding: str | Callable[[bytes], str]
+
+    class ClientOptions(_Options, total=False):
+        """`httpx.Client` options."""
+
+        mounts: Mapping[str, httpx.BaseTransport | None] | None
+        event_hooks: Mapping[str, list[Callable[[httpx.Response], object]]] | None
+        transport: httpx.BaseTransport | None
+
+    class AsyncClientOptions(_Options, total=False):
+        """`httpx.AsyncClient` options."""
+
+        mounts: Mapping[str, httpx.AsyncBaseTransport | None] | None
+        event_hooks: Mapping[str, list[Callable[..., Any]]] | None
+        transport: httpx.AsyncBaseTransport | None
+
+
+__all__ = ["AsyncAuthClient", "BaseClient", "client_factory"]
+
+_GRAVATAR = "https://gravatar.com/avatar/{}.png?size=120&d=404"
+
+
+_UNSUPPORTED = {
+    "hash_hostname": (
+        "it chose how anaconda-auth sent the machine's host name (the X-Client-Hostname "
+        "header), and this package sends no host name at all; remove the argument (to send "
+        "a header of your own, pass extra_headers=)"
+    ),
+    "config": "pass site= (a name) or settings= (an AnacondaAuthSettings) instead",
+}
+"""anaconda-auth client arguments with no equivalent here, and what to do instead."""
+
+
+def _refuse_unsupported(cls: str, options: dict[str, Any]) -> None:
+    """`TypeError` naming the replacement for an anaconda-auth argument we do not take."""
+    for name, instead in _UNSUPPORTED.items():
+        if name in options:
+            raise TypeError(f"{cls}() does not take anaconda-auth's argument {name}=: {instead}.")
+
+
+class _Common:
+    """What both faces share: construction from our arguments, and the version check."""
+
+    _user_agent: str = USER_AGENT
+    _api_version: str | None = None
+
+    settings: AnacondaAuthSettings
+    api_version: str | None
+    _api_check: MinApiVersion | None
+
+    def _prepare(
+        self,
+        *,
+        base_url: str | None,
+        base_uri: str | None,
+        domain: str | None,
+        api_key: str | None,
+        user_agent: str | None,
+        api_version: str | None,
+        ssl_verify: bool | str | None,
+        extra_headers: dict[str, str] | str | None,
+        settings: AnacondaAuthSettings | None,
+        site: str | None,
+        store: TokenStore | None,
+        headers: HeaderTypes | None,
+        allowed_origins: Iterable[str],
+        theirs: SettingsOverrides,
+        options: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Set the settings and API version; return the httpx keyword arguments.
+
+        `theirs`: anaconda-auth's client arguments that are settings here (field name ->
+        value; None: not given). Its arguments with no equivalent raise `TypeError`.
+        """
+        _refuse_unsupported(type(self).__name__, options)
+        if base_url and base_uri:
+            raise ValueError("Pass base_url or its old name base_uri, not both.")
+        base_url = base_url or base_uri
+        if base_url and domain:
+            raise ValueError("Pass either domain or base_url, not both.")
+        # `domain` is the API domain here (anaconda-cloud-auth's meaning on the clients).
+        changes: SettingsOverrides = {
+            "site": site,
+            "api_domain": domain,
+            "ssl_verify": ssl_verify,
+            "extra_headers": extra_headers,
+        }
+        changes.update(theirs)
+        settings = resolve_settings(settings, **changes)
+
+        merged = httpx.Headers(headers)
+        if user_agent is not None or "User-Agent" not in merged:
+            merged["User-Agent"] = user_agent or self._user_agent
+        if api_version is not None or "Api-Version" not in merged:
+            version = api_version or self._api_version
+            if version:
+                merged["Api-Version"] = version
+
+        config = transport_config(settings)
+        kwargs = config.client_kwargs()
+        if "cert" in options and "verify" not in options:
+            # httpx loads a client cert into the context it is given: not into the shared one.
+            kwargs["verify"] = build_ssl_context(settings.ssl_verify)
+        override = transport_override()
+        if override is not None and "transport" not in options and "mounts" not in options:
+            kwargs["transport"] = override  # testing.use_platform
+        kwargs["base_url"] = base_url or settings.api_base_url
+        kwargs["headers"] = merged
+        kwargs["auth"] = AnacondaAuth(
+            api_key=api_key,
+            settings=settings,
+            store=store,
+            base_url=kwargs["base_url"],
+            allowed_origins=allowed_origins,
+        )
+        # Added per request by the auth, and only for the API's own origins (https, or
+        # http to a loopback host): never to another origin, never over plain http.
+        kwargs["auth"].send_extra_headers(settings.extra_headers, kwargs["base_url"])
+        kwargs.update(options)
+        self.settings = settings
+        self.api_version = merged.get("Api-Version")
+        self._api_check = MinApiVersion.for_client(self.api_version)
+        return kwargs
+
+    def _limit(self) -> tuple[float | None, str]:
+        """The account helpers' limit for one request, body included, and what set it.
+
+        The client's own ``timeout`` (httpx's; from the ``timeout`` setting unless given),
+        as `overall_limit` reads it, so ``timeout=`` governs every request a client sends.
+        """
+        timeout = cast("httpx.Client | httpx.AsyncClient", self).timeout
+        own = timeout != httpx.Timeout(self.settings.timeout)
+        return overall_limit(timeout), "the client's timeout" if own else TIMEOUT_SETTING
+
+    def __repr__(self) -> str:
+        client = cast("httpx.Client | httpx.AsyncClient", self)
+        return f"{type(self).__name__}(base_url={str(client.base_url)!r}, auth={client.auth!r})"
+
+    def urljoin(self, url: str) -> str:
+        """`url` resolved against the base URL, as a string (as anaconda-cloud-auth did)."""
+        return str(cast("httpx.Client | httpx.AsyncClient", self).base_url.join(url))
+
+    @staticmethod
+    def _hooks(options: dict[str, Any], hook: Callable[..., object]) -> None:
+        hooks = dict(options.get("event_hooks") or {})
+        hooks["response"] = [*hooks.get("response", ()), hook]
+        options["event_hooks"] = hooks
+
+
+class AsyncAuthClient(_Common, httpx.AsyncClient):
+    """An `httpx.AsyncClient` for the Anaconda API that sends the API key.
+
+    `base_url` defaults to ``https://<api domain>`` (or ``https://<domain>``); `api_key`
+    overrides the configured or stored key; `user_agent` and `api_version` (sent as
+    ``Api-Version``) default to the class's ``_user_agent`` and ``_api_version``;
+    `extra_headers` (a dict or a JSON object) never replaces a header set otherwise;
+    `ssl_verify` is a bool, ``"truststore"`` or a CA bundle path. `settings` and `store`
+    replace the defaults; `site` names a site of ``~/.anaconda/config.toml`` or a preset
+    (``"anaconda.com"``, ``"anaconda.cloud"``). The key is sent only to its own API origin
+    (see `AnacondaAuth`); `allowed_origins` adds https origins it may go to.
+    anaconda-auth's arguments mean what they meant there: `auth_domain_override` (the
+    auth domain), `proxy_servers` (a mapping whose ``https`` entry is the proxy, or a
+    proxy URL), `client_cert` and `client_cert_key` (mutual TLS); its ``hash_hostname``
+    has no equivalent and raises `TypeError`. Any other keyword is an httpx option and
+    wins over ours (the default timeout is ``settings.timeout``); the client's
+    ``timeout`` also bounds each whole request of the account helpers, body included.
+    Warns once with a `FutureWarning` (shown by default, pointing at the caller's line)
+    when the server's ``Min-Api-Version`` is newer than `api_version`.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        base_uri: str | None = None,
+        domain: str | None = None,
+        api_key: str | None = None,
+        user_agent: str | None = None,
+        api_version: str | None = None,
+        ssl_verify: bool | str | None = None,
+        extra_headers: dict[str, str] | str | None = None,
+        headers: HeaderTypes | None = None,
+        settings: AnacondaAuthSettings | None = None,
+        site: str | None = None,
+        store: TokenStore | None = None,
+        allowed_origins: Iterable[str] = (),
+        auth_domain_override: str | None = None,
+        proxy_servers: Mapping[str, str] | str | None = None,
+        client_cert: str | None = None,
+        client_cert_key: str | None = None,
+        **options: Unpack[AsyncClientOptions],
+    ) -> None:
+        kwargs = self._prepare(
+            base_url=base_url,
+            base_uri=base_uri,
+            domain=domain,
+            api_key=api_key,
+            user_agent=user_agent,
+            api_version=api_version,
+            ssl_verify=ssl_verify,
+            extra_headers=extra_headers,
+            settings=settings,
+            site=site,
+            store=store,
+            headers=headers,
+            allowed_origins=allowed_origins,
+            theirs={
+                "auth_domain": auth_domain_override,
+                "proxy": proxy_servers,
+                "client_cert": client_cert,
+                "client_cert_key": client_cert_key,
+            },
+            options=dict(options),
+        )
+        if self._api_check is not None:
+            check = self._api_check
+
+            async def check_min_api_version(response: httpx.Response) -> None:
+                check(response)
+
+            self._hooks(kwargs, check_min_api_version)
+        super().__init__(**kwargs)
+        self._account: dict[str, Any] | None = None
+        self._avatar: bytes | None = None
+        self._avatar_fetched = False
+
+    async def account(self) -> dict[str, Any]:
+        """The account of the key's owner (``GET /api/account``), fetched once per client."""
+        if self._account is None:
+            request = self.build_request("GET", "/api/account")
+            limit, setting = self._limit()
+            response = await send_within(limit, request, self.send(request), setting=setting)
+            response.raise_for_status()
+            self._account = _account_of(response)
+        return self._account
+
+    async def email(self) -> str:
+        """The account's email address."""
+        return _email(await self.account())
+
+    async def name(self) -> str:
+        """The account holder's first and last name, or the email address if there is none."""
+        return _name(await self.account())
+
+    async def avatar(self) -> bytes | None:
+        """The Gravatar image (PNG) of the account's email, or None; fetched once."""
+        if not self._avatar_fetched:
+            request = httpx.Request("GET", _gravatar_url(await self.email()))
+            # A bare request: no API key or extra headers go to a third party.
+            call = self.send(request, auth=None, follow_redirects=True)
+            limit, setting = self._limit()
+            response = await send_within(limit, request, call, setting=setting)
+            self._avatar = response.content if response.is_success else None
+            self._avatar_fetched = True
+        return self._avatar
+
+
+class BaseClient(_Common, httpx.Client):
+    """An `httpx.Client` for the Anaconda API that sends the API key.
+
+    The blocking twin of `AsyncAuthClient`, with the same arguments, and
+    anaconda-cloud-auth's `account`, `name`, `email` and `avatar` properties.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        base_uri: str | None = None,
+        domain: str | None = None,
+        api_key: str | None = None,
+        user_agent: str | None = None,
+        api_version: str | None = None,
+        ssl_verify: bool | str | None = None,
+        extra_headers: dict[str, str] | str | None = None,
+        headers: HeaderTypes | None = None,
+        settings: AnacondaAuthSettings | None = None,
+        site: str | None = None,
+        store: TokenStore | None = None,
+        allowed_origins: Iterable[str] = (),
+        auth_domain_override: str | None = None,
+        proxy_servers: Mapping[str, str] | str | None = None,
+        client_cert: str | None = None,
+        client_cert_key: str | None = None,
+        **options: Unpack[ClientOptions],
+    ) -> None:
+        kwargs = self._prepare(
+            base_url=base_url,
+            base_uri=base_uri,
+            domain=domain,
+            api_key=api_key,
+            user_agent=user_agent,
+            api_version=api_version,
+            ssl_verify=ssl_verify,
+            extra_headers=extra_headers,
+            settings=settings,
+            site=site,
+            store=store,
+            headers=headers,
+            allowed_origins=allowed_origins,
+            theirs={
+                "auth_domain": auth_domain_override,
+                "proxy": proxy_servers,
+                "client_cert": client_cert,
+                "client_cert_key": client_cert_key,
+            },
+            options=dict(options),
+        )
+        if self._api_check is not None:
+            self._hooks(kwargs, self._api_check)
+        super().__init__(**kwargs)
+
+    @functools.cached_property
+    def account(self) -> dict[str, Any]:
+        """The account of the key's owner (``GET /api/account``), fetched once per client."""
+        response = _send_within(self, self.build_request("GET", "/api/account"))
+        response.raise_for_status()
+        return _account_of(response)
+
+    @property
+    def email(self) -> str:
+        """The account's email address."""
+        return _email(self.account)
+
+    @property
+    def name(self) -> str:
+        """The account holder's first and last name, or the email address if there is none."""
+        return _name(self.account)
+
+    @functools.cached_property
+    def avatar(self) -> bytes | None:
+        """The Gravatar image (PNG) of the account's email, or None; fetched once."""
+        request = httpx.Request("GET", _gravatar_url(self.email))
+        response = _send_within(self, request, auth=None, follow_redirects=True)
+        return response.content if response.is_success else None
+
+
+@functools.cache
+def _factory_class(user_agent: str | None, api_version: str | None) -> type[BaseClient]:
+    attributes: dict[str, Any] = {"__module__": __name__, "__doc__": BaseClient.__doc__}
+    if user_agent is not None:
+        attributes["_user_agent"] = user_agent
+    if api_version is not None:
+        attributes["_api_version"] = api_version
+    return type("FactoryClient", (BaseClient,), attributes)
+
+
+def client_factory(user_agent: str | None, api_version: str | None = None) -> BaseClient:
+    """A client whose class is a `BaseClient` subclass with these ``_user_agent`` and
+    ``_api_version``, as anaconda-cloud-auth's ``client_factory``; ``type(client)()``
+    makes more of the same kind."""
+    return _factory_class(user_agent, api_version)()
+
+
+def _send_within(client: BaseClient, request: httpx.Request, **options: Any) -> httpx.Response:
+    """`client.send(request)` with its body read within the client's timeout in all.
+
+    The sync face of `send_within`: the body is read chunk by chunk against a deadline
+    (each chunk is bounded by httpx's read timeout), so a server trickling its answer
+    cannot hold a helper like `BaseClient.account` for ever.
+    """
+    limit, setting = client._limit()
+    deadline = None if limit is None else time.monotonic() + limit
+    response = client.send(request, stream=True, **options)
+    try:
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if limit is not None and deadline is not None and time.monotonic() > deadline:
+                raise deadline_exceeded(limit, request, setting)
+    finally:
+        response.close()
+    headers = response.headers.copy()
+    for name in ("Content-Encoding", "Content-Length", "Transfer-Encoding"):
+        headers.pop(name, None)  # the body below is decoded and complete
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        content=bytes(body),
+        request=request,
+        extensions=response.extensions,
+        history=response.history,
+    )
+
+
+def _account_of(response: httpx.Response) -> dict[str, Any]:
+    account = json_object(response.content)  # bounded: no RecursionError from a server
+    if account is None:
+        raise ValueError(
+            f"{response.url} did not answer with a JSON object; check the client's base_url."
+        )
+    return account
+
+
+def _email(account: dict[str, Any]) -> str:
+    user = account.get("user")
+    value = user.get("email") if isinstance(user, dict) else None
+    if not isinstance(value, str):
+        raise ValueError(
+            "The account has no email address; check it at https://anaconda.cloud/profile."
+        )
+    return value
+
+
+def _name(account: dict[str, Any]) -> str:
+    user = account.get("user")
+    user = user if isinstance(user, dict) else {}
+    name = f"{user.get('first_name') or ''} {user.get('last_name') or ''}".strip()
+    return name or _email(account)
+
+
+def _gravatar_url(email: str) -> str:
+    digest = hashlib.md5(email.strip().lower().encode(), usedforsecurity=False).hexdigest()
+    return _GRAVATAR.format(digest)
+
+
+publish(globals())  # tracebacks and repr name anaconda_auth_async, not this module

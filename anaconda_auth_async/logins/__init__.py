@@ -1,0 +1,22 @@
+"""Where a login is decided, and everything a login and logout do.
+
+Owns: the one decision (keep, renew, repair, or log in and why), ``login`` / ``logout`` /
+``is_logged_in``, login events and their one renderer, discovery and JWKS, ID-token
+validation, the access-token-to-API-key exchange, keys for machines, and what ``status``
+reports. The flows that carry a login out are in `flows`.
+
+Never imports: diagnostics, command_line, testkit, integrations.
+
+Modules, in import order (each imports only the ones after it):
+
+    status_report
+    machine_keys
+    login
+    presentation
+    qr_code
+    decision
+    events
+    key_exchange
+    id_token
+    provider
+"""

@@ -1,0 +1,629 @@
+"""`login`, `logout`, `is_logged_in`: get an API key, store it, remove it, look for it.
+
+A login runs, under one time limit and over one HTTP client configured from the settings:
+discover the provider → run a flow (browser, device code or password) → validate the ID
+token → exchange the access token for an API key → store the key. The key is stored only
+after every step succeeded, so a failed, timed-out or cancelled login leaves whatever was
+stored before exactly as it was.
+
+Choosing the flow (argument ``flow=``, else the ``login_flow`` setting): ``browser``,
+``device``, ``password`` (deprecated; ``basic=True`` is anaconda-cloud-auth's spelling),
+or ``auto``: the browser, unless no browser can be opened here (no ``BROWSER`` set, and no
+display, or `webbrowser.get` finds nothing) and the provider offers device-code login.
+``auto`` also switches to a device code, saying why in a ``device_fallback`` event, when
+the browser does not open or the redirect URI's port is taken (`_run_flow` decides both).
+
+The user name stored with the key is the ID token's ``preferred_username``, else its
+``email``, else its ``sub``; it stays unknown when the provider sends no ID token.
+
+Over 400 lines on purpose: `login`, `logout` and `is_logged_in` share the flow choice, the
+time limit and the store rules; the protocol steps themselves are in `events`, `provider` and
+`id_token`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import inspect
+import logging
+import os
+import webbrowser
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextvars import ContextVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, get_args
+
+import anyio
+
+from ..foundation.errors import ConfigurationError, CorruptTokenFileError, LoginTimeoutError
+from ..foundation.public_names import publish
+from ..foundation.warnings import warn_at_caller
+from ..settings.fields import AnacondaAuthSettings, LoginFlow, resolve_settings
+from ..storage.entry_names import EntryNames, entry_names
+from ..storage.stored_token import TokenInfo
+from .decision import already_logged_in, decide, logging_in, unusable
+from .events import EventSink, LoginEvent
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ..storage.keyring_store import TokenStore
+    from .events import FlowResult
+    from .flows.password import CredentialsCallback
+    from .key_exchange import APIKey
+    from .provider import ProviderMetadata
+
+__all__ = [
+    "ConfirmCallback",
+    "EventSink",
+    "LoginEvent",
+    "LogoutReport",
+    "browser_available",
+    "current_token",
+    "event_sink",
+    "is_logged_in",
+    "login",
+    "logout",
+    "logout_report",
+    "obtain_key_in_time",
+    "save_key",
+    "username_from_claims",
+]
+
+logger = logging.getLogger(__name__)
+
+ConfirmCallback = Callable[[TokenInfo], "bool | Awaitable[bool]"]
+"""Asked, with the stored key, whether to log in again although it is usable."""
+
+
+def _ignore(event: LoginEvent) -> None:
+    """The sink of a quiet login: nothing is shown."""
+
+
+def _store(settings: AnacondaAuthSettings, store: TokenStore | None) -> TokenStore:
+    if store is not None:
+        return store
+    from ..storage.keyring_store import default_store  # keyring only when no store was given
+
+    return default_store(settings)
+
+
+PASSWORD_DEPRECATION = (
+    "Logging in with a user name and password (basic=True) is deprecated and will stop "
+    "working; log in with the browser or a device code instead."
+)
+
+# Set by `sync.login`, which gives the warning on the caller's own thread.
+password_warning_given: ContextVar[bool] = ContextVar("password_warning_given", default=False)
+
+
+def warn_if_password_login(settings: AnacondaAuthSettings) -> None:
+    """The password flow's deprecation: a `FutureWarning` (shown by default) at the caller."""
+    if settings.login_flow == "password" and not password_warning_given.get():
+        warn_at_caller(PASSWORD_DEPRECATION, FutureWarning)
+
+
+def _requested_flow(flow: LoginFlow | None, basic: bool) -> LoginFlow | None:
+    if flow is not None and flow not in get_args(LoginFlow):  # named as passed
+        choices = ", ".join(map(repr, get_args(LoginFlow)))
+        raise ConfigurationError(f"Invalid argument flow={flow!r}: expected one of {choices}.")
+    if not basic:
+        return flow
+    if flow not in (None, "password"):
+        raise ConfigurationError(
+            f"basic=True selects the password flow but flow={flow!r} was also given; "
+            "pass only one of them."
+        )
+    return "password"
+
+
+def username_from_claims(claims: dict[str, Any]) -> str | None:
+    """The user name to store: ``preferred_username``, else ``email``, else ``sub``."""
+    for name in ("preferred_username", "email", "sub"):
+        value = claims.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _webbrowser_found() -> bool:
+    try:
+        webbrowser.get()
+    except webbrowser.Error:
+        return False
+    return True
+
+
+async def browser_available() -> bool:
+    """Whether a browser can be opened here: ``BROWSER`` is set, or a display and a browser.
+
+    `webbrowser.get` may start a process to ask the desktop, so it runs in a worker thread.
+    """
+    from .flows.browser_opener import (
+        no_display,  # the opener module only when a browser may be needed
+    )
+
+    if os.environ.get("BROWSER"):
+        return True
+    if no_display():
+        return False
+    return await anyio.to_thread.run_sync(_webbrowser_found)
+
+
+def event_sink(on_event: EventSink | None, *, quiet: bool = False) -> EventSink:
+    """Where a login's events go: `on_event`, else the default presentation (stderr, or a
+    notebook's output), else nowhere when `quiet`."""
+    if on_event is not None:
+        return on_event
+    if quiet:
+        return _ignore
+    from .presentation import (
+        Presentation,  # stderr/Jupyter presentation only for an interactive login
+    )
+
+    return Presentation()
+
+
+async def _choose_flow(requested: LoginFlow, metadata: ProviderMetadata) -> LoginFlow:
+    if requested != "auto":
+        return requested
+    if metadata.device_authorization_endpoint and not await browser_available():
+        logger.info("No browser can be opened here; logging in with a device code")
+        return "device"
+    return "browser"
+
+
+async def _run_flow(
+    flow: LoginFlow,
+    http: httpx.AsyncClient,
+    metadata: ProviderMetadata,
+    settings: AnacondaAuthSettings,
+    *,
+    on_event: EventSink,
+    ask_credentials: CredentialsCallback | None,
+    open_browser: Callable[[str], bool] | None,
+    open_device_page: bool = False,
+    fallback_to_device: bool = False,
+) -> FlowResult:
+    # Each flow is imported on use: the browser flow brings in authlib and a listener.
+    if flow == "device":
+        from .flows.browser_opener import default_open_browser
+        from .flows.device_code import device_flow  # on use, as every flow (see above)
+
+        opener = open_browser
+        if opener is None and open_device_page and await browser_available():
+            opener = default_open_browser
+        return await device_flow(http, metadata, settings, on_event=on_event, open_browser=opener)
+    if flow == "password":
+        from .flows.password import password_flow  # on use, as every flow
+
+        return await password_flow(http, metadata, settings, ask_credentials=ask_credentials)
+    from .flows.browser import browser_flow  # on use: authlib and the listener
+    from .flows.browser_opener import NoBrowserError
+    from .flows.loopback_listener import PortInUseError
+
+    try:
+        return await browser_flow(
+            http,
+            metadata,
+            settings,
+            on_event=on_event,
+            open_browser=open_browser,
+            give_up_without_browser=fallback_to_device,
+        )
+    except (NoBrowserError, PortInUseError) as exc:
+        if not fallback_to_device:  # an explicit browser login: its error says what to do
+            raise
+        why = exc.reason if isinstance(exc, PortInUseError) else "No browser could be opened"
+        logger.info("%s; logging in with a device code instead", why)
+        on_event(LoginEvent(kind="device_fallback", message=why))
+        return await _run_flow(
+            "device",
+            http,
+            metadata,
+            settings,
+            on_event=on_event,
+            ask_credentials=None,
+            open_browser=None,
+        )
+
+
+async def _validate(
+    http: httpx.AsyncClient,
+    metadata: ProviderMetadata,
+    settings: AnacondaAuthSettings,
+    result: FlowResult,
+) -> dict[str, Any]:
+    from .id_token import verify_id_token  # joserfc only when an ID token is validated
+
+    if result.tokens.id_token is None:
+        logger.info("The provider sent no ID token; the user name will be unknown")
+        return {}
+    return await verify_id_token(
+        http,
+        metadata,
+        result.tokens.id_token,
+        client_id=settings.client_id,
+        nonce=result.nonce,
+        access_token=result.tokens.access_token,
+    )
+
+
+async def _obtain_key(
+    settings: AnacondaAuthSettings,
+    *,
+    on_event: EventSink,
+    ask_credentials: CredentialsCallback | None,
+    open_browser: Callable[[str], bool] | None,
+    open_device_page: bool = False,
+    scopes: Iterable[str] | None = None,
+    tags: Iterable[str] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> APIKey:
+    """Run the network part of a login; return the new API key, with the user name."""
+    # On use: httpx clients, discovery and the key exchange only when a login runs.
+    from ..network.transport import async_http_client
+    from .key_exchange import mint_api_key
+    from .provider import discover
+
+    given = {"transport": transport} if transport is not None else {}
+
+    def slow(request: httpx.Request) -> None:  # no answer yet: say whom we wait for
+        host = request.url.host
+        on_event(
+            LoginEvent(
+                kind="waiting_for_server", url=f"https://{host}", message=f"Waiting for {host}"
+            )
+        )
+
+    async with async_http_client(settings, on_slow=slow, **given) as http:
+        metadata = await discover(http, settings)
+        flow = await _choose_flow(settings.login_flow, metadata)
+        logger.debug("Logging in to %s with the %s flow", settings.auth_domain, flow)
+        result = await _run_flow(
+            flow,
+            http,
+            metadata,
+            settings,
+            on_event=on_event,
+            ask_credentials=ask_credentials,
+            open_browser=open_browser,
+            open_device_page=open_device_page,
+            fallback_to_device=settings.login_flow == "auto"
+            and bool(metadata.device_authorization_endpoint),
+        )
+        claims = await _validate(http, metadata, settings, result)
+        on_event(LoginEvent(kind="exchanging", message="Creating an API key."))
+        key = await mint_api_key(
+            http, settings, result.tokens.access_token, scopes=scopes, tags=tags
+        )
+    return dataclasses.replace(key, username=username_from_claims(claims))
+
+
+async def obtain_key_in_time(
+    settings: AnacondaAuthSettings,
+    *,
+    timeout: float | None,  # noqa: ASYNC109 - the contract; applied with fail_after
+    on_event: EventSink,
+    ask_credentials: CredentialsCallback | None = None,
+    open_browser: Callable[[str], bool] | None = None,
+    open_device_page: bool = False,
+    scopes: Iterable[str] | None = None,
+    tags: Iterable[str] | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> APIKey:
+    """`_obtain_key` under the login's one time limit (`timeout`, else ``login_timeout``).
+
+    `open_device_page`: the device flow opens its verification page in the browser (the
+    default presentation does, as anaconda-auth does); `open_browser` given does too.
+    """
+    if timeout is not None and not timeout > 0:  # NaN too: fail_after would end at once
+        raise ConfigurationError(
+            f"Invalid argument timeout={timeout!r}: expected the number of seconds the login "
+            "may take, greater than 0 (or None for the login_timeout setting)."
+        )
+    limit = settings.login_timeout if timeout is None else timeout
+    try:
+        with anyio.fail_after(limit) as scope:
+            return await _obtain_key(
+                settings,
+                on_event=on_event,
+                ask_credentials=ask_credentials,
+                open_browser=open_browser,
+                open_device_page=open_device_page,
+                scopes=scopes,
+                tags=tags,
+                transport=transport,
+            )
+    except TimeoutError:
+        if not scope.cancelled_caught:
+            raise  # not our time limit
+        raise LoginTimeoutError(
+            f"The login did not complete within {limit:g} seconds; run it again "
+            "(the timeout argument or ANACONDA_AUTH_LOGIN_TIMEOUT sets the limit)."
+        ) from None
+
+
+async def login(
+    *,
+    settings: AnacondaAuthSettings | None = None,
+    site: str | None = None,
+    auth_domain: str | None = None,
+    ssl_verify: bool | str | None = None,
+    force: bool = False,
+    basic: bool = False,
+    flow: LoginFlow | None = None,
+    on_event: EventSink | None = None,
+    ask_credentials: CredentialsCallback | None = None,
+    open_browser: Callable[[str], bool] | None = None,
+    store: TokenStore | None = None,
+    timeout: float | None = None,  # noqa: ASYNC109 - the contract; applied with fail_after
+    renew_within: dt.timedelta | float | None = None,
+    quiet: bool = False,
+    transport: httpx.AsyncBaseTransport | None = None,
+    confirm_relogin: ConfirmCallback | None = None,
+) -> TokenInfo:
+    """Log in and store an API key for the auth domain; return the stored `TokenInfo`.
+
+    Does nothing while a usable key is stored (returns it) unless ``force=True``, or
+    unless it expires within `renew_within` (a `timedelta`, or seconds): then it logs in
+    again, so a scheduled ``login(renew_within=timedelta(days=30))`` renews a key before
+    it runs out and is a no-op otherwise (a key with no known expiry is never renewed).
+    A key the server rejected, an expired key and a keyring file that cannot be parsed
+    (kept aside, then replaced) are logged in over. The decision is reported to
+    `on_event` before anything is sent: ``already_logged_in``, or ``logging_in`` with its
+    ``reason``. With a usable key stored and no `renew_within`, `confirm_relogin` (called
+    with the stored `TokenInfo`; it may be a coroutine function) is asked whether to log
+    in again anyway: a terminal's "Log in again?" prompt.
+    `site` selects a site of ``~/.anaconda/config.toml`` or a preset (``"anaconda.com"``,
+    ``"anaconda.cloud"``); `auth_domain`, `ssl_verify` and `flow` override `settings`
+    (default: read from the environment and the config file); ``basic=True`` is the
+    deprecated password flow.
+
+    Without `on_event`, the login shows on stderr what the person must do: the device
+    code and its URL (and opens that page in a browser when one can be opened), the login
+    URL when no browser could be opened, and that it is waiting and how to cancel (in a
+    Jupyter kernel the URL is a link); ``quiet=True`` shows nothing. `on_event` replaces
+    that and receives each `LoginEvent` (the URL to open, the device code, ...).
+    `ask_credentials` supplies ``(username, password)`` to the password flow;
+    `open_browser` opens the login page (default: `webbrowser`, which honours
+    ``BROWSER``, run silently; with `on_event` given, only this opens the device
+    flow's page). The network steps and the user's
+    part must finish within `timeout` seconds (default: the ``login_timeout`` setting) or
+    `LoginTimeoutError` is raised. `transport` (an httpx transport, for tests: see
+    `anaconda_auth_async.testing.FakePlatform`) carries every request of the login.
+    Any failure raises a `LoginError` and leaves the stored
+    key untouched.
+    """
+    settings = resolve_settings(
+        settings,
+        site=site,
+        auth_domain=auth_domain,
+        ssl_verify=ssl_verify,
+        login_flow=_requested_flow(flow, basic),
+    )
+    warn_if_password_login(settings)
+    store = _store(settings, store)
+    names = entry_names(settings.auth_domain, settings.api_domain)
+    domain = settings.auth_domain
+    sink = event_sink(on_event, quiet=quiet)
+    # Read the store first: a broken store fails now, not after the user has logged in.
+    # A damaged keyring file is the exception: logging in again is how it gets repaired
+    # (the save keeps its bytes aside), so it counts as holding no key.
+    existing, damaged = await _load_repairable(store, names)
+    reason = decide(existing, damaged=damaged is not None, force=force, renew_within=renew_within)
+    if reason is None and existing is not None:
+        sink(already_logged_in(existing, domain))
+        if renew_within is not None or not await _confirmed(confirm_relogin, existing):
+            logger.debug("A usable API key is stored for %s; not logging in", domain)
+            return existing
+        reason = "confirmed"
+    logger.info("Logging in to %s (%s)", domain, reason)
+    sink(logging_in(reason or "not_logged_in", existing, domain, damaged=damaged))
+    # Fail now, not after the person logged in, when the new key could not be stored.
+    await store.acheck_writable()
+    new = await obtain_key_in_time(
+        settings,
+        timeout=timeout,
+        on_event=sink,
+        ask_credentials=ask_credentials,
+        open_browser=open_browser,
+        open_device_page=on_event is None and not quiet,
+        transport=transport,
+    )
+    token = await save_key(store, settings, new.api_key, new.username, scopes=new.scopes)
+    sink(LoginEvent(kind="done", message=f"Logged in to {domain}."))
+    return token
+
+
+async def save_key(
+    store: TokenStore,
+    settings: AnacondaAuthSettings,
+    key: str,
+    username: str | None,
+    *,
+    scopes: Sequence[str] = (),
+) -> TokenInfo:
+    """Store `key` for the site as a login does; return the primary name's `TokenInfo`.
+
+    It is stored under the names other Anaconda tools read (``docs/storage.md``); each
+    keeps its repo tokens and unknown fields as they are now (another process may have
+    written meanwhile), and records the API domain the key was made at (it is sent only
+    there) and its `scopes`, when known.
+    """
+    names = entry_names(settings.auth_domain, settings.api_domain)
+    token = await _save_repairable(
+        store,
+        names,
+        api_key=key,
+        username=username,
+        api_domain=settings.api_domain,
+        extra={"scopes": list(scopes)} if scopes else None,
+    )
+    who = f" as {username}" if username else ""
+    logger.info("Logged in to %s%s; API key stored in %s", names.primary, who, store.name)
+    return token
+
+
+async def _confirmed(confirm: ConfirmCallback | None, existing: TokenInfo) -> bool:
+    """The answer of `confirm` (sync or async) to "log in again?"; no callback: no."""
+    if confirm is None:
+        return False
+    answer = confirm(existing)
+    if inspect.isawaitable(answer):
+        answer = await answer
+    return bool(answer)
+
+
+async def _load_repairable(
+    store: TokenStore, names: EntryNames
+) -> tuple[TokenInfo | None, CorruptTokenFileError | None]:
+    """The stored entry, or None and the error when the file (or entry) is damaged."""
+    try:
+        return await store.aload_site(names), None
+    except CorruptTokenFileError as exc:
+        logger.info("The stored entry could not be parsed (%s); logging in replaces it", exc)
+        return None, exc
+
+
+async def _save_repairable(
+    store: TokenStore,
+    names: EntryNames,
+    *,
+    api_key: str,
+    username: str | None,
+    api_domain: str,
+    extra: dict[str, Any] | None,
+) -> TokenInfo:
+    save = functools.partial(
+        store.asave_login,
+        names,
+        api_key=api_key,
+        username=username,
+        api_domain=api_domain,
+        extra=extra,
+    )
+    from ..storage.keyring_store import DamagedEntryError  # loaded already: the store exists
+
+    try:
+        return await save()  # a file that cannot be parsed is set aside by the update itself
+    except DamagedEntryError:
+        # The file is sound but an entry is not: keep a copy, then replace the damaged ones.
+        await store.akeep_damaged_copy()
+        for name in names.read:
+            try:
+                await store.aload(name)
+            except DamagedEntryError:
+                await store.asave(TokenInfo(domain=name, api_key=api_key, username=username))
+        return await save()
+
+
+async def logout(
+    *,
+    settings: AnacondaAuthSettings | None = None,
+    site: str | None = None,
+    auth_domain: str | None = None,
+    store: TokenStore | None = None,
+    all_sites: bool = False,
+) -> bool:
+    """Remove the stored API key of the site under every name it is stored under.
+
+    Returns whether there was one. The names include anaconda-auth's and
+    anaconda-cloud-auth's (see ``docs/storage.md``), so the user is logged out of every tool.
+    Also removes the files beside the keyring file that may hold keys: copies of a damaged
+    keyring file kept aside (``keyring.corrupt-*``) and temp files of interrupted writes.
+
+    With ``all_sites=True`` (``anaconda-auth logout --all``), removes every key this
+    package can find, for every site: each entry of the Anaconda keyring file, the
+    Anaconda names and those of every site in ``~/.anaconda/config.toml``; `site` and
+    `auth_domain` must then not be given. A key set in ``ANACONDA_AUTH_API_KEY`` or a key
+    file is never touched.
+    """
+    report = await logout_report(
+        settings=settings, site=site, auth_domain=auth_domain, store=store, all_sites=all_sites
+    )
+    return bool(report.removed)
+
+
+@dataclasses.dataclass(frozen=True)
+class LogoutReport:
+    """What a logout removed (`logout_report`; ``anaconda-auth logout`` prints it)."""
+
+    settings: AnacondaAuthSettings
+    removed: tuple[str, ...]
+    """The names whose key was removed: with ``all_sites``, every one; else the site's."""
+    files: tuple[Path, ...]
+    """The leftover files removed (copies kept aside, temp files; the damaged file)."""
+
+
+async def logout_report(
+    *,
+    settings: AnacondaAuthSettings | None = None,
+    site: str | None = None,
+    auth_domain: str | None = None,
+    store: TokenStore | None = None,
+    all_sites: bool = False,
+) -> LogoutReport:
+    """`logout`, reporting what it removed: its one implementation, argument checks included."""
+    if all_sites and (site is not None or auth_domain is not None):
+        raise ValueError("all_sites=True logs out of every site; do not pass site or auth_domain.")
+    settings = resolve_settings(settings, site=site, auth_domain=auth_domain)
+    from ..storage.site_cleanup import (  # storage only when logging out
+        logout_and_clean,
+        logout_everywhere,
+    )
+
+    if all_sites:
+        names, files = await logout_everywhere(settings, _store(settings, store))
+        return LogoutReport(settings, tuple(names), tuple(files))
+    removed, files = await logout_and_clean(settings, _store(settings, store))
+    primary = entry_names(settings.auth_domain, settings.api_domain).primary
+    return LogoutReport(settings, (primary,) if removed else (), tuple(files))
+
+
+async def current_token(
+    settings: AnacondaAuthSettings | None = None, *, store: TokenStore | None = None
+) -> tuple[TokenInfo | None, str]:
+    """The key requests would use, and where it comes from (for ``anaconda-auth status``).
+
+    A key the settings configure wins (``ANACONDA_AUTH_API_KEY`` or the file named by
+    ``ANACONDA_AUTH_API_KEY_FILE``): its source is ``"argument"``, ``"environment variable
+    ANACONDA_AUTH_API_KEY"`` (or the name that was set), the ``.env`` file, or ``"file
+    <path> (from ...)"``. Otherwise the stored entry (``None`` when there is none; it may
+    be expired) and the store's name.
+    """
+    from ..api_client.configured_key import (
+        configured_key,  # the key-file module only when api_key_file is set
+    )
+
+    settings = settings or AnacondaAuthSettings()
+    configured = configured_key(settings)
+    if configured is not None:
+        token = TokenInfo(domain=settings.auth_domain, api_key=configured.key)
+        return token, configured.source
+    store = _store(settings, store)
+    names = entry_names(settings.auth_domain, settings.api_domain)
+    return await store.aload_site(names), store.name
+
+
+async def is_logged_in(
+    *,
+    settings: AnacondaAuthSettings | None = None,
+    site: str | None = None,
+    auth_domain: str | None = None,
+    store: TokenStore | None = None,
+) -> bool:
+    """True when an unexpired API key the server has not rejected is available.
+
+    An ``api_key`` setting (``ANACONDA_AUTH_API_KEY``, for CI) counts, because it is the
+    key clients send; so ``if not await is_logged_in(): await login()`` never starts an
+    interactive login where a key is configured. `current_token` says where the key is.
+    """
+    settings = resolve_settings(settings, site=site, auth_domain=auth_domain)
+    token, _ = await current_token(settings, store=store)
+    return unusable(token) is None
+
+
+publish(globals())  # tracebacks and repr name anaconda_auth_async, not this module
