@@ -96,27 +96,22 @@ async def test_an_explicit_browser_login_names_the_port_the_process_and_the_sett
 def test_the_cli_says_why_in_one_line_and_logs_in_with_a_code(
     isolated_env: Path, busy_port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from click.testing import CliRunner
+    from cli_runner import run
 
-    from anaconda_auth_async.cli import cli
     from anaconda_auth_async.testing import use_platform
     from anaconda_auth_async.testkit.seal import with_environment
 
     monkeypatch.setenv("BROWSER", "true")
     monkeypatch.setenv("ANACONDA_AUTH_REDIRECT_URI", f"http://127.0.0.1:{busy_port}/auth/oidc")
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:  # click >= 8.2 keeps them apart
-        runner = CliRunner()
     # the kit listens on a free port; this test asks for the fixed one, inside the kit
     with use_platform(FakePlatform()), with_environment({"ANACONDA_AUTH_EPHEMERAL_PORT": "false"}):
-        result = runner.invoke(cli, ["login"])
+        result = run("login")
         assert result.exit_code == 0, result.stderr
         lines = [line for line in result.stderr.splitlines() if "is in use" in line]
         assert len(lines) == 1
         assert lines[0].startswith(f"Port {busy_port} for the login redirect is in use")
         assert "log in with a code instead" in lines[0]
-        failed = runner.invoke(cli, ["login", "--browser", "--force"])
+        failed = run("login", "--browser", "--force")
     assert failed.exit_code != 0
     assert "Traceback" not in failed.stderr
     assert f"port {busy_port} on 127.0.0.1 is already in use" in failed.stderr

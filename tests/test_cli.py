@@ -23,11 +23,11 @@ import anyio.lowlevel
 import httpx
 import pytest
 import respx
-from click.testing import CliRunner, Result
+from cli_runner import run
+from click.testing import Result
 
 from anaconda_auth_async import AnacondaAuthSettings, LoginEvent, TokenInfo, __version__
 from anaconda_auth_async import cli as cli_module
-from anaconda_auth_async.cli import cli
 from anaconda_auth_async.command_line.exit_codes import ExitCode
 from anaconda_auth_async.command_line.terminal import LoginUI
 from anaconda_auth_async.foundation.errors import (
@@ -57,15 +57,6 @@ def store() -> Iterator[MemoryTokenStore]:
     memory = MemoryTokenStore()
     with use_store(memory):
         yield memory
-
-
-def run(*args: str, input: str | None = None) -> Result:
-    """Invoke the CLI with stdout and stderr kept apart (click 8.1 and 8.2+)."""
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:  # click >= 8.2 always keeps them apart
-        runner = CliRunner()
-    return runner.invoke(cli, list(args), input=input, prog_name="anaconda-auth")
 
 
 def everything(result: Result) -> str:

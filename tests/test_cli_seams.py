@@ -13,21 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from click.testing import CliRunner, Result
+from cli_runner import run
 
-from anaconda_auth_async.cli import cli
 from anaconda_auth_async.testing import FakePlatform, use_platform
 
 ESCAPES = ("\x1b", "\x07", "\r", "\x9b")
-
-
-def run(*args: str, input: str | None = None) -> Result:
-    """Invoke the CLI with stdout and stderr kept apart (click 8.1 and 8.2+)."""
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:  # click >= 8.2 always keeps them apart
-        runner = CliRunner()
-    return runner.invoke(cli, list(args), input=input, prog_name="anaconda-auth")
 
 
 @pytest.fixture

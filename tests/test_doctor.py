@@ -19,24 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from cli_runner import run
 
 import anaconda_auth_async
 from anaconda_auth_async import DoctorCheck, TokenInfo, sync
-from anaconda_auth_async.cli import cli
 from anaconda_auth_async.diagnostics import other_tools as tools
 from anaconda_auth_async.diagnostics.run_checks import doctor
 from anaconda_auth_async.testing import MemoryTokenStore, make_api_key, use_store
 
 DOMAIN = "id.anaconda.cloud"
-
-
-def run(*args: str) -> Result:
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:  # click >= 8.2 keeps them apart
-        runner = CliRunner()
-    return runner.invoke(cli, list(args), prog_name="anaconda-auth")
 
 
 def by_name(checks: list[DoctorCheck]) -> dict[str, DoctorCheck]:

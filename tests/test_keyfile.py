@@ -9,11 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from click.testing import CliRunner, Result
+from cli_runner import run
 
 from anaconda_auth_async import AnacondaAuthSettings, ConfigurationError, TokenInfo
 from anaconda_auth_async.api_client.configured_key import configured_key, forget_key_files
-from anaconda_auth_async.cli import cli
 from anaconda_auth_async.sync import BaseClient
 from anaconda_auth_async.testing import MemoryTokenStore, make_api_key, use_store
 
@@ -33,14 +32,6 @@ def store() -> Iterator[MemoryTokenStore]:
     memory = MemoryTokenStore()
     with use_store(memory):
         yield memory
-
-
-def run(*args: str) -> Result:
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        runner = CliRunner()
-    return runner.invoke(cli, list(args), prog_name="anaconda-auth")
 
 
 def key_file(tmp_path: Path, content: str, mode: int = 0o600, name: str = "api-key") -> Path:

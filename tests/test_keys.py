@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 import respx
-from click.testing import CliRunner, Result
+from cli_runner import run
 
 from anaconda_auth_async import (
     AnacondaAuthSettings,
@@ -40,7 +40,6 @@ from anaconda_auth_async import (
     sync,
 )
 from anaconda_auth_async.api_client import key_loading as tokens_module
-from anaconda_auth_async.cli import cli
 from anaconda_auth_async.logins import login as login_module
 from anaconda_auth_async.logins.key_exchange import DEFAULT_SCOPES, api_key_request, mint_api_key
 from anaconda_auth_async.sync import BaseClient
@@ -49,15 +48,6 @@ from anaconda_auth_async.testkit.seal import with_environment
 
 DOMAIN = "id.anaconda.cloud"
 EXPIRES = 1_900_000_000.0
-
-
-def run(*args: str, input: str | None = None) -> Result:
-    """Invoke the CLI with stdout and stderr kept apart (click 8.1 and 8.2+)."""
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        runner = CliRunner()
-    return runner.invoke(cli, list(args), input=input, prog_name="anaconda-auth")
 
 
 @pytest.fixture

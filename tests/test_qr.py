@@ -14,10 +14,9 @@ from typing import IO, Any
 
 import pytest
 import segno
-from click.testing import CliRunner, Result
+from cli_runner import run
 
 from anaconda_auth_async import LoginEvent, sync
-from anaconda_auth_async.cli import cli
 from anaconda_auth_async.logins.presentation import Presentation, qr_markup, qr_text, qr_url
 from anaconda_auth_async.testing import FakePlatform, MemoryTokenStore, use_platform, use_store
 
@@ -107,14 +106,6 @@ def test_notebook_shows_an_image_beside_the_link() -> None:
     assert '<img src="data:image/png;base64,' in markup
     assert f'alt="QR code of {URL}"' in markup
     assert qr_markup(LoginEvent(kind="waiting")) == ""
-
-
-def run(*args: str) -> Result:
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:
-        runner = CliRunner()
-    return runner.invoke(cli, list(args), prog_name="anaconda-auth")
 
 
 @pytest.fixture

@@ -11,10 +11,9 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from cli_runner import run
 
 from anaconda_auth_async import AnacondaAuthSettings, ConfigurationError, TokenInfo
-from anaconda_auth_async.cli import cli
 from anaconda_auth_async.logins.key_exchange import DEFAULT_SCOPES, api_key_request
 from anaconda_auth_async.testing import (
     FakePlatform,
@@ -61,11 +60,7 @@ def test_scopes_come_from_the_entry_then_the_keys_own_claim() -> None:
 
 
 def _run(*args: str) -> tuple[int, str, str]:
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:  # click >= 8.2 keeps them apart
-        runner = CliRunner()
-    result = runner.invoke(cli, list(args))
+    result = run(*args)
     return result.exit_code, result.stdout, result.stderr
 
 

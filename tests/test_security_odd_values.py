@@ -18,11 +18,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from click.testing import CliRunner
+from cli_runner import run
 
 from anaconda_auth_async import AnacondaAuthSettings, ConfigurationError, TokenInfo
 from anaconda_auth_async.api_client.clients import BaseClient
-from anaconda_auth_async.cli import cli
 from anaconda_auth_async.logins.flows.token_request import parse_token_response
 from anaconda_auth_async.testing import FakePlatform, MemoryTokenStore, use_platform, use_store
 
@@ -40,11 +39,7 @@ def jwt(payload: bytes) -> str:
 
 
 def invoke(*args: str, input: str | None = None) -> tuple[int, str, str]:
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:  # click >= 8.2 keeps them apart
-        runner = CliRunner()
-    result = runner.invoke(cli, list(args), input=input, prog_name="anaconda-auth")
+    result = run(*args, input=input)
     return result.exit_code, result.stdout, result.stderr
 
 
