@@ -10,8 +10,11 @@ Never imports: logins, diagnostics, command_line, testkit, integrations.
 Modules, in import order (each imports only the ones after it):
 
     clients
+    client_options
+    account
     api_version
     auth
+    refusals
     key_loading
     configured_key
 """

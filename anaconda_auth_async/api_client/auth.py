@@ -23,16 +23,22 @@ import contextlib
 import time
 import warnings
 from collections.abc import AsyncGenerator, Generator
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, cast
 
 import httpx
 
 from ..foundation.errors import ConfigurationError, LoginRequiredError, TokenExpiredError
 from ..foundation.public_names import publish
-from ..foundation.safe_text import json_object
-from ..network.origins import Origin, describe, is_loopback, key_origins, origin_of, parse_origins
-from .key_loading import Credential, Source, TokenProvider
+from ..network.origins import Origin, key_origins, origin_of, parse_origins
+from .key_loading import Credential, TokenProvider
+from .refusals import (
+    elsewhere_message,
+    expired_message,
+    no_key_message,
+    refuses_key,
+    rejected_message,
+    unreplayable_message,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -40,10 +46,7 @@ if TYPE_CHECKING:
     from ..settings.fields import AnacondaAuthSettings
     from ..storage.keyring_store import TokenStore
 
-__all__ = ["ACCOUNT_PATH", "AnacondaAuth", "refuses_key"]
-
-_LOGIN = "`anaconda-auth login` (or `await anaconda_auth_async.login()`)"
-_ENV = "ANACONDA_AUTH_API_KEY (or ANACONDA_CLOUD_API_KEY)"
+__all__ = ["AnacondaAuth"]
 
 
 class _Reload:
@@ -222,14 +225,14 @@ class AnacondaAuth(httpx.Auth):
                 yield request  # not this API: no key, and the answer is not ours to map
                 return
             if credential is not None:
-                raise ConfigurationError(self._elsewhere_message(credential, origin))
+                raise ConfigurationError(elsewhere_message(credential, origin, self.domain))
         if credential is not None and time.time() >= credential.expires_at:
             credential = yield from self._renew_expired(credential)
         if credential is None:
             response = cast(httpx.Response, (yield request))
             if response.status_code == 401 or response.status_code == 403:
                 raise LoginRequiredError(
-                    self._no_key_message(response), request=request, response=response
+                    no_key_message(response, self.domain), request=request, response=response
                 )
             return
         self._attach(request, credential, origin)
@@ -242,7 +245,7 @@ class AnacondaAuth(httpx.Auth):
         (the first send, after an expired key was re-read, the retry after a rejection),
         so a key re-read from the store goes only where it is bound to."""
         if origin not in credential.origins:
-            raise ConfigurationError(self._elsewhere_message(credential, origin))
+            raise ConfigurationError(elsewhere_message(credential, origin, self.domain))
         request.headers["Authorization"] = credential.header
 
     def _renew_expired(self, credential: Credential) -> Generator[_Step, _Reply, Credential | None]:
@@ -251,7 +254,7 @@ class AnacondaAuth(httpx.Auth):
         if renewed is not None and (
             renewed.key == credential.key or time.time() >= renewed.expires_at
         ):
-            raise TokenExpiredError(self._expired_message(renewed))
+            raise TokenExpiredError(expired_message(renewed, self.domain))
         return renewed  # a new key; or None (logged out since): sent without a key
 
     def _retry_rejected(
@@ -266,15 +269,13 @@ class AnacondaAuth(httpx.Auth):
             if fresh is not None and fresh.key == credential.key:
                 yield _Rejected(credential)  # no newer key: remember this one was refused
             raise LoginRequiredError(
-                self._rejected_message(response, credential.source),
+                rejected_message(response, credential.source, self.domain),
                 request=request,
                 response=response,
             )
         if not _replayable(request):
             raise LoginRequiredError(
-                f"The server rejected the API key ({_status(response)}) and a newer key has "
-                "been stored since, which the next request will use; this request's body "
-                "was streamed and cannot be re-sent, so send the request again.",
+                unreplayable_message(response),
                 request=request,
                 response=response,
             )
@@ -283,42 +284,10 @@ class AnacondaAuth(httpx.Auth):
         if refuses_key(response):
             yield _Rejected(fresh)
             raise LoginRequiredError(
-                self._rejected_message(response, fresh.source), request=request, response=response
+                rejected_message(response, fresh.source, self.domain),
+                request=request,
+                response=response,
             )
-
-    def _elsewhere_message(self, credential: Credential, origin: Origin) -> str:
-        what, _ = _advice(credential.source, self.domain)
-        there = describe(origin)
-        if origin[0] == "http" and not is_loopback(origin[1]):
-            return (
-                f"Not sending {what} to {there}: a key goes only over https (plain http "
-                "only to a loopback host); use an https base_url."
-            )
-        return (
-            f"Not sending {what} to {there}: the key is for {credential.bound_to}. Point "
-            f"the client at {credential.bound_to} (the api_domain setting or base_url), "
-            f"or get a key for {there} by logging in with that api_domain, or pass "
-            f'allowed_origins=["{there}"] to send this key there deliberately.'
-        )
-
-    def _no_key_message(self, response: httpx.Response) -> str:
-        return (
-            f"The server answered {_status(response)}: this request needs an API key and "
-            f"none was found for {self.domain}; log in with {_LOGIN}, or set {_ENV}."
-        )
-
-    def _rejected_message(self, response: httpx.Response, source: Source) -> str:
-        what, todo = _advice(source, self.domain)
-        return (
-            f"The server rejected {what} ({_status(response)}): it is invalid or has been "
-            f"revoked; {todo}."
-        )
-
-    def _expired_message(self, credential: Credential) -> str:
-        what, todo = _advice(credential.source, self.domain)
-        return (
-            f"{what[0].upper()}{what[1:]} expired on {_date_time(credential.expires_at)}; {todo}."
-        )
 
 
 def _add_extra_headers(
@@ -338,64 +307,12 @@ def _resume(flow: _Flow, response: httpx.Response) -> _Step | None:
         return None
 
 
-def _advice(source: Source, domain: str) -> tuple[str, str]:
-    """What the key was and what to do about it, by where it came from."""
-    if source == "argument":
-        return "the API key given to the client", f"pass a valid key, or log in with {_LOGIN}"
-    if source == "setting":
-        return (
-            f"the API key set in {_ENV}",
-            f"set a valid key, or unset it and log in with {_LOGIN}",
-        )
-    return f"the stored API key for {domain}", f"log in again with {_LOGIN}"
-
-
-ACCOUNT_PATH = "/api/account"
-"""The path every valid key may read: a 403 there is the key refused, not a permission."""
-
-
-def refuses_key(response: httpx.Response) -> bool:
-    """Whether the answer to a request that carried the key says the key was refused.
-
-    The one classification of such answers, for every client and `store_api_key`: every
-    401 (the credentials were not accepted, whatever the body says); a 403 whose body says
-    ``{"error": {"code": "auth_required"}}``; and a 403 to ``/api/account``, which every
-    valid key may read. Any other 403 is about the resource (the key lacks a permission)
-    and is returned to the caller untouched.
-    """
-    status = response.status_code
-    if status == 401:
-        return True
-    if status != 403:
-        return False
-    with contextlib.suppress(RuntimeError):  # a response built without its request
-        if response.request.url.path.endswith(ACCOUNT_PATH):
-            return True
-    try:
-        body = json_object(response.content)
-    except httpx.ResponseNotRead:
-        return False
-    error = body.get("error") if body is not None else None
-    return isinstance(error, dict) and error.get("code") == "auth_required"
-
-
 def _replayable(request: httpx.Request) -> bool:
     try:
         request.content  # noqa: B018 - raises when the body is a one-shot stream
     except httpx.RequestNotRead:
         return False
     return True
-
-
-def _status(response: httpx.Response) -> str:
-    return f"HTTP {response.status_code} {response.reason_phrase}".rstrip()
-
-
-def _date_time(timestamp: float) -> str:
-    try:
-        return datetime.fromtimestamp(timestamp, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    except (OverflowError, OSError, ValueError):
-        return "a date in the past"
 
 
 publish(globals())  # tracebacks and repr name anaconda_auth_async, not this module

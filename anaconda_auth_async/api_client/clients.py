@@ -9,108 +9,45 @@ process-wide transport config (one SSL context per distinct settings).
 The account helpers differ by face: on `AsyncAuthClient` they are coroutine methods
 (``await client.account()``, ``await client.name()``), since a property cannot await; on
 `BaseClient` they are properties, as in anaconda-cloud-auth.
-
-Over 400 lines on purpose: the two faces share one constructor and must stay identical;
-most of the length is their typed httpx options.
+What the account helpers fetch, and within what limit, is `account`'s.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import time
 from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
 from ..foundation.public_names import publish
-from ..foundation.safe_text import json_object
-from ..network.transport import (
-    TIMEOUT_SETTING,
-    USER_AGENT,
-    build_ssl_context,
-    deadline_exceeded,
-    overall_limit,
-    send_within,
-    transport_config,
-    transport_override,
-)
+from ..network.transport import USER_AGENT, build_ssl_context, transport_config, transport_override
 from ..settings.fields import AnacondaAuthSettings, resolve_settings
+from .account import (
+    Limit,
+    account_async,
+    account_sync,
+    avatar_async,
+    avatar_sync,
+    email_of,
+    name_of,
+    request_limit,
+)
 from .api_version import MinApiVersion
 from .auth import AnacondaAuth
+from .client_options import refuse_unsupported
 
 if TYPE_CHECKING:
-    import ssl
     from collections.abc import Callable, Iterable, Mapping
 
-    from httpx._types import (
-        AuthTypes,
-        CertTypes,
-        CookieTypes,
-        HeaderTypes,
-        ProxyTypes,
-        QueryParamTypes,
-        TimeoutTypes,
-    )
-    from typing_extensions import TypedDict, Unpack
+    from httpx._types import HeaderTypes
+    from typing_extensions import Unpack
 
     from ..settings.fields import SettingsOverrides
     from ..storage.keyring_store import TokenStore
-
-    class _Options(TypedDict, total=False):
-        """The httpx client options both faces pass through unchanged."""
-
-        auth: AuthTypes | None
-        params: QueryParamTypes | None
-        cookies: CookieTypes | None
-        verify: ssl.SSLContext | str | bool
-        cert: CertTypes | None
-        trust_env: bool
-        http1: bool
-        http2: bool
-        proxy: ProxyTypes | None
-        timeout: TimeoutTypes
-        follow_redirects: bool
-        limits: httpx.Limits
-        max_redirects: int
-        default_encoding: str | Callable[[bytes], str]
-
-    class ClientOptions(_Options, total=False):
-        """`httpx.Client` options."""
-
-        mounts: Mapping[str, httpx.BaseTransport | None] | None
-        event_hooks: Mapping[str, list[Callable[[httpx.Response], object]]] | None
-        transport: httpx.BaseTransport | None
-
-    class AsyncClientOptions(_Options, total=False):
-        """`httpx.AsyncClient` options."""
-
-        mounts: Mapping[str, httpx.AsyncBaseTransport | None] | None
-        event_hooks: Mapping[str, list[Callable[..., Any]]] | None
-        transport: httpx.AsyncBaseTransport | None
+    from .client_options import AsyncClientOptions, ClientOptions
 
 
 __all__ = ["AsyncAuthClient", "BaseClient", "client_factory"]
-
-_GRAVATAR = "https://gravatar.com/avatar/{}.png?size=120&d=404"
-
-
-_UNSUPPORTED = {
-    "hash_hostname": (
-        "it chose how anaconda-auth sent the machine's host name (the X-Client-Hostname "
-        "header), and this package sends no host name at all; remove the argument (to send "
-        "a header of your own, pass extra_headers=)"
-    ),
-    "config": "pass site= (a name) or settings= (an AnacondaAuthSettings) instead",
-}
-"""anaconda-auth client arguments with no equivalent here, and what to do instead."""
-
-
-def _refuse_unsupported(cls: str, options: dict[str, Any]) -> None:
-    """`TypeError` naming the replacement for an anaconda-auth argument we do not take."""
-    for name, instead in _UNSUPPORTED.items():
-        if name in options:
-            raise TypeError(f"{cls}() does not take anaconda-auth's argument {name}=: {instead}.")
 
 
 class _Common:
@@ -147,7 +84,7 @@ class _Common:
         `theirs`: anaconda-auth's client arguments that are settings here (field name ->
         value; None: not given). Its arguments with no equivalent raise `TypeError`.
         """
-        _refuse_unsupported(type(self).__name__, options)
+        refuse_unsupported(type(self).__name__, options)
         if base_url and base_uri:
             raise ValueError("Pass base_url or its old name base_uri, not both.")
         base_url = base_url or base_uri
@@ -197,15 +134,10 @@ class _Common:
         self._api_check = MinApiVersion.for_client(self.api_version)
         return kwargs
 
-    def _limit(self) -> tuple[float | None, str]:
-        """The account helpers' limit for one request, body included, and what set it.
-
-        The client's own ``timeout`` (httpx's; from the ``timeout`` setting unless given),
-        as `overall_limit` reads it, so ``timeout=`` governs every request a client sends.
-        """
-        timeout = cast("httpx.Client | httpx.AsyncClient", self).timeout
-        own = timeout != httpx.Timeout(self.settings.timeout)
-        return overall_limit(timeout), "the client's timeout" if own else TIMEOUT_SETTING
+    def _limit(self) -> Limit:
+        """The account helpers' limit for one request: the client's own ``timeout``."""
+        client = cast("httpx.Client | httpx.AsyncClient", self)
+        return request_limit(client, self.settings.timeout)
 
     def __repr__(self) -> str:
         client = cast("httpx.Client | httpx.AsyncClient", self)
@@ -302,30 +234,21 @@ class AsyncAuthClient(_Common, httpx.AsyncClient):
     async def account(self) -> dict[str, Any]:
         """The account of the key's owner (``GET /api/account``), fetched once per client."""
         if self._account is None:
-            request = self.build_request("GET", "/api/account")
-            limit, setting = self._limit()
-            response = await send_within(limit, request, self.send(request), setting=setting)
-            response.raise_for_status()
-            self._account = _account_of(response)
+            self._account = await account_async(self, self._limit())
         return self._account
 
     async def email(self) -> str:
         """The account's email address."""
-        return _email(await self.account())
+        return email_of(await self.account())
 
     async def name(self) -> str:
         """The account holder's first and last name, or the email address if there is none."""
-        return _name(await self.account())
+        return name_of(await self.account())
 
     async def avatar(self) -> bytes | None:
         """The Gravatar image (PNG) of the account's email, or None; fetched once."""
         if not self._avatar_fetched:
-            request = httpx.Request("GET", _gravatar_url(await self.email()))
-            # A bare request: no API key or extra headers go to a third party.
-            call = self.send(request, auth=None, follow_redirects=True)
-            limit, setting = self._limit()
-            response = await send_within(limit, request, call, setting=setting)
-            self._avatar = response.content if response.is_success else None
+            self._avatar = await avatar_async(self, await self.email(), self._limit())
             self._avatar_fetched = True
         return self._avatar
 
@@ -388,26 +311,22 @@ class BaseClient(_Common, httpx.Client):
     @functools.cached_property
     def account(self) -> dict[str, Any]:
         """The account of the key's owner (``GET /api/account``), fetched once per client."""
-        response = _send_within(self, self.build_request("GET", "/api/account"))
-        response.raise_for_status()
-        return _account_of(response)
+        return account_sync(self, self._limit())
 
     @property
     def email(self) -> str:
         """The account's email address."""
-        return _email(self.account)
+        return email_of(self.account)
 
     @property
     def name(self) -> str:
         """The account holder's first and last name, or the email address if there is none."""
-        return _name(self.account)
+        return name_of(self.account)
 
     @functools.cached_property
     def avatar(self) -> bytes | None:
         """The Gravatar image (PNG) of the account's email, or None; fetched once."""
-        request = httpx.Request("GET", _gravatar_url(self.email))
-        response = _send_within(self, request, auth=None, follow_redirects=True)
-        return response.content if response.is_success else None
+        return avatar_sync(self, self.email, self._limit())
 
 
 @functools.cache
@@ -425,68 +344,6 @@ def client_factory(user_agent: str | None, api_version: str | None = None) -> Ba
     ``_api_version``, as anaconda-cloud-auth's ``client_factory``; ``type(client)()``
     makes more of the same kind."""
     return _factory_class(user_agent, api_version)()
-
-
-def _send_within(client: BaseClient, request: httpx.Request, **options: Any) -> httpx.Response:
-    """`client.send(request)` with its body read within the client's timeout in all.
-
-    The sync face of `send_within`: the body is read chunk by chunk against a deadline
-    (each chunk is bounded by httpx's read timeout), so a server trickling its answer
-    cannot hold a helper like `BaseClient.account` for ever.
-    """
-    limit, setting = client._limit()
-    deadline = None if limit is None else time.monotonic() + limit
-    response = client.send(request, stream=True, **options)
-    try:
-        body = bytearray()
-        for chunk in response.iter_bytes():
-            body += chunk
-            if limit is not None and deadline is not None and time.monotonic() > deadline:
-                raise deadline_exceeded(limit, request, setting)
-    finally:
-        response.close()
-    headers = response.headers.copy()
-    for name in ("Content-Encoding", "Content-Length", "Transfer-Encoding"):
-        headers.pop(name, None)  # the body below is decoded and complete
-    return httpx.Response(
-        response.status_code,
-        headers=headers,
-        content=bytes(body),
-        request=request,
-        extensions=response.extensions,
-        history=response.history,
-    )
-
-
-def _account_of(response: httpx.Response) -> dict[str, Any]:
-    account = json_object(response.content)  # bounded: no RecursionError from a server
-    if account is None:
-        raise ValueError(
-            f"{response.url} did not answer with a JSON object; check the client's base_url."
-        )
-    return account
-
-
-def _email(account: dict[str, Any]) -> str:
-    user = account.get("user")
-    value = user.get("email") if isinstance(user, dict) else None
-    if not isinstance(value, str):
-        raise ValueError(
-            "The account has no email address; check it at https://anaconda.cloud/profile."
-        )
-    return value
-
-
-def _name(account: dict[str, Any]) -> str:
-    user = account.get("user")
-    user = user if isinstance(user, dict) else {}
-    name = f"{user.get('first_name') or ''} {user.get('last_name') or ''}".strip()
-    return name or _email(account)
-
-
-def _gravatar_url(email: str) -> str:
-    digest = hashlib.md5(email.strip().lower().encode(), usedforsecurity=False).hexdigest()
-    return _GRAVATAR.format(digest)
 
 
 publish(globals())  # tracebacks and repr name anaconda_auth_async, not this module

@@ -163,7 +163,7 @@ async def account_of_key(api_key: str, settings: AnacondaAuthSettings) -> dict[s
     try:
         async with AsyncAuthClient(settings=settings, api_key=api_key) as client:
             return await client.account()
-    except AuthenticationError as refused:  # any 401/403 for the key (auth.refuses_key)
+    except AuthenticationError as refused:  # any 401/403 for the key (refusals.refuses_key)
         raise InvalidAPIKeyError(
             f"{settings.api_domain} rejected the API key (it may have been revoked, or be "
             "for another site); check it, or make a new one with 'anaconda-auth api-key --new'."
