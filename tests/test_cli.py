@@ -27,7 +27,7 @@ from cli_runner import run
 from click.testing import Result
 
 from anaconda_auth_async import AnacondaAuthSettings, LoginEvent, TokenInfo, __version__
-from anaconda_auth_async import cli as cli_module
+from anaconda_auth_async.command_line import login_commands
 from anaconda_auth_async.command_line.exit_codes import ExitCode
 from anaconda_auth_async.command_line.terminal import LoginUI
 from anaconda_auth_async.foundation.errors import (
@@ -269,7 +269,7 @@ def test_login_replaces_a_rejected_key_without_asking(
 ) -> None:
     save(store)
     reject(store)
-    monkeypatch.setattr(cli_module, "_stdin_is_tty", lambda: True)
+    monkeypatch.setattr(login_commands, "_stdin_is_tty", lambda: True)
     result = run("login")
     assert result.exit_code == 0, result.stderr
     assert "The server rejected your API key for id.anaconda.cloud; logging in again.\n" in (
@@ -704,7 +704,7 @@ def test_login_already_logged_in_asks_in_a_terminal(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     save(store)
-    monkeypatch.setattr(cli_module, "_stdin_is_tty", lambda: True)
+    monkeypatch.setattr(login_commands, "_stdin_is_tty", lambda: True)
     result = run("login", input=answer)
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith("You are already logged in to id.anaconda.cloud as alice@")
@@ -717,7 +717,7 @@ def test_login_force_does_not_ask(
     store: MemoryTokenStore, platform: FakePlatform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     save(store)
-    monkeypatch.setattr(cli_module, "_stdin_is_tty", lambda: True)
+    monkeypatch.setattr(login_commands, "_stdin_is_tty", lambda: True)
     result = run("login", "--force")
     assert result.exit_code == 0
     assert "Log in again" not in everything(result)
@@ -743,7 +743,7 @@ def test_login_renew_within_is_decided_by_the_library(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     save(store, exp=dt.timedelta(days=10))
-    monkeypatch.setattr(cli_module, "_stdin_is_tty", lambda: True)  # a renewal never asks
+    monkeypatch.setattr(login_commands, "_stdin_is_tty", lambda: True)  # a renewal never asks
     result = run("login", "--renew-within", f"{days}d")
     assert result.exit_code == 0, result.stderr
     assert "Log in again" not in result.stderr
@@ -770,7 +770,7 @@ def test_login_notes_the_environment_key(
 def test_login_basic_asks_in_a_terminal_without_echoing_the_password(
     store: MemoryTokenStore, fake_login: Callable[..., FakeLogin], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli_module, "_stdin_is_tty", lambda: True)
+    monkeypatch.setattr(login_commands, "_stdin_is_tty", lambda: True)
     fake = fake_login(ask=True)
     result = run("login", "--basic", input="me@example.com\ns3cret-pw\n")
     assert result.exit_code == 0, result.output

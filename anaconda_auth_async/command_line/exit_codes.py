@@ -1,7 +1,7 @@
 """The exit-code policy of the ``anaconda-auth`` command line (the CLI boundary).
 
 `classify` maps every exception a command can raise to one `ExitCode` and a one-line
-message; `Failure` is an expected failure a command raises itself. `cli._Group.invoke`
+message; `Failure` is an expected failure a command raises itself. `app.CommandGroup.invoke`
 is the one place that applies them: it prints ``Error: <message>`` on stderr and exits
 with the code. The codes are listed in ``anaconda-auth --help`` and docs/cli.md.
 
