@@ -380,23 +380,26 @@ def test_with_overrides_keeps_the_rest_and_ignores_none(monkeypatch: pytest.Monk
 def test_setting_source_asks_the_declared_sources_in_order(
     isolated_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from anaconda_auth_async.settings.fields import setting_source
+    from anaconda_auth_async.settings.sources import SettingSource, setting_source
 
-    assert setting_source("api_domain").kind == "default"
-    assert str(setting_source("api_domain")) == "its default"
+    def source_of(field: str, **init: str) -> SettingSource:
+        return setting_source(field, init=init, settings_cls=AnacondaAuthSettings)
+
+    assert source_of("api_domain").kind == "default"
+    assert str(source_of("api_domain")) == "its default"
     (isolated_env / ".env").write_text("ANACONDA_CLOUD_API_DOMAIN=dotenv.example.test\n")
-    source = setting_source("api_domain")
+    source = source_of("api_domain")
     assert (source.kind, source.value) == ("dotenv", "dotenv.example.test")
     assert str(source) == f"ANACONDA_CLOUD_API_DOMAIN in {(isolated_env / '.env').resolve()}"
     monkeypatch.setenv("anaconda_cloud_api_domain", "env.example.test")  # any case
-    source = setting_source("api_domain")
+    source = source_of("api_domain")
     assert (source.kind, str(source)) == (
         "environment",
         "environment variable ANACONDA_CLOUD_API_DOMAIN",
     )
     monkeypatch.setenv("ANACONDA_AUTH_API_DOMAIN", "new.example.test")
-    assert setting_source("api_domain").value == "new.example.test"
-    source = setting_source("api_domain", init={"api_domain": "arg.example.test"})
+    assert source_of("api_domain").value == "new.example.test"
+    source = source_of("api_domain", api_domain="arg.example.test")
     assert (source.kind, str(source), source.value) == (
         "argument",
         "argument api_domain=",

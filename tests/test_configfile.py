@@ -12,7 +12,8 @@ from click.testing import CliRunner
 import anaconda_auth_async
 from anaconda_auth_async import ConfigurationError, TokenInfo
 from anaconda_auth_async.cli import cli
-from anaconda_auth_async.settings.fields import AnacondaAuthSettings, warn_unknown_names
+from anaconda_auth_async.settings.fields import AnacondaAuthSettings
+from anaconda_auth_async.settings.unknown_names import warn_unknown_names
 from anaconda_auth_async.sync import BaseClient
 from anaconda_auth_async.testing import MemoryTokenStore, make_api_key, use_store
 from anaconda_auth_async.testkit.seal import with_environment
@@ -314,7 +315,8 @@ def test_known_names_do_not_warn() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warn_unknown_names(
-            {
+            settings_cls=AnacondaAuthSettings,
+            environ={
                 "ANACONDA_AUTH_DOMAIN": "x",
                 "ANACONDA_CLOUD_API_DOMAIN": "x",
                 "ANACONDA_AUTH_KEYRING_PATH": "x",
@@ -322,13 +324,15 @@ def test_known_names_do_not_warn() -> None:
                 "ANACONDA_AUTH_EXTRA_HEADERS__X_ONE": "x",
                 "ANACONDA_CONFIG_TOML": "x",
                 "OTHER": "x",
-            }
+            },
         )
 
 
 def test_unhonoured_environment_name_is_an_error() -> None:
     with pytest.raises(ConfigurationError, match="ANACONDA_AUTH_OIDC_REQUEST_HEADERS"):
-        warn_unknown_names({"ANACONDA_AUTH_OIDC_REQUEST_HEADERS": "{}"})
+        warn_unknown_names(
+            {"ANACONDA_AUTH_OIDC_REQUEST_HEADERS": "{}"}, settings_cls=AnacondaAuthSettings
+        )
 
 
 # --- site= on the API and --at on the command line ---------------------------------------------

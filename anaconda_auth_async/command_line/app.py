@@ -179,7 +179,8 @@ _NETWORK_ONLY = (
 def offline_settings(**overrides: Any) -> AnacondaAuthSettings:
     """Settings for a command that sends no request: a bad network-only setting is ignored."""
     from ..foundation.errors import ConfigurationError
-    from ..settings.fields import AnacondaAuthSettings, resolve_settings, setting_source
+    from ..settings.fields import AnacondaAuthSettings, resolve_settings
+    from ..settings.sources import setting_source
 
     try:
         return resolve_settings(None, **_with_site(overrides))
@@ -192,8 +193,10 @@ def offline_settings(**overrides: Any) -> AnacondaAuthSettings:
         }
         context = click.get_current_context(silent=True)
         if context is not None:  # for status: the value was ignored, not given as an option
+            init = _with_site(overrides)
             context.meta[IGNORED_KEY] = {
-                name: str(setting_source(name, init=_with_site(overrides))) for name in exc.settings
+                name: str(setting_source(name, init=init, settings_cls=AnacondaAuthSettings))
+                for name in exc.settings
             }
         return settings_from_options(**overrides, **defaults)
 

@@ -11,14 +11,10 @@ import warnings
 from typing import Any
 
 from ..foundation.errors import ConfigurationError
-from ..settings.fields import (
-    ALLOW_DOTENV_ENV,
-    GUARDED,
-    AnacondaAuthSettings,
-    resolve_settings,
-    setting_source,
-    unknown_names,
-)
+from ..settings.dotenv_guard import ALLOW_DOTENV_ENV, GUARDED
+from ..settings.fields import AnacondaAuthSettings, resolve_settings
+from ..settings.sources import setting_source
+from ..settings.unknown_names import unknown_names
 from .report import DoctorCheck
 
 __all__ = ["load_settings", "setting_names_check"]
@@ -59,7 +55,7 @@ def load_settings(
 
 def _refused(problems: list[tuple[str, ConfigurationError]], init: dict[str, Any]) -> DoctorCheck:
     field, first = problems[0]
-    source = setting_source(field, init=init) if field else None
+    source = setting_source(field, init=init, settings_cls=AnacondaAuthSettings) if field else None
     if source is not None and source.kind == "dotenv" and field in GUARDED:
         fix = (
             f"if you trust that file, set the environment variable {ALLOW_DOTENV_ENV}={field}; "
@@ -94,7 +90,7 @@ def setting_names_check() -> DoctorCheck:
     """The ``setting_names`` check: ``ANACONDA_AUTH_*``/``ANACONDA_CLOUD_*`` names that no
     setting reads (a misspelling is silently ignored), with the nearest right name."""
     try:
-        unknown = unknown_names()
+        unknown = unknown_names(settings_cls=AnacondaAuthSettings)
     except ConfigurationError as exc:
         return DoctorCheck(
             "setting_names", "fail", str(exc), "unset it and use the setting this package has"

@@ -10,5 +10,10 @@ integrations; httpx, keyring.
 Modules, in import order (each imports only the ones after it):
 
     fields
+    unknown_names
+    dotenv_guard
+    validation_errors
+    sources
+    parsing
     config_file
 """

@@ -42,9 +42,11 @@ def default_keyring_path() -> Path:
     if not _settings_may_be_set():
         return Path(_DEFAULT_PATH).expanduser()
     # On use, not at import: keyring imports this module in every program that uses it.
-    from ..settings.fields import AnacondaAuthSettings, dotenv_allowed, setting_source
+    from ..settings.dotenv_guard import dotenv_allowed
+    from ..settings.fields import AnacondaAuthSettings
+    from ..settings.sources import setting_source
 
-    source = setting_source("keyring_path")
+    source = setting_source("keyring_path", settings_cls=AnacondaAuthSettings)
     value = source.value
     if source.kind == "dotenv" and "keyring_path" not in dotenv_allowed():
         logger.warning(
