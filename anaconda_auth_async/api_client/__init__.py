@@ -17,4 +17,5 @@ Modules, in import order (each imports only the ones after it):
     refusals
     key_loading
     configured_key
+    site_context
 """

@@ -29,7 +29,7 @@ import httpx
 
 from ..foundation.errors import ConfigurationError, LoginRequiredError, TokenExpiredError
 from ..foundation.public_names import publish
-from ..network.origins import Origin, key_origins, origin_of, parse_origins
+from ..network.origins import Origin, key_origins, origin_of
 from .key_loading import Credential, TokenProvider
 from .refusals import (
     elsewhere_message,
@@ -39,12 +39,14 @@ from .refusals import (
     rejected_message,
     unreplayable_message,
 )
+from .site_context import site_context
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
     from ..settings.fields import AnacondaAuthSettings
     from ..storage.keyring_store import TokenStore
+    from .site_context import SiteContext
 
 __all__ = ["AnacondaAuth"]
 
@@ -126,18 +128,26 @@ class AnacondaAuth(httpx.Auth):
                 stacklevel=2,
             )
             auth_domain = domain
-        if site is not None:
-            from ..settings.fields import resolve_settings  # pydantic only when a site is named
-
-            settings = resolve_settings(settings, site=site)
-        self._provider = TokenProvider(
-            api_key=api_key,
-            domain=auth_domain,
-            settings=settings,
+        context = site_context(
+            settings,
             store=store,
-            base_url=base_url,
-            allowed_origins=parse_origins(allowed_origins),
+            allowed_origins=allowed_origins,
+            key_domain=auth_domain,
+            site=site,
         )
+        self._start(context, api_key=api_key, base_url=base_url)
+
+    @classmethod
+    def _for_context(
+        cls, context: SiteContext, *, api_key: str | None, base_url: str | None
+    ) -> AnacondaAuth:
+        """The auth of a client, for the context its constructor built (not built again)."""
+        auth = cls.__new__(cls)
+        auth._start(context, api_key=api_key, base_url=base_url)
+        return auth
+
+    def _start(self, context: SiteContext, *, api_key: str | None, base_url: str | None) -> None:
+        self._provider = TokenProvider(context, api_key=api_key, base_url=base_url)
         self._extra: tuple[frozenset[Origin], tuple[tuple[str, str], ...]] | None = None
 
     def send_extra_headers(self, headers: Mapping[str, str], api_url: str | httpx.URL) -> None:

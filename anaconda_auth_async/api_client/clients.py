@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, cast
 import httpx
 
 from ..foundation.public_names import publish
-from ..network.transport import USER_AGENT, build_ssl_context, transport_config, transport_override
-from ..settings.fields import AnacondaAuthSettings, resolve_settings
+from ..network.transport import USER_AGENT, build_ssl_context, transport_override
+from ..settings.fields import AnacondaAuthSettings
 from .account import (
     Limit,
     account_async,
@@ -35,6 +35,7 @@ from .account import (
 from .api_version import MinApiVersion
 from .auth import AnacondaAuth
 from .client_options import refuse_unsupported
+from .site_context import site_context
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -98,7 +99,8 @@ class _Common:
             "extra_headers": extra_headers,
         }
         changes.update(theirs)
-        settings = resolve_settings(settings, **changes)
+        context = site_context(settings, store=store, allowed_origins=allowed_origins, **changes)
+        settings = context.settings
 
         merged = httpx.Headers(headers)
         if user_agent is not None or "User-Agent" not in merged:
@@ -108,8 +110,7 @@ class _Common:
             if version:
                 merged["Api-Version"] = version
 
-        config = transport_config(settings)
-        kwargs = config.client_kwargs()
+        kwargs = context.transport.client_kwargs()
         if "cert" in options and "verify" not in options:
             # httpx loads a client cert into the context it is given: not into the shared one.
             kwargs["verify"] = build_ssl_context(settings.ssl_verify)
@@ -118,12 +119,8 @@ class _Common:
             kwargs["transport"] = override  # testing.use_platform
         kwargs["base_url"] = base_url or settings.api_base_url
         kwargs["headers"] = merged
-        kwargs["auth"] = AnacondaAuth(
-            api_key=api_key,
-            settings=settings,
-            store=store,
-            base_url=kwargs["base_url"],
-            allowed_origins=allowed_origins,
+        kwargs["auth"] = AnacondaAuth._for_context(
+            context, api_key=api_key, base_url=kwargs["base_url"]
         )
         # Added per request by the auth, and only for the API's own origins (https, or
         # http to a loopback host): never to another origin, never over plain http.

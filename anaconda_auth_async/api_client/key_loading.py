@@ -29,15 +29,14 @@ import sniffio
 
 from ..foundation.errors import StorageError
 from ..network.origins import Origin, describe, key_origins, origin_of
-from ..storage.entry_names import EntryNames, entry_names, same_api
-from ..storage.keyring_store import default_store
+from ..storage.entry_names import same_api
 from ..storage.stored_token import jwt_expiry
 
 if TYPE_CHECKING:
-    # On use: pydantic is imported only when no settings were given.
-    from ..settings.fields import AnacondaAuthSettings
+    from ..storage.entry_names import EntryNames
     from ..storage.keyring_store import TokenStore
     from ..storage.stored_token import TokenInfo
+    from .site_context import SiteContext
 
 __all__ = [
     "EXPIRY_WARNING_DAYS",
@@ -110,21 +109,10 @@ class TokenProvider:
     """
 
     def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        domain: str | None = None,
-        settings: AnacondaAuthSettings | None = None,
-        store: TokenStore | None = None,
-        base_url: str | None = None,
-        allowed_origins: frozenset[Origin] = frozenset(),
+        self, context: SiteContext, *, api_key: str | None = None, base_url: str | None = None
     ) -> None:
-        self._settings = settings
-        self._domain = domain
-        self._names: EntryNames | None = None
-        self._store = store
+        self.context = context
         self._base_url = base_url
-        self._allowed = allowed_origins
         self._home: frozenset[Origin] | None = None
         self._sync_lock = threading.Lock()
         self._async_lock: asyncio.Lock | anyio.Lock | None = None
@@ -138,7 +126,7 @@ class TokenProvider:
         # On use: the key-file module is read only when api_key_file is set.
         from .configured_key import configured_key
 
-        configured = configured_key(self._get_settings())
+        configured = configured_key(context.settings)
         if configured is not None:
             self._use(configured.key, "setting")
 
@@ -152,9 +140,7 @@ class TokenProvider:
     @property
     def domain(self) -> str:
         """The auth domain whose stored key this provider reads."""
-        if self._domain is None:
-            self._domain = self._get_settings().auth_domain
-        return self._domain
+        return self.context.auth_domain
 
     @property
     def home(self) -> frozenset[Origin]:
@@ -162,23 +148,19 @@ class TokenProvider:
         ``api_domain`` setting): a request there with a key bound elsewhere is an error,
         not a silent request without the key."""
         if self._home is None:
-            url = self._base_url or self._get_settings().api_base_url
+            url = self._base_url or self.context.settings.api_base_url
             self._home = key_origins(url) | {origin_of(httpx.URL(url))}
         return self._home
 
     @property
     def names(self) -> EntryNames:
         """The store names the key is read from: the auth domain's, and other tools'."""
-        if self._names is None:
-            self._names = entry_names(self.domain, self._get_settings().api_domain)
-        return self._names
+        return self.context.names
 
     @property
     def store(self) -> TokenStore:
         """The token store, made on first use (a key given directly never needs one)."""
-        if self._store is None:
-            self._store = default_store(self._get_settings())
-        return self._store
+        return self.context.store
 
     async def aget(self) -> Credential | None:
         """The cached credential, loading it from the store first if needed."""
@@ -259,32 +241,23 @@ class TokenProvider:
             self._async_loop = loop
         return self._async_lock
 
-    def _get_settings(self) -> AnacondaAuthSettings:
-        if self._settings is None:
-            # On use: pydantic is imported only when no settings were given.
-            from ..settings.fields import AnacondaAuthSettings
-
-            self._settings = AnacondaAuthSettings()
-        return self._settings
-
     def _use(self, key: str, source: Source) -> None:
         # A key given directly is for the client's API; a key from the settings is for the
         # configured API domain.
         if source == "argument" and self._base_url:
             url = self._base_url
         else:
-            url = self._get_settings().api_base_url
+            url = self.context.settings.api_base_url
         self.current = self._credential(key, source, jwt_expiry(key), url)
         self.ready = True
-        # No settings are read for this: a key given directly may never need them.
-        known = self._domain or (self._settings.auth_domain if self._settings else None)
-        warn_if_expiring(self.current, known)
+        warn_if_expiring(self.current, self.domain)
 
     def _credential(self, key: str, source: Source, expiry: float | None, url: str) -> Credential:
         origins = key_origins(url)
         bound = describe(max(origins)) if origins else url  # max: https before http
+        allowed = self.context.allowed_origins
         return Credential(
-            key, source, math.inf if expiry is None else expiry, origins | self._allowed, bound
+            key, source, math.inf if expiry is None else expiry, origins | allowed, bound
         )
 
     def _set(self, token: TokenInfo | None) -> None:
@@ -295,7 +268,7 @@ class TokenProvider:
             # The API domain the key was created at; an entry written before it was
             # recorded (or by another tool) is taken to be for the configured one, and so
             # is a key of Anaconda's family of domains when the configured one is too.
-            api_domain = bound_api_domain(token, self._get_settings().api_domain)
+            api_domain = bound_api_domain(token, self.context.settings.api_domain)
             self.current = self._credential(
                 token.api_key, "store", token.expires_at, f"https://{api_domain}"
             )
