@@ -11,15 +11,15 @@ import datetime as dt
 import json
 import os
 import socket
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cli_runner import run
+from other_process import holding_lock
 
 import anaconda_auth_async
 from anaconda_auth_async import DoctorCheck, TokenInfo, sync
@@ -194,12 +194,43 @@ def test_storage_ok_and_missing_file(keyring: Path) -> None:
     assert "parses" in check.summary
 
 
-def test_storage_file_writable_by_others_fails(keyring: Path) -> None:
+def writable_by_others(keyring: Path) -> None:
     write_keyring(keyring, make_api_key(), mode=0o666)
+
+
+def not_json(keyring: Path) -> None:
+    keyring.parent.mkdir(mode=0o700, parents=True)
+    keyring.write_text("{not json")
+    keyring.chmod(0o600)
+
+
+def leftovers(keyring: Path) -> None:
+    write_keyring(keyring, make_api_key())
+    (keyring.parent / "keyring.corrupt-20260101T000000Z").write_text("{}")
+
+
+@pytest.mark.parametrize(
+    ("damage", "status", "summary", "fix"),
+    [
+        (writable_by_others, "fail", "writable by other users (mode 0666)", "chmod 600 {keyring}"),
+        (not_json, "fail", "cannot be parsed", "anaconda-auth login"),
+        (
+            leftovers,
+            "warn",
+            "keyring.corrupt-20260101T000000Z",
+            "anaconda-auth logout",
+        ),
+    ],
+    ids=["writable-by-others-fails", "corrupt-file-fails", "leftovers-warn"],
+)
+def test_storage_damage_is_named_with_its_fix(
+    keyring: Path, damage: Callable[[Path], None], status: str, summary: str, fix: str
+) -> None:
+    damage(keyring)
     check = offline()["storage"]
-    assert check.status == "fail"
-    assert "writable by other users (mode 0666)" in check.summary
-    assert f"chmod 600 {keyring}" in (check.fix or "")
+    assert check.status == status
+    assert summary in check.summary
+    assert fix.format(keyring=keyring) in (check.fix or "")
 
 
 def test_storage_file_readable_by_others_warns(keyring: Path) -> None:
@@ -209,50 +240,15 @@ def test_storage_file_readable_by_others_warns(keyring: Path) -> None:
     assert "other users can read it" in check.summary
 
 
-def test_storage_corrupt_file_fails(keyring: Path) -> None:
-    keyring.parent.mkdir(mode=0o700, parents=True)
-    keyring.write_text("{not json")
-    keyring.chmod(0o600)
-    check = offline()["storage"]
-    assert check.status == "fail"
-    assert "cannot be parsed" in check.summary
-    assert "anaconda-auth login" in (check.fix or "")
-
-
-def test_storage_leftovers_warn(keyring: Path) -> None:
-    write_keyring(keyring, make_api_key())
-    (keyring.parent / "keyring.corrupt-20260101T000000Z").write_text("{}")
-    check = offline()["storage"]
-    assert check.status == "warn"
-    assert "keyring.corrupt-20260101T000000Z" in check.summary
-    assert "anaconda-auth logout" in (check.fix or "")
-
-
 def test_storage_lock_held_by_another_process_names_it(keyring: Path) -> None:
     write_keyring(keyring, make_api_key())
     lock = f"{keyring}.lock"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, filelock; l = filelock.FileLock(sys.argv[1]); l.acquire(); "
-            "print('held', flush=True); sys.stdin.read()",
-            lock,
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "held"
+    with holding_lock(lock) as holder:
         check = offline()["storage"]
         assert check.status == "warn"
         assert f"the lock {lock} is held by" in check.summary
         if sys.platform.startswith("linux"):
             assert f"process {holder.pid}" in check.summary
-    finally:
-        holder.communicate("", timeout=10)
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root may write anywhere")

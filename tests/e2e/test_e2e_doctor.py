@@ -13,7 +13,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from typing import Any
 import pytest
 from conftest import E2E
 from e2e_harness import free_port
+from other_process import holding_lock
 
 pytestmark = pytest.mark.e2e
 
@@ -188,24 +188,8 @@ def test_a_keyring_file_others_can_write(e2e: E2E) -> None:
 def test_a_keyring_lock_held_by_another_process(e2e: E2E) -> None:
     logged_in(e2e)
     lock = f"{e2e.keyring_path}.lock"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys, filelock; lock = filelock.FileLock(sys.argv[1]); lock.acquire(); "
-            "print('held', flush=True); sys.stdin.read()",
-            lock,
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "held"
+    with holding_lock(lock) as holder:
         code, checks, _ = doctor(e2e, "--offline")
-    finally:
-        holder.communicate("", timeout=10)
     assert code == 8
     storage = checks["storage"]
     assert storage["status"] == "warn", storage
