@@ -25,6 +25,7 @@ import pytest
 import respx
 from cli_runner import run
 from click.testing import Result
+from processes import python
 
 from anaconda_auth_async import AnacondaAuthSettings, LoginEvent, TokenInfo, __version__
 from anaconda_auth_async.command_line import login_commands
@@ -121,10 +122,7 @@ def test_help_does_not_import_the_sdk(args: list[str]) -> None:
         f"heavy = {HEAVY!r}\n"
         "print('LOADED', sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    ).stdout
-    assert "LOADED []" in out
+    assert "LOADED []" in python(code, timeout=60).stdout
 
 
 @pytest.mark.parametrize(

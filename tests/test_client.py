@@ -504,8 +504,7 @@ def test_ssl_verify_and_extra_headers_arguments_go_through_the_settings_validato
 def test_importing_the_clients_runs_no_garbage_collection() -> None:
     # A library must not run a process-wide collection (it cost the import ~15 ms and
     # tuned a benchmark); checked in a fresh interpreter, where the import really runs.
-    import subprocess
-    import sys
+    from processes import python
 
     script = (
         "import gc\n"
@@ -516,7 +515,4 @@ def test_importing_the_clients_runs_no_garbage_collection() -> None:
         "sync.BaseClient\n"
         "assert calls == [], calls\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert done.returncode == 0, done.stderr
+    python(script)

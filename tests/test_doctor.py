@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from cli_runner import run
-from other_process import holding_lock
+from processes import holding_lock
 
 import anaconda_auth_async
 from anaconda_auth_async import DoctorCheck, TokenInfo, sync

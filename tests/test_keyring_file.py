@@ -9,7 +9,6 @@ import multiprocessing
 import os
 import stat
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -20,6 +19,7 @@ import pytest
 from filelock import FileLock
 from keyring.errors import PasswordDeleteError
 from keyring.testing.backend import BackendBasicTests
+from processes import python
 
 from anaconda_auth_async import CorruptTokenFileError, StorageError
 from anaconda_auth_async.settings.fields import AnacondaAuthSettings
@@ -61,15 +61,7 @@ def test_set_get_delete(path: Path) -> None:
 
 def _python(code: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run `code` in a fresh interpreter (its keyring chooses a backend from scratch)."""
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        env=env,
-        cwd=cwd,
-    )
+    return python(code, env=env, cwd=cwd)
 
 
 def test_other_programs_keyring_is_never_ours(tmp_path: Path) -> None:
@@ -137,15 +129,9 @@ def test_a_broken_configuration_makes_the_backend_not_viable_instead_of_raising(
         monkeypatch.setenv("ANACONDA_AUTH_SITE", "no-such-site")
     assert AnacondaKeyring.viable is False
     script = "import keyring; print(keyring.get_keyring())"
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={k: v for k, v in os.environ.items() if k != "PYTHON_KEYRING_BACKEND"},
+    result = python(
+        script, env={k: v for k, v in os.environ.items() if k != "PYTHON_KEYRING_BACKEND"}
     )
-    assert result.returncode == 0, result.stderr
     assert "AnacondaKeyring" not in result.stdout
 
 
@@ -448,8 +434,6 @@ def test_importing_the_backend_imports_no_httpx(tmp_path: Path) -> None:
     """Loading this module and asking it whether it is viable (as keyring does when it is
     named in PYTHON_KEYRING_BACKEND) imports neither httpx nor pydantic where nothing is set."""
     import os
-    import subprocess
-    import sys
 
     code = (
         "import sys, anaconda_auth_async.storage.keyring_backend as k\n"
@@ -459,14 +443,7 @@ def test_importing_the_backend_imports_no_httpx(tmp_path: Path) -> None:
     )
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("ANACONDA_")}
     env["HOME"] = str(tmp_path)
-    out = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=env,
-        cwd=tmp_path,
-    ).stdout.splitlines()
+    out = python(code, env=env, cwd=tmp_path).stdout.splitlines()
     assert out == [str(tmp_path / ".anaconda" / "keyring"), "[]"]
 
 

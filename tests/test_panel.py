@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import ssl
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from importlib.metadata import entry_points
 
 import pytest
+from processes import python
 
 pytest.importorskip("panel")
 
@@ -65,10 +64,7 @@ def test_imports_in_either_order_in_a_fresh_interpreter(first: str) -> None:
         "assert panel.auth.AUTH_PROVIDERS['anaconda_cloud'] is H\n"
         "assert panel.auth.AUTH_PROVIDERS['anaconda_auth_async'] is H\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert result.returncode == 0, result.stderr
+    python(script)
 
 
 @pytest.mark.anyio
@@ -88,26 +84,36 @@ async def test_endpoints_come_from_the_discovery_document(
 
 
 @pytest.mark.anyio
-async def test_auth_domain_from_seed_env_var(
-    provider: Callable[[str], FakePlatform], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("variable", "value", "extra_params", "domain"),
+    [
+        pytest.param(
+            "ANACONDA_CLOUD_AUTH_DOMAIN", "id.seed.test", {}, "id.seed.test", id="seed-env-var"
+        ),
+        pytest.param(
+            "ANACONDA_AUTH_AUTH_DOMAIN",
+            "id.from-env.test",
+            {"auth-domain": "id.extra.test"},
+            "id.extra.test",
+            id="panel-extra-params-over-env-var",
+        ),
+    ],
+)
+async def test_auth_domain_comes_from(
+    provider: Callable[[str], FakePlatform],
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
+    extra_params: dict[str, str],
+    domain: str,
 ) -> None:
-    monkeypatch.setenv("ANACONDA_CLOUD_AUTH_DOMAIN", "id.seed.test")
-    provider("id.seed.test")
+    monkeypatch.setenv(variable, value)
+    provider(domain)
+    monkeypatch.setattr(config, "oauth_extra_params", extra_params)
     handler = _handler()
     await handler._discover()
-    assert handler._OAUTH_AUTHORIZE_URL == "https://id.seed.test/authorize-here"
-
-
-@pytest.mark.anyio
-async def test_auth_domain_from_panel_extra_params(
-    provider: Callable[[str], FakePlatform], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ANACONDA_AUTH_AUTH_DOMAIN", "id.from-env.test")
-    provider("id.extra.test")
-    monkeypatch.setattr(config, "oauth_extra_params", {"auth-domain": "id.extra.test"})
-    handler = _handler()
-    await handler._discover()
-    assert handler._OAUTH_ACCESS_TOKEN_URL == "https://id.extra.test/token-here"
+    assert f"https://{domain}/authorize-here" == handler._OAUTH_AUTHORIZE_URL
+    assert f"https://{domain}/token-here" == handler._OAUTH_ACCESS_TOKEN_URL
 
 
 def test_no_endpoint_before_discovery() -> None:

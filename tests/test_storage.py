@@ -9,8 +9,6 @@ import logging
 import os
 import runpy
 import shutil
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -20,6 +18,7 @@ import keyring.core
 import pytest
 from keyring.backends import fail
 from keyring.errors import KeyringLocked, PasswordDeleteError, PasswordSetError
+from processes import python
 
 from anaconda_auth_async import CorruptTokenFileError, StorageError, TokenInfo
 from anaconda_auth_async.settings.fields import AnacondaAuthSettings
@@ -308,11 +307,7 @@ def test_the_file_store_never_imports_keyring(tmp_path: Path) -> None:
         "HOME": str(tmp_path),
         "ANACONDA_AUTH_KEYRING_PATH": str(tmp_path / "keyring"),
     }
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    assert python(script, env=env, timeout=60).stdout.strip() == "[]"
 
 
 @pytest.mark.usefixtures("no_keyring_config")

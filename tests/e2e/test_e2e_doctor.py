@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from conftest import E2E
 from e2e_harness import free_port
-from other_process import holding_lock
+from processes import holding_lock
 
 pytestmark = pytest.mark.e2e
 

@@ -1,16 +1,38 @@
-"""Another process that holds a lock, as a second program on the user's machine would."""
+"""Other Python processes the tests start: a fresh interpreter, a second program holding a lock."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 HOLD = (
     "import sys, filelock; lock = filelock.FileLock(sys.argv[1]); lock.acquire(); "
     "print('held', flush=True); sys.stdin.read()"
 )
+
+
+def python(
+    script: str,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """Run `script` in a fresh interpreter, where every import really runs; it must exit 0."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done
 
 
 @contextmanager
