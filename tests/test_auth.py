@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 import anyio
@@ -585,14 +585,18 @@ def request() -> httpx.Request:
     return httpx.Request("GET", f"{BASE}/api/thing")
 
 
+def assert_sends_and_ends(flow: Generator[Any, Any, None], sent: object, key: str) -> None:
+    """`sent` is a request that carries `key`, and a 200 answer to it ends `flow`."""
+    assert isinstance(sent, httpx.Request)
+    assert sent.headers["Authorization"] == f"Bearer {key}"
+    with pytest.raises(StopIteration):
+        flow.send(httpx.Response(200, request=sent))
+
+
 def test_pure_flow_sets_header_and_returns_on_success() -> None:
     auth = AnacondaAuth(api_key="k")
     flow = auth._flow(request(), Credential("k", "argument", origins=ORIGINS))
-    sent = next(flow)
-    assert isinstance(sent, httpx.Request)
-    assert sent.headers["Authorization"] == "Bearer k"
-    with pytest.raises(StopIteration):
-        flow.send(httpx.Response(200, request=sent))
+    assert_sends_and_ends(flow, next(flow), "k")
 
 
 def test_pure_flow_asks_for_reread_then_retries_with_new_key() -> None:
@@ -604,11 +608,7 @@ def test_pure_flow_asks_for_reread_then_retries_with_new_key() -> None:
     ask = flow.send(httpx.Response(401, json=AUTH_REQUIRED, request=sent))
     assert isinstance(ask, _Reload)
     assert ask.stale is old
-    retried = flow.send(Credential("new", "store", origins=ORIGINS))
-    assert isinstance(retried, httpx.Request)
-    assert retried.headers["Authorization"] == "Bearer new"
-    with pytest.raises(StopIteration):
-        flow.send(httpx.Response(200, request=retried))
+    assert_sends_and_ends(flow, flow.send(Credential("new", "store", origins=ORIGINS)), "new")
 
 
 def test_pure_flow_with_expired_key_asks_for_reread_before_sending() -> None:

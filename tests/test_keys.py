@@ -451,6 +451,16 @@ def test_with_token_rejected_by_the_api_stores_nothing(
     assert store.domains == []
 
 
+def refused_with_token(text: str, store: MemoryTokenStore, account_api: respx.Route) -> str:
+    """`login --with-token` refuses `text` in one line (returned), sending and storing nothing."""
+    result = run("login", "--with-token", input=text)
+    assert result.exit_code == 4
+    (line,) = result.stderr.strip().splitlines()
+    assert not account_api.called
+    assert store.domains == []
+    return line
+
+
 @pytest.mark.parametrize(
     ("text", "reason"),
     [
@@ -463,14 +473,10 @@ def test_with_token_rejected_by_the_api_stores_nothing(
 def test_with_token_refuses_a_malformed_key_before_any_request(
     store: MemoryTokenStore, account_api: respx.Route, text: str, reason: str
 ) -> None:
-    result = run("login", "--with-token", input=text)
-    assert result.exit_code == 4
-    (line,) = result.stderr.strip().splitlines()
+    line = refused_with_token(text, store, account_api)
     assert line.startswith("Error: The text given is not a valid API key for anaconda.cloud")
     assert reason in line
     assert text not in line or (text == "not-a-key" and "not-a-key" not in line)
-    assert not account_api.called
-    assert store.domains == []
 
 
 @pytest.mark.parametrize(
@@ -493,13 +499,9 @@ def test_with_token_refuses_an_unusable_key_in_one_sentence(
     store: MemoryTokenStore, account_api: respx.Route, key: str, message: str
 ) -> None:
     """A real key that cannot be stored: no advice to give "the key itself", which it is."""
-    result = run("login", "--with-token", input=key)
-    assert result.exit_code == 4
-    (line,) = result.stderr.strip().splitlines()
+    line = refused_with_token(key, store, account_api)
     day = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2)).date().isoformat()
     assert line == "Error: " + message.format(day=day)
-    assert not account_api.called
-    assert store.domains == []
 
 
 def test_with_token_accepts_a_key_issued_by_this_api(

@@ -122,6 +122,8 @@ OLD = TokenInfo(
     extra={"added_by_a_newer_version": [1, 2]},
 )
 OTHER_DOMAIN = TokenInfo(domain="id.other.test", api_key="other-key", username="bob")
+# what a device-code login that succeeds tells on_event, in order
+DEVICE_LOGIN_EVENTS = ["logging_in", "device_code", "waiting", "exchanging", "done"]
 
 
 @pytest.mark.anyio
@@ -144,13 +146,7 @@ async def test_success_stores_the_key_and_username(
         "/api/iam/api-keys",
     ]
     assert platform.clients == 1  # one transport configuration for every call
-    assert [e.kind for e in events] == [
-        "logging_in",
-        "device_code",
-        "waiting",
-        "exchanging",
-        "done",
-    ]
+    assert [e.kind for e in events] == DEVICE_LOGIN_EVENTS
 
 
 @pytest.mark.anyio
@@ -633,13 +629,7 @@ async def test_quiet_and_on_event_show_nothing(
     events: list[LoginEvent] = []
     await anaconda_auth_async.login(settings=settings, force=True, on_event=events.append)
     assert capsys.readouterr().err == ""
-    assert [e.kind for e in events] == [
-        "logging_in",
-        "device_code",
-        "waiting",
-        "exchanging",
-        "done",
-    ]
+    assert [e.kind for e in events] == DEVICE_LOGIN_EVENTS
 
 
 @pytest.mark.anyio
