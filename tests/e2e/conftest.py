@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 import webbrowser
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,7 +48,7 @@ from e2e_harness import (
 )
 
 if TYPE_CHECKING:
-    from anaconda_auth_async import TokenInfo
+    from anaconda_auth_async import LoginEvent, TokenInfo
 
 # Each test's own limit for anything it waits on (a login, a CLI run, the browser).
 STEP_TIMEOUT = 60.0
@@ -221,6 +221,29 @@ class E2E:
             stdin=subprocess.DEVNULL,
             check=False,
         )
+
+    def log_in(self) -> str:
+        """Log in with ``anaconda-auth login`` (the scripted browser approves); the stored key."""
+        result = self.run_cli("login")
+        assert result.returncode == 0, result.stderr
+        token = self.stored()
+        assert token is not None
+        assert token.api_key is not None
+        return token.api_key
+
+    def on_device_code(
+        self, mode: str, start: Callable[..., object] | None = None
+    ) -> Callable[[LoginEvent], None]:
+        """An ``on_event`` that opens a device login's page, with its code, in the scripted
+        browser (or `start`'s) in `mode`."""
+
+        def on_event(event: LoginEvent) -> None:
+            if event.kind == "device_code":
+                assert event.url is not None
+                assert event.user_code is not None
+                (start or self.start_browser)(event.url, mode=mode, user_code=event.user_code)
+
+        return on_event
 
     def stored(self) -> TokenInfo | None:
         """The keyring file's entry for the auth domain, read as anaconda-cloud-auth would."""

@@ -12,6 +12,7 @@ import logging
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,9 @@ import anyio
 import pytest
 from chromium import group_members, is_running, processes_naming
 from conftest import BROWSER_STOP_TIMEOUT, CHROMIUM_SCRIPT, E2E, STEP_TIMEOUT, stop_browsers
-from test_e2e_cli import DEVICE_LINE, error_lines
+from test_e2e_cli import DEVICE_LINE, assert_denied_cli_login
 
-from anaconda_auth_async import LoginDeniedError, LoginEvent, login
+from anaconda_auth_async import LoginDeniedError, login
 
 pytestmark = pytest.mark.e2e
 
@@ -138,12 +139,7 @@ async def test_denied_consent_in_chromium_ends_on_the_error_page(chromium: E2E) 
 
 
 def test_cli_denied_consent_in_chromium(chromium: E2E) -> None:
-    chromium.set_browser_mode("deny")
-    result = chromium.run_cli("login")
-    assert result.returncode == 4, result.stderr
-    (line,) = error_lines(result.stderr)
-    assert "access_denied" in line
-    assert chromium.stored() is None
+    assert_denied_cli_login(chromium)
     assert final_page(chromium)["final_url"].endswith("/local-login-error")
 
 
@@ -153,12 +149,7 @@ def test_cli_denied_consent_in_chromium(chromium: E2E) -> None:
 
 @pytest.mark.anyio
 async def test_device_login_completed_in_chromium(chromium: E2E) -> None:
-    def on_event(event: LoginEvent) -> None:
-        if event.kind == "device_code":
-            assert event.url is not None
-            assert event.user_code is not None
-            start_chromium(chromium, event.url, mode="device", user_code=event.user_code)
-
+    on_event = chromium.on_device_code("device", partial(start_chromium, chromium))
     with anyio.fail_after(STEP_TIMEOUT):
         token = await login(flow="device", on_event=on_event)
     assert chromium.stored() == token

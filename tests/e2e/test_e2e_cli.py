@@ -120,7 +120,9 @@ def test_cli_device_login(e2e: E2E) -> None:
     assert e2e.stored() is not None
 
 
-def test_cli_denied_login_exits_4_and_stores_nothing(e2e: E2E) -> None:
+def assert_denied_cli_login(e2e: E2E) -> None:
+    """The person denies consent to ``anaconda-auth login``: exit 4, one error line naming
+    access_denied, no traceback, nothing stored."""
     e2e.set_browser_mode("deny")
     result = e2e.run_cli("login")
     assert result.returncode == 4, result.stderr
@@ -128,6 +130,10 @@ def test_cli_denied_login_exits_4_and_stores_nothing(e2e: E2E) -> None:
     assert "access_denied" in line
     assert "Traceback" not in result.stderr
     assert e2e.stored() is None
+
+
+def test_cli_denied_login_exits_4_and_stores_nothing(e2e: E2E) -> None:
+    assert_denied_cli_login(e2e)
 
 
 def test_cli_tls_default_trust_fails_and_ca_bundle_option_works(e2e: E2E) -> None:
@@ -146,12 +152,7 @@ def test_cli_tls_default_trust_fails_and_ca_bundle_option_works(e2e: E2E) -> Non
 
 
 def test_cli_whoami_with_a_revoked_or_expired_key_exits_3(e2e: E2E) -> None:
-    login = e2e.run_cli("login")
-    assert login.returncode == 0, login.stderr
-    token = e2e.stored()
-    assert token is not None
-    assert token.api_key is not None
-    e2e.server.revoke(token.api_key)
+    e2e.server.revoke(e2e.log_in())
     revoked = e2e.run_cli("whoami")
     assert revoked.returncode == 3, revoked.stderr
     (line,) = error_lines(revoked.stderr)

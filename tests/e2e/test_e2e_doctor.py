@@ -43,17 +43,8 @@ def doctor(
     return result.returncode, checks, elapsed
 
 
-def logged_in(e2e: E2E) -> str:
-    result = e2e.run_cli("login")
-    assert result.returncode == 0, result.stderr
-    token = e2e.stored()
-    assert token is not None
-    assert token.api_key is not None
-    return token.api_key
-
-
 def test_a_healthy_machine_passes_every_check(e2e: E2E) -> None:
-    key = logged_in(e2e)
+    key = e2e.log_in()
     code, checks, _ = doctor(e2e)
     assert {name: c["status"] for name, c in checks.items() if c["status"] != "ok"} == {}
     assert code == 0
@@ -168,7 +159,7 @@ def test_a_busy_redirect_port(e2e: E2E) -> None:
 
 
 def test_a_keyring_file_others_can_write(e2e: E2E) -> None:
-    logged_in(e2e)
+    e2e.log_in()
     e2e.keyring_path.chmod(0o666)
     code, checks, _ = doctor(e2e, "--offline")
     assert code == 8
@@ -186,7 +177,7 @@ def test_a_keyring_file_others_can_write(e2e: E2E) -> None:
 
 
 def test_a_keyring_lock_held_by_another_process(e2e: E2E) -> None:
-    logged_in(e2e)
+    e2e.log_in()
     lock = f"{e2e.keyring_path}.lock"
     with holding_lock(lock) as holder:
         code, checks, _ = doctor(e2e, "--offline")

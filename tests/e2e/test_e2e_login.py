@@ -250,12 +250,11 @@ async def test_login_times_out_when_the_user_never_finishes(e2e: E2E) -> None:
 async def test_device_login(e2e: E2E) -> None:
     events = Events()
 
+    open_page = e2e.on_device_code("device")
+
     def on_event(event: LoginEvent) -> None:
         events(event)
-        if event.kind == "device_code":
-            assert event.url is not None
-            assert event.user_code is not None
-            e2e.start_browser(event.url, mode="device", user_code=event.user_code)
+        open_page(event)
 
     with anyio.fail_after(LIMIT):
         token = await login(flow="device", on_event=on_event)
@@ -277,12 +276,11 @@ async def test_auto_flow_uses_the_device_code_where_no_browser_can_open(e2e: E2E
         e2e.delenv(name)
     seen: list[str] = []
 
+    open_page = e2e.on_device_code("device")
+
     def on_event(event: LoginEvent) -> None:
         seen.append(event.kind)
-        if event.kind == "device_code":
-            assert event.url is not None
-            assert event.user_code is not None
-            e2e.start_browser(event.url, mode="device", user_code=event.user_code)
+        open_page(event)
 
     with anyio.fail_after(LIMIT):
         await login(on_event=on_event)
@@ -293,11 +291,7 @@ async def test_auto_flow_uses_the_device_code_where_no_browser_can_open(e2e: E2E
 
 @pytest.mark.anyio
 async def test_device_login_aborted_on_the_confirmation_page(e2e: E2E) -> None:
-    def on_event(event: LoginEvent) -> None:
-        if event.kind == "device_code":
-            assert event.url is not None
-            assert event.user_code is not None
-            e2e.start_browser(event.url, mode="device-deny", user_code=event.user_code)
+    on_event = e2e.on_device_code("device-deny")
 
     with anyio.fail_after(LIMIT), pytest.raises(LoginDeniedError) as info:
         await login(flow="device", on_event=on_event)
