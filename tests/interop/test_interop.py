@@ -90,6 +90,11 @@ print(seen[0])
 """
 
 
+def printed_key(result: subprocess.CompletedProcess[str]) -> str:
+    """The key an ``api-key`` command printed, or "not found" where it failed."""
+    return result.stdout.strip() if result.returncode == 0 else "not found"
+
+
 class Machine:
     """One throwaway HOME shared by the three packages."""
 
@@ -104,46 +109,29 @@ class Machine:
             "PYTHONDONTWRITEBYTECODE": "1",
         }
 
-    def run(self, python: str, code: str, *args: str) -> str:
-        result = subprocess.run(
-            [python, "-c", textwrap.dedent(code), *args],
-            cwd=self.home,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
+    def command(self, *argv: str) -> subprocess.CompletedProcess[str]:
+        """Run `argv` in this home with this environment only (nothing of ours leaks in)."""
+        return subprocess.run(
+            list(argv), cwd=self.home, env=self.env, capture_output=True, text=True, timeout=120
         )
+
+    def run(self, python: str, code: str, *args: str) -> str:
+        result = self.command(python, "-c", textwrap.dedent(code), *args)
         assert result.returncode == 0, result.stderr[-2000:]
         return result.stdout.strip()
 
     def ours(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "anaconda_auth_async", *args],
-            cwd=self.home,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return self.command(sys.executable, "-m", "anaconda_auth_async", *args)
 
     def our_key(self) -> str:
-        result = self.ours("api-key")
-        return result.stdout.strip() if result.returncode == 0 else "not found"
+        return printed_key(self.ours("api-key"))
 
     def anaconda(self, *args: str) -> subprocess.CompletedProcess[str]:
         """anaconda-auth's own command line: ``anaconda auth ...``."""
-        return subprocess.run(
-            [str(Path(ANACONDA_AUTH).parent / "anaconda"), "auth", *args],
-            cwd=self.home,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return self.command(str(Path(ANACONDA_AUTH).parent / "anaconda"), "auth", *args)
 
     def their_cli_key(self) -> str:
-        result = self.anaconda("api-key")
-        return result.stdout.strip() if result.returncode == 0 else "not found"
+        return printed_key(self.anaconda("api-key"))
 
     def their_logout(self, *args: str) -> None:
         """``anaconda auth logout`` (its defaults: the anaconda.com site)."""
