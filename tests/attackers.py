@@ -8,7 +8,6 @@ Both run in daemon threads and stop when their context ends.
 from __future__ import annotations
 
 import http.server
-import ipaddress
 import json
 import ssl
 import threading
@@ -17,6 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from certificates import self_signed
 
 ACCOUNT = {"user": {"email": "victim@example.com", "first_name": "V", "last_name": "Ictim"}}
 
@@ -106,7 +107,7 @@ def attacker(
     server.daemon_threads = True
     if tls is not None:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(*_self_signed(tls))
+        context.load_cert_chain(*self_signed(tls, "attacker", ip="127.0.0.1"))
         server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.daemon = True
@@ -118,45 +119,6 @@ def attacker(
         server.shutdown()
         server.server_close()
         thread.join(5)
-
-
-def _self_signed(directory: Path) -> tuple[str, str]:
-    """A throwaway certificate for 127.0.0.1 that no CA vouches for."""
-    import datetime as dt
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "attacker")])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .sign(key, hashes.SHA256())
-    )
-    directory.mkdir(parents=True, exist_ok=True)
-    cert_file, key_file = directory / "attacker.pem", directory / "attacker.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(cert_file), str(key_file)
 
 
 def wait_for(predicate: object, limit: float = 10.0) -> bool:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_transport import make_cert, pool_context
+from certificates import self_signed
+from test_transport import pool_context
 
 from anaconda_auth_async import AsyncAuthClient, TokenInfo
 from anaconda_auth_async.network.transport import transport_config
@@ -33,7 +34,7 @@ def test_proxy_servers_without_an_https_entry_is_refused(cls: type[BaseClient]) 
 
 
 def test_client_cert_and_key_are_the_mutual_tls_certificate(tmp_path: Path) -> None:
-    cert, key = make_cert(tmp_path, "mine")
+    cert, key = self_signed(tmp_path, "mine", ca=True)
     with BaseClient(client_cert=str(cert), client_cert_key=str(key)) as client:
         assert (client.settings.client_cert, client.settings.client_cert_key) == (
             str(cert),

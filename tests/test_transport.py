@@ -3,7 +3,6 @@ bundles, truststore, client certificates, proxies and timeouts."""
 
 from __future__ import annotations
 
-import datetime as dt
 import ssl
 import sys
 from contextlib import nullcontext
@@ -11,10 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from certificates import self_signed
 
 from anaconda_auth_async import AnacondaAuthSettings, ConfigurationError
 from anaconda_auth_async.api_client.clients import AsyncAuthClient, BaseClient
@@ -24,35 +20,6 @@ from anaconda_auth_async.network.transport import (
     build_ssl_context,
     transport_config,
 )
-
-
-def make_cert(directory: Path, name: str, *, password: bytes | None = None) -> tuple[Path, Path]:
-    """A self-signed CA certificate and its key, as PEM files."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = dt.datetime.now(dt.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    encryption: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(password)
-        if password
-        else serialization.NoEncryption()
-    )
-    cert_path, key_path = directory / f"{name}.pem", directory / f"{name}.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
-    )
-    return cert_path, key_path
 
 
 def pool_context(client: httpx.Client | httpx.AsyncClient) -> ssl.SSLContext:
@@ -84,7 +51,7 @@ def test_ssl_cert_file_is_honoured_and_keys_the_cache(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     base = transport_config(AnacondaAuthSettings())
-    ca, _ = make_cert(tmp_path, "envca")
+    ca, _ = self_signed(tmp_path, "envca", ca=True)
     monkeypatch.setenv("SSL_CERT_FILE", str(ca))
     config = transport_config(AnacondaAuthSettings())
     assert config is not base
@@ -122,7 +89,7 @@ def test_ssl_verify_false_disables_verification() -> None:
 
 
 def test_ca_bundle_path_is_loaded(tmp_path: Path) -> None:
-    ca, _ = make_cert(tmp_path, "corpca")
+    ca, _ = self_signed(tmp_path, "corpca", ca=True)
     config = transport_config(AnacondaAuthSettings(ssl_verify=str(ca)))
     assert isinstance(config.verify, ssl.SSLContext)
     subjects = [dict(x[0] for x in c["subject"]) for c in config.verify.get_ca_certs()]
@@ -149,7 +116,7 @@ def test_missing_truststore_says_how_to_install_it(monkeypatch: pytest.MonkeyPat
 
 
 def test_client_certificate_is_loaded_once_into_the_shared_context(tmp_path: Path) -> None:
-    cert, key = make_cert(tmp_path, "me")
+    cert, key = self_signed(tmp_path, "me", ca=True)
     settings = AnacondaAuthSettings(client_cert=str(cert), client_cert_key=str(key))
     config = transport_config(settings)
     assert config.cert == (str(cert), str(key))
@@ -159,7 +126,7 @@ def test_client_certificate_is_loaded_once_into_the_shared_context(tmp_path: Pat
 
 
 def test_combined_cert_and_key_file(tmp_path: Path) -> None:
-    cert, key = make_cert(tmp_path, "both")
+    cert, key = self_signed(tmp_path, "both", ca=True)
     combined = tmp_path / "combined.pem"
     combined.write_bytes(key.read_bytes() + cert.read_bytes())
     config = transport_config(AnacondaAuthSettings(client_cert=str(combined)))
@@ -167,7 +134,7 @@ def test_combined_cert_and_key_file(tmp_path: Path) -> None:
 
 
 def test_encrypted_client_key_fails_without_prompting(tmp_path: Path) -> None:
-    cert, key = make_cert(tmp_path, "locked", password=b"secret-pass")
+    cert, key = self_signed(tmp_path, "locked", ca=True, password=b"secret-pass")
     settings = AnacondaAuthSettings(client_cert=str(cert), client_cert_key=str(key))
     with pytest.raises(ConfigurationError, match="unencrypted key") as caught:
         transport_config(settings)
@@ -175,13 +142,13 @@ def test_encrypted_client_key_fails_without_prompting(tmp_path: Path) -> None:
 
 
 def test_key_without_certificate_is_a_configuration_error(tmp_path: Path) -> None:
-    _, key = make_cert(tmp_path, "orphan")
+    _, key = self_signed(tmp_path, "orphan", ca=True)
     with pytest.raises(ConfigurationError, match="client_cert"):
         transport_config(AnacondaAuthSettings(client_cert_key=str(key)))
 
 
 def test_client_cert_option_does_not_touch_the_shared_context(tmp_path: Path) -> None:
-    cert, key = make_cert(tmp_path, "own")
+    cert, key = self_signed(tmp_path, "own", ca=True)
     shared = transport_config(AnacondaAuthSettings()).verify
     # httpx 0.28 deprecates cert= (still honoured); older httpx takes it silently.
     deprecated = tuple(int(part) for part in httpx.__version__.split(".")[:2]) >= (0, 28)
