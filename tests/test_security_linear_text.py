@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from processes import python
 
 import anaconda_auth_async
 from anaconda_auth_async.foundation.safe_text import MAX_LENGTH, html_text, safe_line
@@ -90,18 +90,16 @@ def test_finding4_hostile_200kb_answer_on_each_endpoint_ends_the_login_within_it
     env["PYTHONPATH"] = str(Path(anaconda_auth_async.__file__).parent.parent)  # this package
     bound = len(CASES) * (LOGIN_LIMIT + MARGIN) + STARTUP
     try:
-        result = subprocess.run(
-            [sys.executable, "-c", textwrap.dedent(SCRIPT), "cases.json", str(LOGIN_LIMIT)],
+        result = python(
+            textwrap.dedent(SCRIPT),
+            "cases.json",
+            str(LOGIN_LIMIT),
             env=env,
             cwd=tmp_path,
-            capture_output=True,
-            text=True,
             timeout=bound,
-            check=False,
         )
     except subprocess.TimeoutExpired:
         pytest.fail(f"the logins were still busy {bound} s after they started")
-    assert result.returncode == 0, result.stderr
     for (endpoint, status, _, _), (code, elapsed, stderr) in zip(
         CASES, json.loads(result.stdout), strict=True
     ):
