@@ -6,8 +6,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:  # imported by the plugin below, after its assert rewriting is registered
+    from anaconda_auth_async.testing import MemoryTokenStore
 
 # The SDK's opt-in pytest plugin (anaconda_platform, anaconda_store, anaconda_logged_in),
 # as a package built on the SDK enables it; tests/downstream is that package's example.
@@ -50,3 +54,10 @@ def fresh_oidc_caches() -> Iterator[None]:
     _oidc.clear_caches()
     yield
     _oidc.clear_caches()
+
+
+@pytest.fixture
+def store(anaconda_store: MemoryTokenStore) -> MemoryTokenStore:
+    """The SDK's token store for the test, in memory: the shipped `anaconda_store` fixture
+    (a module may define its own `store`, as test_storage.py does for the keyring store)."""
+    return anaconda_store

@@ -53,13 +53,6 @@ ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("httpx", "authlib", "keyring", "pydantic", "pydantic_settings", "anyio", "joserfc")
 
 
-@pytest.fixture
-def store() -> Iterator[MemoryTokenStore]:
-    memory = MemoryTokenStore()
-    with use_store(memory):
-        yield memory
-
-
 def everything(result: Result) -> str:
     """stdout and stderr together."""
     return result.stdout + result.stderr

@@ -13,7 +13,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ import anaconda_auth_async
 from anaconda_auth_async import DoctorCheck, TokenInfo, sync
 from anaconda_auth_async.diagnostics import other_tools as tools
 from anaconda_auth_async.diagnostics.run_checks import doctor
-from anaconda_auth_async.testing import MemoryTokenStore, make_api_key, use_store
+from anaconda_auth_async.testing import MemoryTokenStore, make_api_key
 
 DOMAIN = "id.anaconda.cloud"
 
@@ -79,13 +79,47 @@ def test_public_faces() -> None:
 # --- settings ---------------------------------------------------------------------------
 
 
-def test_misspelled_setting_names_the_right_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ANACONDA_AUTH_API_DOMIAN", "example.com")
-    check = offline()["setting_names"]
-    assert check.status == "warn"
-    assert "ANACONDA_AUTH_API_DOMIAN (in the environment) is not a setting" in check.summary
-    assert "did you mean ANACONDA_AUTH_API_DOMAIN?" in check.summary
-    assert check.fix == "rename ANACONDA_AUTH_API_DOMIAN to ANACONDA_AUTH_API_DOMAIN"
+@pytest.mark.parametrize(
+    ("variable", "value", "name", "status", "summary", "fix"),
+    [
+        pytest.param(
+            "ANACONDA_AUTH_API_DOMIAN",
+            "example.com",
+            "setting_names",
+            "warn",
+            [
+                "ANACONDA_AUTH_API_DOMIAN (in the environment) is not a setting",
+                "did you mean ANACONDA_AUTH_API_DOMAIN?",
+            ],
+            "rename ANACONDA_AUTH_API_DOMIAN to ANACONDA_AUTH_API_DOMAIN",
+            id="misspelled-name-names-the-right-one",
+        ),
+        pytest.param(
+            "ANACONDA_AUTH_TIMEOUT",
+            "soon",
+            "settings",
+            "fail",
+            ["timeout", "ANACONDA_AUTH_TIMEOUT"],
+            "correct or remove environment variable ANACONDA_AUTH_TIMEOUT",
+            id="invalid-value-names-where-it-came-from",
+        ),
+    ],
+)
+def test_a_bad_environment_variable_is_named_with_its_fix(
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
+    name: str,
+    status: str,
+    summary: list[str],
+    fix: str,
+) -> None:
+    monkeypatch.setenv(variable, value)
+    check = offline()[name]
+    assert check.status == status
+    for fragment in summary:
+        assert fragment in check.summary
+    assert check.fix == fix
 
 
 def test_refused_dotenv_is_a_failed_check_and_the_rest_still_runs(isolated_env: Path) -> None:
@@ -97,15 +131,6 @@ def test_refused_dotenv_is_a_failed_check_and_the_rest_still_runs(isolated_env: 
     assert "carries on with the default" in check.summary
     assert "ANACONDA_AUTH_ALLOW_DOTENV=auth_domain" in (check.fix or "")
     assert "id.anaconda.cloud" in checks["key"].summary  # the default took its place
-
-
-def test_invalid_value_names_where_it_came_from(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ANACONDA_AUTH_TIMEOUT", "soon")
-    check = offline()["settings"]
-    assert check.status == "fail"
-    assert "timeout" in check.summary
-    assert "ANACONDA_AUTH_TIMEOUT" in check.summary
-    assert check.fix == "correct or remove environment variable ANACONDA_AUTH_TIMEOUT"
 
 
 def test_settings_say_where_each_came_from(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -121,22 +146,15 @@ def test_settings_say_where_each_came_from(monkeypatch: pytest.MonkeyPatch) -> N
 # --- the key ----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def memory() -> Iterator[MemoryTokenStore]:
-    store = MemoryTokenStore()
-    with use_store(store):
-        yield store
-
-
-def test_no_key_warns_and_says_to_log_in(memory: MemoryTokenStore) -> None:
+def test_no_key_warns_and_says_to_log_in(store: MemoryTokenStore) -> None:
     check = offline()["key"]
     assert (check.status, check.fix) == ("warn", "run 'anaconda-auth login'")
     assert f"Not logged in to {DOMAIN}" in check.summary
 
 
-def test_a_good_key_shows_user_expiry_scopes_and_origin(memory: MemoryTokenStore) -> None:
+def test_a_good_key_shows_user_expiry_scopes_and_origin(store: MemoryTokenStore) -> None:
     key = make_api_key(exp=dt.timedelta(days=90), claims={"scopes": ["cloud:read"]})
-    memory.save(TokenInfo(domain=DOMAIN, api_key=key, username="ada"))
+    store.save(TokenInfo(domain=DOMAIN, api_key=key, username="ada"))
     check = offline()["key"]
     assert check.status == "ok", check
     assert "user ada" in check.summary
@@ -146,31 +164,31 @@ def test_a_good_key_shows_user_expiry_scopes_and_origin(memory: MemoryTokenStore
     assert key not in check.summary
 
 
-def test_expired_rejected_and_soon_expiring_keys(memory: MemoryTokenStore) -> None:
-    memory.save(TokenInfo(domain=DOMAIN, api_key=make_api_key(exp=dt.timedelta(seconds=-60))))
+def test_expired_rejected_and_soon_expiring_keys(store: MemoryTokenStore) -> None:
+    store.save(TokenInfo(domain=DOMAIN, api_key=make_api_key(exp=dt.timedelta(seconds=-60))))
     assert offline()["key"].status == "fail"
     assert "expired on" in offline()["key"].summary
     token = TokenInfo(domain=DOMAIN, api_key=make_api_key()).with_rejection(time.time())
-    memory.save(token)
+    store.save(token)
     check = offline()["key"]
     assert (check.status, check.fix) == ("fail", "run 'anaconda-auth login'")
     assert "rejected" in check.summary
-    memory.save(TokenInfo(domain=DOMAIN, api_key=make_api_key(exp=dt.timedelta(days=3))))
+    store.save(TokenInfo(domain=DOMAIN, api_key=make_api_key(exp=dt.timedelta(days=3))))
     check = offline()["key"]
     assert check.status == "warn"
     assert "--renew-within" in (check.fix or "")
 
 
-def test_a_key_made_for_another_api_fails(memory: MemoryTokenStore) -> None:
+def test_a_key_made_for_another_api_fails(store: MemoryTokenStore) -> None:
     token = TokenInfo(domain=DOMAIN, api_key=make_api_key(), extra={"api_domain": "api.other.io"})
-    memory.save(token)
+    store.save(token)
     check = offline()["key"]
     assert check.status == "fail"
     assert "made for the API at api.other.io, not anaconda.cloud" in check.summary
 
 
 def test_a_key_from_the_environment_says_to_replace_it(
-    memory: MemoryTokenStore, monkeypatch: pytest.MonkeyPatch
+    store: MemoryTokenStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ANACONDA_AUTH_API_KEY", make_api_key(exp=dt.timedelta(seconds=-10)))
     check = offline()["key"]
@@ -339,9 +357,9 @@ def test_browser_from_the_browser_variable(monkeypatch: pytest.MonkeyPatch) -> N
 # --- the command ------------------------------------------------------------------------
 
 
-def test_cli_json_never_prints_the_key_and_exits_8_on_a_warning(memory: MemoryTokenStore) -> None:
+def test_cli_json_never_prints_the_key_and_exits_8_on_a_warning(store: MemoryTokenStore) -> None:
     key = make_api_key(exp=dt.timedelta(days=3))
-    memory.save(TokenInfo(domain=DOMAIN, api_key=key))
+    store.save(TokenInfo(domain=DOMAIN, api_key=key))
     result = run("doctor", "--offline", "--json")
     assert result.exit_code == 8, result.output
     report = json.loads(result.stdout)
@@ -357,8 +375,8 @@ def by_status(report: dict[str, Any]) -> dict[str, str]:
     return {c["name"]: c["status"] for c in report["checks"]}
 
 
-def test_cli_exits_0_when_every_check_is_ok(memory: MemoryTokenStore) -> None:
-    memory.save(TokenInfo(domain=DOMAIN, api_key=make_api_key(exp=dt.timedelta(days=90))))
+def test_cli_exits_0_when_every_check_is_ok(store: MemoryTokenStore) -> None:
+    store.save(TokenInfo(domain=DOMAIN, api_key=make_api_key(exp=dt.timedelta(days=90))))
     result = run("doctor", "--offline")
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
@@ -367,7 +385,7 @@ def test_cli_exits_0_when_every_check_is_ok(memory: MemoryTokenStore) -> None:
     assert "fix:" not in result.stdout
 
 
-def test_cli_text_shows_the_fix_under_a_failed_check(memory: MemoryTokenStore) -> None:
+def test_cli_text_shows_the_fix_under_a_failed_check(store: MemoryTokenStore) -> None:
     result = run("doctor", "--offline", "--auth-domain", "id.example.com")
     assert result.exit_code == 8
     assert "warn  key" in result.stdout
@@ -375,16 +393,16 @@ def test_cli_text_shows_the_fix_under_a_failed_check(memory: MemoryTokenStore) -
     assert "fix: run 'anaconda-auth login'" in result.stdout
 
 
-def test_status_suggests_doctor_when_something_looks_wrong(memory: MemoryTokenStore) -> None:
-    memory.save(TokenInfo(domain=DOMAIN, api_key=make_api_key(exp=dt.timedelta(days=90))))
+def test_status_suggests_doctor_when_something_looks_wrong(store: MemoryTokenStore) -> None:
+    store.save(TokenInfo(domain=DOMAIN, api_key=make_api_key(exp=dt.timedelta(days=90))))
     assert "anaconda-auth doctor" not in run("status").stdout
-    memory.save(TokenInfo(domain=DOMAIN, api_key=make_api_key(exp=dt.timedelta(seconds=-5))))
+    store.save(TokenInfo(domain=DOMAIN, api_key=make_api_key(exp=dt.timedelta(seconds=-5))))
     result = run("status")
     assert result.exit_code == 3
     assert "Something looks wrong: 'anaconda-auth doctor' checks" in result.stdout
 
 
-def test_cli_at_a_site_checks_that_site(memory: MemoryTokenStore) -> None:
+def test_cli_at_a_site_checks_that_site(store: MemoryTokenStore) -> None:
     result = run("doctor", "--offline", "--json", "--at", "anaconda.com")
     report = json.loads(result.stdout)
     settings = next(c for c in report["checks"] if c["name"] == "settings")

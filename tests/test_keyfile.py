@@ -14,7 +14,7 @@ from cli_runner import run
 from anaconda_auth_async import AnacondaAuthSettings, ConfigurationError, TokenInfo
 from anaconda_auth_async.api_client.configured_key import configured_key, forget_key_files
 from anaconda_auth_async.sync import BaseClient
-from anaconda_auth_async.testing import MemoryTokenStore, make_api_key, use_store
+from anaconda_auth_async.testing import MemoryTokenStore, make_api_key
 
 DOMAIN = "id.anaconda.cloud"
 VAR = "ANACONDA_AUTH_API_KEY_FILE"
@@ -25,13 +25,6 @@ def forget() -> Iterator[None]:
     forget_key_files()
     yield
     forget_key_files()
-
-
-@pytest.fixture
-def store() -> Iterator[MemoryTokenStore]:
-    memory = MemoryTokenStore()
-    with use_store(memory):
-        yield memory
 
 
 def key_file(tmp_path: Path, content: str, mode: int = 0o600, name: str = "api-key") -> Path:

@@ -50,13 +50,6 @@ DOMAIN = "id.anaconda.cloud"
 EXPIRES = 1_900_000_000.0
 
 
-@pytest.fixture
-def store() -> Iterator[MemoryTokenStore]:
-    memory = MemoryTokenStore()
-    with use_store(memory):
-        yield memory
-
-
 class FakeObtain:
     """Stands in for `login._obtain_key`: reports a browser event, then returns or raises."""
 

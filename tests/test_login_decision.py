@@ -21,17 +21,9 @@ from anaconda_auth_async.testing import (
     MemoryTokenStore,
     make_api_key,
     use_platform,
-    use_store,
 )
 
 AUTH = "id.anaconda.cloud"
-
-
-@pytest.fixture
-def store() -> Iterator[MemoryTokenStore]:
-    memory = MemoryTokenStore()
-    with use_store(memory):
-        yield memory
 
 
 @pytest.fixture
