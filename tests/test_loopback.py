@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import anyio
+import anyio.abc
 import anyio.to_thread
 import httpx
 import pytest
@@ -67,6 +68,29 @@ async def wait_while(
                 outcome = exc
     assert outcome is not None
     return outcome
+
+
+async def visit_in_turn(
+    listener: Listener, *queries: dict[str, str]
+) -> tuple[str | LoginError, list[httpx.Response]]:
+    """Request the redirect URI with each query in turn while `listener` waits: the login's
+    outcome, and the listener's answers."""
+    responses: list[httpx.Response] = []
+
+    async def visit() -> None:
+        async with client() as http:
+            for params in queries:
+                responses.append(await http.get(listener.redirect_uri, params=params))
+
+    return await wait_while(listener, visit), responses
+
+
+async def answer_or_drop(stream: anyio.abc.ByteStream) -> bytes:
+    """What the listener sends back on `stream`: its first bytes, or b"" if it drops us."""
+    try:
+        return await stream.receive()
+    except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
+        return b""
 
 
 # -- parse_callback (pure) ------------------------------------------------------------
@@ -150,15 +174,8 @@ def test_parse_failures(query: str, fragment: str) -> None:
 @pytest.mark.anyio
 async def test_callback_redirects_to_success_and_returns_the_code() -> None:
     async with listening() as listener:
-        responses: list[httpx.Response] = []
-
-        async def visit() -> None:
-            async with client() as http:
-                responses.append(
-                    await http.get(listener.redirect_uri, params={"code": "c0de", "state": STATE})
-                )
-
-        assert await wait_while(listener, visit) == "c0de"
+        outcome, responses = await visit_in_turn(listener, {"code": "c0de", "state": STATE})
+    assert outcome == "c0de"
     assert responses[0].status_code == 302
     assert responses[0].headers["location"] == SUCCESS
     assert responses[0].headers["referrer-policy"] == "no-referrer"
@@ -175,10 +192,7 @@ async def test_junk_and_other_paths_get_404_and_it_keeps_listening() -> None:
             # Malformed HTTP: the connection is dropped without an answer.
             async with await anyio.connect_tcp("127.0.0.1", port) as stream:
                 await stream.send(b"\x00\x01\x02 this is not HTTP\r\n\r\n")
-                try:
-                    dropped.append(await stream.receive())
-                except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
-                    dropped.append(b"")
+                dropped.append(await answer_or_drop(stream))
             async with client() as http:
                 base = f"http://127.0.0.1:{port}"
                 statuses.append((await http.get(f"{base}/favicon.ico")).status_code)
@@ -197,18 +211,9 @@ async def test_junk_and_other_paths_get_404_and_it_keeps_listening() -> None:
 @pytest.mark.anyio
 async def test_wrong_state_gets_400_and_the_login_keeps_waiting() -> None:
     async with listening() as listener:
-        responses: list[httpx.Response] = []
-
-        async def visit() -> None:
-            async with client() as http:
-                for state in ("forged", STATE):
-                    responses.append(
-                        await http.get(
-                            listener.redirect_uri, params={"code": "c0de", "state": state}
-                        )
-                    )
-
-        outcome = await wait_while(listener, visit)
+        outcome, responses = await visit_in_turn(
+            listener, {"code": "c0de", "state": "forged"}, {"code": "c0de", "state": STATE}
+        )
     assert outcome == "c0de"
     assert [r.status_code for r in responses] == [400, 302]
     assert responses[1].headers["location"] == SUCCESS
@@ -216,19 +221,13 @@ async def test_wrong_state_gets_400_and_the_login_keeps_waiting() -> None:
 
 @pytest.mark.anyio
 async def test_error_callback_is_login_denied() -> None:
+    params = {
+        "error": "access_denied",
+        "error_description": "The resource owner denied the request.",
+        "state": STATE,
+    }
     async with listening() as listener:
-        responses: list[httpx.Response] = []
-
-        async def visit() -> None:
-            async with client() as http:
-                params = {
-                    "error": "access_denied",
-                    "error_description": "The resource owner denied the request.",
-                    "state": STATE,
-                }
-                responses.append(await http.get(listener.redirect_uri, params=params))
-
-        outcome = await wait_while(listener, visit)
+        outcome, responses = await visit_in_turn(listener, params)
     assert isinstance(outcome, LoginDeniedError)
     assert outcome.error == "access_denied"
     assert outcome.description == "The resource owner denied the request."
@@ -258,10 +257,7 @@ async def test_a_slow_client_is_dropped_after_the_read_time_limit() -> None:
         async def visit() -> None:
             async with await anyio.connect_tcp("127.0.0.1", port_of(listener)) as slow:
                 await slow.send(b"GET /auth/oidc HTTP/1.1\r\n")
-                try:
-                    received.append(await slow.receive())
-                except (anyio.EndOfStream, anyio.BrokenResourceError, OSError):
-                    received.append(b"")
+                received.append(await answer_or_drop(slow))
             async with client() as http:
                 await http.get(listener.redirect_uri, params={"code": "c0de", "state": STATE})
 
