@@ -324,10 +324,78 @@ def test_offline_commands_do_not_fail_on_network_only_settings(
     key = make_api_key(exp=dt.timedelta(days=30))
     store.save(TokenInfo(domain="id.anaconda.cloud", api_key=key))
     monkeypatch.setenv(name, value)
-    assert run("status").exit_code == ExitCode.OK
+    setting = name.removeprefix("ANACONDA_AUTH_").lower()
+    note = (
+        f"Note: the value of {setting} from environment variable {name} is invalid; ignored "
+        "here, as this command sends no request ('anaconda-auth login' and 'whoami' stop on "
+        "it).\n"
+    )
+    result = run("status")
+    assert (result.exit_code, result.stderr) == (ExitCode.OK, note)
     result = run("api-key")
-    assert (result.exit_code, result.stdout) == (ExitCode.OK, key + "\n")
+    assert (result.exit_code, result.stdout, result.stderr) == (ExitCode.OK, key + "\n", note)
     assert run("whoami").exit_code == ExitCode.CONFIGURATION  # it sends a request
+    assert run("api-key", "--new").exit_code == ExitCode.CONFIGURATION
+    result = run("logout")
+    assert (result.exit_code, result.stderr) == (ExitCode.OK, note)
+    assert store.load(DOMAIN) is None
+
+
+def test_api_key_offers_no_login_over_an_ignored_network_setting(
+    monkeypatch: pytest.MonkeyPatch, store: MemoryTokenStore, platform: FakePlatform
+) -> None:
+    # the login it would offer sends requests, and would stop on the setting (or ignore it)
+    monkeypatch.setattr(login_commands, "_stdin_is_tty", lambda: True)
+    monkeypatch.setenv("ANACONDA_AUTH_TIMEOUT", "-1")
+    result = run("api-key", input="y\n")
+    assert result.exit_code == ExitCode.NOT_LOGGED_IN
+    assert "now?" not in result.stderr
+    assert result.stderr.splitlines()[-1].startswith("Error: You are not logged in")
+    assert flows_run(platform) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["status"], ExitCode.OK),
+        (["api-key"], ExitCode.OK),
+        (["logout"], ExitCode.OK),
+        (["whoami"], ExitCode.CONFIGURATION),
+        (["api-key", "--new"], ExitCode.CONFIGURATION),
+        (["login", "--device"], ExitCode.CONFIGURATION),
+    ],
+)
+def test_the_installed_command_has_one_rule_for_a_bad_network_setting(
+    tmp_path: Path, args: list[str], code: ExitCode
+) -> None:
+    """The console script, in a process of its own, over a real keyring file: commands that
+    send no request run with a Note; those that send one stop (exit 6) before sending."""
+    keyring = tmp_path / ".anaconda" / "keyring"
+    key = make_api_key(exp=dt.timedelta(days=30))
+    default_store(AnacondaAuthSettings(keyring_path=keyring)).save(
+        TokenInfo(domain=DOMAIN, api_key=key)
+    )
+    env = {name: value for name, value in os.environ.items() if not name.startswith("ANACONDA")}
+    env.update(HOME=str(tmp_path), ANACONDA_AUTH_TIMEOUT="-1", NO_COLOR="1")
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("anaconda-auth")), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == code, result.stderr
+    (line,) = result.stderr.splitlines()
+    if code == ExitCode.OK:
+        assert line.startswith("Note: the value of timeout from environment variable "), line
+        assert "sends no request" in line
+    else:
+        assert line.startswith("Error: Invalid setting timeout (from environment variable "), line
+    assert (key in result.stdout) == (args == ["api-key"])
+    stored = default_store(AnacondaAuthSettings(keyring_path=keyring)).load(DOMAIN)
+    assert (stored is None) == (args == ["logout"])
 
 
 def test_status_says_an_invalid_network_setting_was_ignored(

@@ -26,22 +26,22 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EPILOG",
-    "IGNORED_KEY",
     "LOGIN_CMD",
+    "NETWORK_ONLY",
     "OPTION_OF",
     "SITE_KEY",
     "VERBOSE_KEY",
     "CommandGroup",
+    "command_settings",
     "configured_name",
     "day",
     "domain_option",
     "first_given",
     "flow_options",
+    "ignored_settings",
     "new_key_hint",
     "note_configured_key",
-    "offline_settings",
     "run_command",
-    "settings_from_options",
     "stderr_is_tty",
     "usable",
 ]
@@ -64,7 +64,7 @@ LOGIN_CMD = "anaconda-auth login"
 OPTION_OF = {"auth_domain": "--auth-domain", "ssl_verify": "--ca-bundle", "site": "--at"}
 """The option that gives a setting, named in place of the library's argument name."""
 SITE_KEY = "anaconda_auth_async.site"
-IGNORED_KEY = "anaconda_auth_async.ignored"  # {setting: its source}, invalid and ignored
+_IGNORED_KEY = "anaconda_auth_async.ignored"  # {setting: its source}, invalid and ignored
 VERBOSE_KEY = "anaconda_auth.verbose"
 
 
@@ -151,8 +151,8 @@ def _with_site(overrides: dict[str, Any]) -> dict[str, Any]:
     return overrides
 
 
-def settings_from_options(**overrides: Any) -> AnacondaAuthSettings:
-    """Settings from the environment, with the options given on the command line."""
+def _resolved(**overrides: Any) -> AnacondaAuthSettings:
+    """Settings from the environment and `overrides`; a bad value is the exit-6 failure."""
     from ..foundation.errors import ConfigurationError
     from ..settings.fields import resolve_settings  # the SDK on use, not for --help
 
@@ -165,8 +165,7 @@ def settings_from_options(**overrides: Any) -> AnacondaAuthSettings:
         raise Failure(ExitCode.CONFIGURATION, message) from exc
 
 
-# Settings only a network request uses: commands that send none must not fail on them.
-_NETWORK_ONLY = (
+NETWORK_ONLY = (
     "ssl_verify",
     "proxy",
     "client_cert",
@@ -174,31 +173,55 @@ _NETWORK_ONLY = (
     "timeout",
     "extra_headers",
 )
+"""The settings only a network request uses."""
 
 
-def offline_settings(**overrides: Any) -> AnacondaAuthSettings:
-    """Settings for a command that sends no request: a bad network-only setting is ignored."""
+def command_settings(*, sends_requests: bool, **overrides: Any) -> AnacondaAuthSettings:
+    """The settings a command runs with: the environment's, with its options (`overrides`).
+
+    The one rule for a bad value (docs/cli.md, "Settings with a bad value"): it stops the
+    command (exit 6, the setting's error), except a bad `NETWORK_ONLY` setting in a command
+    that `sends_requests` not: that one runs with the setting's default, and says so on
+    stderr. `ignored_settings` lists what it ignored (status reports it; a login offered
+    by such a command is not made, as it would send requests).
+    """
     from ..foundation.errors import ConfigurationError
     from ..settings.fields import AnacondaAuthSettings, resolve_settings
     from ..settings.sources import setting_source
 
+    if sends_requests:
+        return _resolved(**overrides)
     try:
         return resolve_settings(None, **_with_site(overrides))
     except ConfigurationError as exc:
-        if not exc.settings or not set(exc.settings) <= set(_NETWORK_ONLY):
-            return settings_from_options(**overrides)  # the same error, as a Failure
+        if not exc.settings or not set(exc.settings) <= set(NETWORK_ONLY):
+            return _resolved(**overrides)  # the same error, as a Failure
         fields = AnacondaAuthSettings.model_fields
         defaults = {
             name: fields[name].get_default(call_default_factory=True) for name in exc.settings
         }
+        init = _with_site(overrides)
+        ignored = {
+            name: str(setting_source(name, init=init, settings_cls=AnacondaAuthSettings))
+            for name in exc.settings
+        }
         context = click.get_current_context(silent=True)
-        if context is not None:  # for status: the value was ignored, not given as an option
-            init = _with_site(overrides)
-            context.meta[IGNORED_KEY] = {
-                name: str(setting_source(name, init=init, settings_cls=AnacondaAuthSettings))
-                for name in exc.settings
-            }
-        return settings_from_options(**overrides, **defaults)
+        if context is not None:
+            context.meta[_IGNORED_KEY] = ignored
+        for name, source in ignored.items():
+            click.echo(
+                f"Note: the value of {name} from {source} is invalid; ignored here, as this "
+                f"command sends no request ('{LOGIN_CMD}' and 'whoami' stop on it).",
+                err=True,
+            )
+        return _resolved(**overrides, **defaults)
+
+
+def ignored_settings() -> dict[str, str]:
+    """The bad network-only settings `command_settings` ignored: {name: where it came from}."""
+    context = click.get_current_context(silent=True)
+    ignored: dict[str, str] = context.meta.get(_IGNORED_KEY, {}) if context is not None else {}
+    return ignored
 
 
 # --- the shared options -----------------------------------------------------------------

@@ -13,14 +13,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .app import (
+    command_settings,
     day,
     domain_option,
     first_given,
     flow_options,
     new_key_hint,
-    offline_settings,
     run_command,
-    settings_from_options,
     stderr_is_tty,
     usable,
 )
@@ -39,7 +38,8 @@ __all__ = ["api_key", "whoami"]
 @click.option("--json", "as_json", is_flag=True, help="Print the whole account as JSON.")
 def whoami(*, domain: str | None, as_json: bool) -> None:
     """Show who the API key belongs to (asks the API)."""
-    run_command(_whoami, settings=settings_from_options(auth_domain=domain), as_json=as_json)
+    settings = command_settings(sends_requests=True, auth_domain=domain)
+    run_command(_whoami, settings=settings, as_json=as_json)
 
 
 async def _whoami(*, settings: AnacondaAuthSettings, as_json: bool) -> None:
@@ -132,14 +132,14 @@ def api_key(
     if not new:
         if given:
             raise click.UsageError(f"{given} is only valid with --new.")
-        run_command(_api_key, settings=offline_settings(auth_domain=domain))
+        run_command(_api_key, settings=command_settings(sends_requests=False, auth_domain=domain))
         return
     if browser and device:
         raise click.UsageError("Use only one of --browser and --device.")
     flow: LoginFlow | None = "browser" if browser else "device" if device else None
     run_command(
         _new_api_key,
-        settings=settings_from_options(auth_domain=domain),
+        settings=command_settings(sends_requests=True, auth_domain=domain),
         scopes=scopes or None,
         tags=tags or None,
         flow=flow,

@@ -20,14 +20,15 @@ from .app import (
     LOGIN_CMD,
     OPTION_OF,
     SITE_KEY,
+    command_settings,
     configured_name,
     day,
     domain_option,
     first_given,
     flow_options,
+    ignored_settings,
     note_configured_key,
     run_command,
-    settings_from_options,
     stderr_is_tty,
 )
 from .exit_codes import ExitCode, Failure
@@ -119,7 +120,7 @@ def login(
         )
         if clash:
             raise click.UsageError(f"--with-token reads the key from stdin; drop {clash}.")
-        settings = settings_from_options(auth_domain=domain, ssl_verify=verify)
+        settings = command_settings(sends_requests=True, auth_domain=domain, ssl_verify=verify)
         run_command(_login_with_token, settings=settings, key=_read_token())
         return
     if browser + device + basic > 1:
@@ -134,7 +135,7 @@ def login(
     flow: LoginFlow | None = "browser" if browser else "device" if device else None
     run_command(
         _login,
-        settings=settings_from_options(auth_domain=domain, ssl_verify=verify),
+        settings=command_settings(sends_requests=True, auth_domain=domain, ssl_verify=verify),
         force=force,
         flow=flow,
         basic=basic,
@@ -242,7 +243,8 @@ def logout(*, domain: str | None, all_sites: bool) -> None:
     """
     site = click.get_current_context().meta.get(SITE_KEY)
     given = {"auth_domain": domain, "site": site} if all_sites else {}
-    settings = settings_from_options() if all_sites else settings_from_options(auth_domain=domain)
+    one_site = {} if all_sites else {"auth_domain": domain}
+    settings = command_settings(sends_requests=False, **one_site)
     run_command(_logout, settings=settings, all_sites=all_sites, given=given)
 
 
@@ -288,13 +290,14 @@ async def with_login_offer(settings: AnacondaAuthSettings, func: Callable[[], Aw
     """``await func()``; when it fails for want of a usable key, in a terminal, offer to log
     in ("Log in to anaconda.cloud now? [y/N]", as anaconda-auth and anaconda-cloud-auth do),
     and on yes log in (shown as ``login`` shows it) and run it again. No answer, no terminal,
-    or a key set in a setting (which a login would not replace): the failure, exit 3."""
+    a key set in a setting (which a login would not replace), or a bad network-only
+    setting the command ignored (a login sends requests): the failure, exit 3."""
     try:
         return await func()
     except Failure as failure:
         if failure.code != ExitCode.NOT_LOGGED_IN or not _stdin_is_tty():
             raise
-        if configured_name(settings) is not None:
+        if configured_name(settings) is not None or ignored_settings():
             raise
         click.echo(failure.message, err=True)  # why it asks
         if not await confirm(f"Log in to {settings.api_domain} now?"):

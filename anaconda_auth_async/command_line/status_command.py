@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .app import (
-    IGNORED_KEY,
     LOGIN_CMD,
     OPTION_OF,
+    command_settings,
     configured_name,
     day,
     domain_option,
-    offline_settings,
+    ignored_settings,
     run_command,
     usable,
 )
@@ -48,7 +48,7 @@ def status(*, domain: str | None, as_json: bool, min_days: int | None) -> None:
     """
     run_command(
         _status,
-        settings=offline_settings(auth_domain=domain),
+        settings=command_settings(sends_requests=False, auth_domain=domain),
         as_json=as_json,
         min_days=min_days,
     )
@@ -59,8 +59,7 @@ async def _status(
 ) -> None:
     from ..logins.status_report import status_report  # the SDK on use, not for --help
 
-    context = click.get_current_context(silent=True)
-    ignored: dict[str, str] = context.meta.get(IGNORED_KEY, {}) if context is not None else {}
+    ignored = ignored_settings()
     report, token = await status_report(settings, ignored=ignored, argument_names=OPTION_OF)
     if as_json:
         click.echo(json.dumps(report, indent=2))
