@@ -34,9 +34,11 @@ if TYPE_CHECKING:
         TokenExpiredError,
         TokenNotFoundError,
     )
+    from .logins.events import LoginEvent
     from .logins.key_exchange import APIKey
-    from .logins.login import LoginEvent, is_logged_in, login, logout
+    from .logins.login import login
     from .logins.machine_keys import create_api_key, store_api_key
+    from .logins.session import is_logged_in, logout
     from .settings.fields import AnacondaAuthSettings
     from .storage.keyring_store import KeyringTokenStore, TokenStore
     from .storage.stored_token import RepoToken, TokenInfo
@@ -90,10 +92,10 @@ _WHERE = {
     "TokenStore": ".storage.keyring_store",
     "RepoToken": ".storage.stored_token",
     "TokenInfo": ".storage.stored_token",
-    "LoginEvent": ".logins.login",
-    "is_logged_in": ".logins.login",
+    "LoginEvent": ".logins.events",
+    "is_logged_in": ".logins.session",
     "login": ".logins.login",
-    "logout": ".logins.login",
+    "logout": ".logins.session",
 }
 
 

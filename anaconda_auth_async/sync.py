@@ -32,8 +32,10 @@ from .api_client.clients import BaseClient, client_factory
 from .diagnostics import run_checks as _doctor
 from .foundation.errors import LoginCancelledError
 from .foundation.public_names import publish
+from .logins import flow_choice as _flows
 from .logins import login as _login
 from .logins import machine_keys as _keys
+from .logins import session as _session
 from .settings.fields import resolve_settings
 
 if TYPE_CHECKING:
@@ -151,19 +153,19 @@ def _password_warning(
 ) -> Callable[[], object]:
     """Give the password flow's deprecation warning at the caller's line, not in the portal."""
     if basic or flow == "password" or flow is None:
-        _login.warn_if_password_login(
-            resolve_settings(settings, site=site, login_flow=_login._requested_flow(flow, basic))
+        _flows.warn_if_password_login(
+            resolve_settings(settings, site=site, login_flow=_flows.requested_flow(flow, basic))
         )
-    return lambda: _login.password_warning_given.set(True)  # given above
+    return lambda: _flows.password_warning_given.set(True)  # given above
 
 
 login = _blocking(_login.login, before=_password_warning, cancellable=True)
 """Blocking face of `anaconda_auth_async.login`: the same arguments, the same `TokenInfo`."""
 
-logout = _blocking(_login.logout)
+logout = _blocking(_session.logout)
 """Blocking face of `anaconda_auth_async.logout`: the same arguments and result."""
 
-is_logged_in = _blocking(_login.is_logged_in)
+is_logged_in = _blocking(_session.is_logged_in)
 """Blocking face of `anaconda_auth_async.is_logged_in`: the same arguments and result."""
 
 create_api_key = _blocking(_keys.create_api_key, cancellable=True)

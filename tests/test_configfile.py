@@ -386,11 +386,11 @@ def test_status_names_the_site_and_where_each_setting_came_from(config: Path) ->
 
 @pytest.mark.anyio
 async def test_a_key_in_config_toml_is_said_to_come_from_there(config: Path) -> None:
-    from anaconda_auth_async.logins import login as _login
+    from anaconda_auth_async.logins.session import current_token
 
     key = make_api_key()
     write(config, f'[plugin.auth]\napi_key = "{key}"\n')
-    token, source = await _login.current_token(AnacondaAuthSettings())
+    token, source = await current_token(AnacondaAuthSettings())
     assert token is not None
     assert token.api_key == key
     assert source == f"api_key in [plugin.auth] of {config}, line 2"

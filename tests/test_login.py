@@ -37,7 +37,8 @@ from anaconda_auth_async import (
     StorageError,
     TokenInfo,
 )
-from anaconda_auth_async.logins import login as _login
+from anaconda_auth_async.logins import flow_choice, session
+from anaconda_auth_async.logins.login import username_from_claims
 from anaconda_auth_async.storage.keyring_store import KeyringTokenStore
 from anaconda_auth_async.testing import FakePlatform, make_api_key, use_platform
 
@@ -522,15 +523,15 @@ async def test_browser_available_asks_webbrowser(monkeypatch: pytest.MonkeyPatch
         raise webbrowser.Error("could not locate runnable browser")
 
     monkeypatch.setattr(webbrowser, "get", no_browser)
-    assert await _login.browser_available() is False
+    assert await flow_choice.browser_available() is False
     monkeypatch.setattr(webbrowser, "get", lambda using=None: object())
-    assert await _login.browser_available() is True
+    assert await flow_choice.browser_available() is True
     monkeypatch.setenv("SSH_TTY", "/dev/pts/1")
-    assert await _login.browser_available() is True  # X forwarding: DISPLAY is set
+    assert await flow_choice.browser_available() is True  # X forwarding: DISPLAY is set
 
 
 def test_username_from_claims_preference() -> None:
-    pick = _login.username_from_claims
+    pick = username_from_claims
     assert pick({"preferred_username": "al", "email": "a@x", "sub": "1"}) == "al"
     assert pick({"email": "a@x", "sub": "1"}) == "a@x"
     assert pick({"preferred_username": "", "sub": "1"}) == "1"
@@ -558,11 +559,11 @@ async def test_is_logged_in_and_current_token(
 ) -> None:
     store = store_for(settings)
     assert await anaconda_auth_async.is_logged_in(settings=settings) is False
-    assert await _login.current_token(settings) == (None, store.name)
+    assert await session.current_token(settings) == (None, store.name)
 
     store.save(TokenInfo(domain=AUTH, api_key=make_api_key(exp=dt.timedelta(hours=-1))))
     assert await anaconda_auth_async.is_logged_in(settings=settings) is False
-    token, source = await _login.current_token(settings)
+    token, source = await session.current_token(settings)
     assert token is not None
     assert token.expired
     assert source == store.name
@@ -581,7 +582,7 @@ async def test_a_key_in_the_environment_counts_and_says_where_it_is(
     monkeypatch.setenv(variable, key)
     settings = AnacondaAuthSettings(auth_domain=AUTH)
     assert await anaconda_auth_async.is_logged_in(settings=settings) is True
-    token, source = await _login.current_token(settings)
+    token, source = await session.current_token(settings)
     assert token is not None
     assert token.api_key == key
     assert source == f"environment variable {variable}"
@@ -597,10 +598,10 @@ async def test_current_token_sources_argument_and_dotenv(
 ) -> None:
     monkeypatch.setenv("ANACONDA_AUTH_ALLOW_DOTENV", "api_key")  # a .env trusted on purpose
     key = make_api_key()
-    _, source = await _login.current_token(AnacondaAuthSettings(api_key=key))
+    _, source = await session.current_token(AnacondaAuthSettings(api_key=key))
     assert source == "argument"
     (isolated_env / ".env").write_text(f"ANACONDA_AUTH_API_KEY={key}\n")
-    token, source = await _login.current_token(AnacondaAuthSettings())
+    token, source = await session.current_token(AnacondaAuthSettings())
     assert token is not None
     assert token.api_key == key
     assert source == f"ANACONDA_AUTH_API_KEY in {(isolated_env / '.env').resolve()}"

@@ -58,7 +58,7 @@ async def _account(settings: AnacondaAuthSettings) -> dict[str, Any]:
     """The account of the key, through the client a Python user would use."""
     from ..api_client.clients import AsyncAuthClient
     from ..foundation.errors import AuthenticationError, TokenExpiredError
-    from ..logins import login as api  # the SDK on use, not for --help
+    from ..logins import session as api  # the SDK on use, not for --help
 
     token, source = await api.current_token(settings)
     usable(token, settings, source)
@@ -153,7 +153,7 @@ async def _api_key(*, settings: AnacondaAuthSettings) -> None:
 
 
 async def _usable_key(settings: AnacondaAuthSettings) -> str:
-    from ..logins import login as api  # the SDK on use, not for --help
+    from ..logins import session as api  # the SDK on use, not for --help
 
     token, source = await api.current_token(settings)
     return usable(token, settings, source)[1]

@@ -195,9 +195,10 @@ async def _login(
     """`login()` decides whether to log in (keep, renew, repair, log in again); this only
     renders what it reports, and asks "Log in again?" through its callback in a terminal."""
     from ..logins import login as api  # the SDK on use, not for --help
+    from ..logins.flow_choice import password_warning_given
 
     if basic:  # said here once as a note, instead of as a Python warning
-        api.password_warning_given.set(True)
+        password_warning_given.set(True)
         click.echo(
             "Note: logging in with a password is deprecated and will stop working; "
             f"run '{LOGIN_CMD}' (browser) or '{LOGIN_CMD} --device' instead.",
@@ -251,7 +252,7 @@ def logout(*, domain: str | None, all_sites: bool) -> None:
 async def _logout(
     *, settings: AnacondaAuthSettings, all_sites: bool = False, given: dict[str, Any]
 ) -> None:
-    from ..logins.login import logout_report  # the SDK on use, not for --help
+    from ..logins.session import logout_report  # the SDK on use, not for --help
 
     try:
         report = await logout_report(settings=settings, all_sites=all_sites, **given)

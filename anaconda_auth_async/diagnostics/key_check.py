@@ -1,6 +1,6 @@
 """The ``key`` check: which key requests would send, from where, until when, to where.
 
-`login.current_token` decides which key is used (a configured one wins over the store);
+`session.current_token` decides which key is used (a configured one wins over the store);
 `key_loading.bound_api_domain` decides where a stored key may go. Never shows the key.
 """
 
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from ..api_client.configured_key import configured_key
 from ..api_client.key_loading import EXPIRY_WARNING_DAYS, bound_api_domain
 from ..foundation.errors import ConfigurationError, StorageError
-from ..logins.login import current_token
+from ..logins.session import current_token
 from .report import DoctorCheck, sentence_part, split_advice
 
 if TYPE_CHECKING:

@@ -1,8 +1,8 @@
 """The login-path checks: ``redirect_port``, ``browser`` and ``login_flow``.
 
 Each asks the code that decides at login time: the loopback listener binds the redirect
-port (and lets it go at once), `login.browser_available` and `browser_opener.no_display`
-say whether a browser can be opened, `login._choose_flow` picks the flow ``auto`` would.
+port (and lets it go at once), `flow_choice.browser_available` and `browser_opener.no_display`
+say whether a browser can be opened, `flow_choice.choose_flow` picks the flow ``auto`` would.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import anyio.to_thread
 
 from ..foundation.errors import LoginError
 from ..foundation.process_finder import describe_process, port_holder
+from ..logins.flow_choice import browser_available, choose_flow
 from ..logins.flows.browser_opener import no_display
 from ..logins.flows.loopback_listener import PortInUseError, listen_for_callback
-from ..logins.login import _choose_flow, browser_available
 from .report import DoctorCheck, split_advice
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ _CONTAINER_MARKS = ("/.dockerenv", "/run/.containerenv")
 async def redirect_port_check(settings: AnacondaAuthSettings) -> tuple[DoctorCheck, bool]:
     """Whether the login redirect can be received (the listener binds and lets go), and
     whether its port is taken. ``auto`` then logs in with a device code
-    (`login._run_flow`), so a taken port fails only an explicit browser login."""
+    (`flow_choice.run_flow`), so a taken port fails only an explicit browser login."""
     uri = settings.redirect_uri
     if settings.ephemeral_port:
         return DoctorCheck(
@@ -119,8 +119,8 @@ async def browser_check(settings: AnacondaAuthSettings) -> tuple[DoctorCheck, bo
 async def flow_check(
     settings: AnacondaAuthSettings, metadata: ProviderMetadata | None, *, port_busy: bool = False
 ) -> DoctorCheck:
-    """Which flow a login would use: ``auto``'s choice made by `_choose_flow` itself, and
-    its switch to a device code when the redirect port is taken (`_run_flow`'s)."""
+    """Which flow a login would use: ``auto``'s choice made by `choose_flow` itself, and
+    its switch to a device code when the redirect port is taken (`run_flow`'s)."""
     requested = settings.login_flow
     source = settings.source_of("login_flow")
     if metadata is None:
@@ -130,7 +130,7 @@ async def flow_check(
             f"login_flow is '{requested}' (from {source}); which flow a login uses cannot be "
             "told without the provider's configuration (see auth_domain)",
         )
-    flow = await _choose_flow(requested, metadata)
+    flow = await choose_flow(requested, metadata)
     device = bool(metadata.device_authorization_endpoint)
     because = ""
     if flow == "browser" and port_busy and requested == "auto":

@@ -1,24 +1,10 @@
-"""`login`, `logout`, `is_logged_in`: get an API key, store it, remove it, look for it.
+"""`login`: get an API key and store it, under one time limit.
 
 A login runs, under one time limit and over one HTTP client configured from the settings:
-discover the provider → run a flow (browser, device code or password) → validate the ID
+decide (`decision`) → discover the provider → run a flow (`flow_choice`) → validate the ID
 token → exchange the access token for an API key → store the key. The key is stored only
 after every step succeeded, so a failed, timed-out or cancelled login leaves whatever was
-stored before exactly as it was.
-
-Choosing the flow (argument ``flow=``, else the ``login_flow`` setting): ``browser``,
-``device``, ``password`` (deprecated; ``basic=True`` is anaconda-cloud-auth's spelling),
-or ``auto``: the browser, unless no browser can be opened here (no ``BROWSER`` set, and no
-display, or `webbrowser.get` finds nothing) and the provider offers device-code login.
-``auto`` also switches to a device code, saying why in a ``device_fallback`` event, when
-the browser does not open or the redirect URI's port is taken (`_run_flow` decides both).
-
-The user name stored with the key is the ID token's ``preferred_username``, else its
-``email``, else its ``sub``; it stays unknown when the provider sends no ID token.
-
-Over 400 lines on purpose: `login`, `logout` and `is_logged_in` share the flow choice, the
-time limit and the store rules; the protocol steps themselves are in `events`, `provider` and
-`id_token`.
+stored before exactly as it was. An existing login (the key in use, logout) is `session`'s.
 """
 
 from __future__ import annotations
@@ -28,23 +14,20 @@ import datetime as dt
 import functools
 import inspect
 import logging
-import os
-import webbrowser
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from contextvars import ContextVar
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from ..foundation.errors import ConfigurationError, CorruptTokenFileError, LoginTimeoutError
 from ..foundation.public_names import publish
-from ..foundation.warnings import warn_at_caller
 from ..settings.fields import AnacondaAuthSettings, LoginFlow, resolve_settings
 from ..storage.entry_names import EntryNames, entry_names
 from ..storage.stored_token import TokenInfo
-from .decision import already_logged_in, decide, logging_in, unusable
+from .decision import already_logged_in, decide, logging_in
 from .events import EventSink, LoginEvent
+from .flow_choice import choose_flow, requested_flow, run_flow, warn_if_password_login
+from .session import store_or_default
 
 if TYPE_CHECKING:
     import httpx
@@ -57,16 +40,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ConfirmCallback",
-    "EventSink",
-    "LoginEvent",
-    "LogoutReport",
-    "browser_available",
-    "current_token",
     "event_sink",
-    "is_logged_in",
     "login",
-    "logout",
-    "logout_report",
     "obtain_key_in_time",
     "save_key",
     "username_from_claims",
@@ -82,43 +57,6 @@ def _ignore(event: LoginEvent) -> None:
     """The sink of a quiet login: nothing is shown."""
 
 
-def _store(settings: AnacondaAuthSettings, store: TokenStore | None) -> TokenStore:
-    if store is not None:
-        return store
-    from ..storage.keyring_store import default_store  # keyring only when no store was given
-
-    return default_store(settings)
-
-
-PASSWORD_DEPRECATION = (
-    "Logging in with a user name and password (basic=True) is deprecated and will stop "
-    "working; log in with the browser or a device code instead."
-)
-
-# Set by `sync.login`, which gives the warning on the caller's own thread.
-password_warning_given: ContextVar[bool] = ContextVar("password_warning_given", default=False)
-
-
-def warn_if_password_login(settings: AnacondaAuthSettings) -> None:
-    """The password flow's deprecation: a `FutureWarning` (shown by default) at the caller."""
-    if settings.login_flow == "password" and not password_warning_given.get():
-        warn_at_caller(PASSWORD_DEPRECATION, FutureWarning)
-
-
-def _requested_flow(flow: LoginFlow | None, basic: bool) -> LoginFlow | None:
-    if flow is not None and flow not in get_args(LoginFlow):  # named as passed
-        choices = ", ".join(map(repr, get_args(LoginFlow)))
-        raise ConfigurationError(f"Invalid argument flow={flow!r}: expected one of {choices}.")
-    if not basic:
-        return flow
-    if flow not in (None, "password"):
-        raise ConfigurationError(
-            f"basic=True selects the password flow but flow={flow!r} was also given; "
-            "pass only one of them."
-        )
-    return "password"
-
-
 def username_from_claims(claims: dict[str, Any]) -> str | None:
     """The user name to store: ``preferred_username``, else ``email``, else ``sub``."""
     for name in ("preferred_username", "email", "sub"):
@@ -126,30 +64,6 @@ def username_from_claims(claims: dict[str, Any]) -> str | None:
         if isinstance(value, str) and value:
             return value
     return None
-
-
-def _webbrowser_found() -> bool:
-    try:
-        webbrowser.get()
-    except webbrowser.Error:
-        return False
-    return True
-
-
-async def browser_available() -> bool:
-    """Whether a browser can be opened here: ``BROWSER`` is set, or a display and a browser.
-
-    `webbrowser.get` may start a process to ask the desktop, so it runs in a worker thread.
-    """
-    from .flows.browser_opener import (
-        no_display,  # the opener module only when a browser may be needed
-    )
-
-    if os.environ.get("BROWSER"):
-        return True
-    if no_display():
-        return False
-    return await anyio.to_thread.run_sync(_webbrowser_found)
 
 
 def event_sink(on_event: EventSink | None, *, quiet: bool = False) -> EventSink:
@@ -164,70 +78,6 @@ def event_sink(on_event: EventSink | None, *, quiet: bool = False) -> EventSink:
     )
 
     return Presentation()
-
-
-async def _choose_flow(requested: LoginFlow, metadata: ProviderMetadata) -> LoginFlow:
-    if requested != "auto":
-        return requested
-    if metadata.device_authorization_endpoint and not await browser_available():
-        logger.info("No browser can be opened here; logging in with a device code")
-        return "device"
-    return "browser"
-
-
-async def _run_flow(
-    flow: LoginFlow,
-    http: httpx.AsyncClient,
-    metadata: ProviderMetadata,
-    settings: AnacondaAuthSettings,
-    *,
-    on_event: EventSink,
-    ask_credentials: CredentialsCallback | None,
-    open_browser: Callable[[str], bool] | None,
-    open_device_page: bool = False,
-    fallback_to_device: bool = False,
-) -> FlowResult:
-    # Each flow is imported on use: the browser flow brings in authlib and a listener.
-    if flow == "device":
-        from .flows.browser_opener import default_open_browser
-        from .flows.device_code import device_flow  # on use, as every flow (see above)
-
-        opener = open_browser
-        if opener is None and open_device_page and await browser_available():
-            opener = default_open_browser
-        return await device_flow(http, metadata, settings, on_event=on_event, open_browser=opener)
-    if flow == "password":
-        from .flows.password import password_flow  # on use, as every flow
-
-        return await password_flow(http, metadata, settings, ask_credentials=ask_credentials)
-    from .flows.browser import browser_flow  # on use: authlib and the listener
-    from .flows.browser_opener import NoBrowserError
-    from .flows.loopback_listener import PortInUseError
-
-    try:
-        return await browser_flow(
-            http,
-            metadata,
-            settings,
-            on_event=on_event,
-            open_browser=open_browser,
-            give_up_without_browser=fallback_to_device,
-        )
-    except (NoBrowserError, PortInUseError) as exc:
-        if not fallback_to_device:  # an explicit browser login: its error says what to do
-            raise
-        why = exc.reason if isinstance(exc, PortInUseError) else "No browser could be opened"
-        logger.info("%s; logging in with a device code instead", why)
-        on_event(LoginEvent(kind="device_fallback", message=why))
-        return await _run_flow(
-            "device",
-            http,
-            metadata,
-            settings,
-            on_event=on_event,
-            ask_credentials=None,
-            open_browser=None,
-        )
 
 
 async def _validate(
@@ -280,9 +130,9 @@ async def _obtain_key(
 
     async with async_http_client(settings, on_slow=slow, **given) as http:
         metadata = await discover(http, settings)
-        flow = await _choose_flow(settings.login_flow, metadata)
+        flow = await choose_flow(settings.login_flow, metadata)
         logger.debug("Logging in to %s with the %s flow", settings.auth_domain, flow)
-        result = await _run_flow(
+        result = await run_flow(
             flow,
             http,
             metadata,
@@ -402,10 +252,10 @@ async def login(
         site=site,
         auth_domain=auth_domain,
         ssl_verify=ssl_verify,
-        login_flow=_requested_flow(flow, basic),
+        login_flow=requested_flow(flow, basic),
     )
     warn_if_password_login(settings)
-    store = _store(settings, store)
+    store = store_or_default(settings, store)
     names = entry_names(settings.auth_domain, settings.api_domain)
     domain = settings.auth_domain
     sink = event_sink(on_event, quiet=quiet)
@@ -518,112 +368,6 @@ async def _save_repairable(
             except DamagedEntryError:
                 await store.asave(TokenInfo(domain=name, api_key=api_key, username=username))
         return await save()
-
-
-async def logout(
-    *,
-    settings: AnacondaAuthSettings | None = None,
-    site: str | None = None,
-    auth_domain: str | None = None,
-    store: TokenStore | None = None,
-    all_sites: bool = False,
-) -> bool:
-    """Remove the stored API key of the site under every name it is stored under.
-
-    Returns whether there was one. The names include anaconda-auth's and
-    anaconda-cloud-auth's (see ``docs/storage.md``), so the user is logged out of every tool.
-    Also removes the files beside the keyring file that may hold keys: copies of a damaged
-    keyring file kept aside (``keyring.corrupt-*``) and temp files of interrupted writes.
-
-    With ``all_sites=True`` (``anaconda-auth logout --all``), removes every key this
-    package can find, for every site: each entry of the Anaconda keyring file, the
-    Anaconda names and those of every site in ``~/.anaconda/config.toml``; `site` and
-    `auth_domain` must then not be given. A key set in ``ANACONDA_AUTH_API_KEY`` or a key
-    file is never touched.
-    """
-    report = await logout_report(
-        settings=settings, site=site, auth_domain=auth_domain, store=store, all_sites=all_sites
-    )
-    return bool(report.removed)
-
-
-@dataclasses.dataclass(frozen=True)
-class LogoutReport:
-    """What a logout removed (`logout_report`; ``anaconda-auth logout`` prints it)."""
-
-    settings: AnacondaAuthSettings
-    removed: tuple[str, ...]
-    """The names whose key was removed: with ``all_sites``, every one; else the site's."""
-    files: tuple[Path, ...]
-    """The leftover files removed (copies kept aside, temp files; the damaged file)."""
-
-
-async def logout_report(
-    *,
-    settings: AnacondaAuthSettings | None = None,
-    site: str | None = None,
-    auth_domain: str | None = None,
-    store: TokenStore | None = None,
-    all_sites: bool = False,
-) -> LogoutReport:
-    """`logout`, reporting what it removed: its one implementation, argument checks included."""
-    if all_sites and (site is not None or auth_domain is not None):
-        raise ValueError("all_sites=True logs out of every site; do not pass site or auth_domain.")
-    settings = resolve_settings(settings, site=site, auth_domain=auth_domain)
-    from ..storage.site_cleanup import (  # storage only when logging out
-        logout_and_clean,
-        logout_everywhere,
-    )
-
-    if all_sites:
-        names, files = await logout_everywhere(settings, _store(settings, store))
-        return LogoutReport(settings, tuple(names), tuple(files))
-    removed, files = await logout_and_clean(settings, _store(settings, store))
-    primary = entry_names(settings.auth_domain, settings.api_domain).primary
-    return LogoutReport(settings, (primary,) if removed else (), tuple(files))
-
-
-async def current_token(
-    settings: AnacondaAuthSettings | None = None, *, store: TokenStore | None = None
-) -> tuple[TokenInfo | None, str]:
-    """The key requests would use, and where it comes from (for ``anaconda-auth status``).
-
-    A key the settings configure wins (``ANACONDA_AUTH_API_KEY`` or the file named by
-    ``ANACONDA_AUTH_API_KEY_FILE``): its source is ``"argument"``, ``"environment variable
-    ANACONDA_AUTH_API_KEY"`` (or the name that was set), the ``.env`` file, or ``"file
-    <path> (from ...)"``. Otherwise the stored entry (``None`` when there is none; it may
-    be expired) and the store's name.
-    """
-    from ..api_client.configured_key import (
-        configured_key,  # the key-file module only when api_key_file is set
-    )
-
-    settings = settings or AnacondaAuthSettings()
-    configured = configured_key(settings)
-    if configured is not None:
-        token = TokenInfo(domain=settings.auth_domain, api_key=configured.key)
-        return token, configured.source
-    store = _store(settings, store)
-    names = entry_names(settings.auth_domain, settings.api_domain)
-    return await store.aload_site(names), store.name
-
-
-async def is_logged_in(
-    *,
-    settings: AnacondaAuthSettings | None = None,
-    site: str | None = None,
-    auth_domain: str | None = None,
-    store: TokenStore | None = None,
-) -> bool:
-    """True when an unexpired API key the server has not rejected is available.
-
-    An ``api_key`` setting (``ANACONDA_AUTH_API_KEY``, for CI) counts, because it is the
-    key clients send; so ``if not await is_logged_in(): await login()`` never starts an
-    interactive login where a key is configured. `current_token` says where the key is.
-    """
-    settings = resolve_settings(settings, site=site, auth_domain=auth_domain)
-    token, _ = await current_token(settings, store=store)
-    return unusable(token) is None
 
 
 publish(globals())  # tracebacks and repr name anaconda_auth_async, not this module

@@ -24,7 +24,9 @@ from ..foundation.outside_values import clamp_timestamp
 from ..foundation.public_names import publish
 from ..settings.fields import AnacondaAuthSettings, resolve_settings
 from ..storage.stored_token import unverified_jwt
-from .login import _requested_flow, _store, event_sink, obtain_key_in_time, save_key
+from .flow_choice import requested_flow
+from .login import event_sink, obtain_key_in_time, save_key
+from .session import store_or_default
 
 if TYPE_CHECKING:
     import httpx
@@ -77,7 +79,7 @@ async def create_api_key(
         settings,
         auth_domain=auth_domain,
         ssl_verify=ssl_verify,
-        login_flow=_requested_flow(flow, False),
+        login_flow=requested_flow(flow, False),
     )
     from .key_exchange import api_key_request  # loaded by the login anyway (httpx)
 
@@ -204,7 +206,9 @@ async def store_api_key(
     settings = resolve_settings(settings, auth_domain=auth_domain, ssl_verify=ssl_verify)
     key = check_api_key(api_key, settings)
     account = await account_of_key(key, settings) if check_online else None
-    return await save_key(_store(settings, store), settings, key, username_of_account(account))
+    return await save_key(
+        store_or_default(settings, store), settings, key, username_of_account(account)
+    )
 
 
 publish(globals())  # tracebacks and repr name anaconda_auth_async, not this module

@@ -2,7 +2,7 @@
 came from, with no secret in it.
 
 `status_report` reads the key through the functions a Python caller uses
-(`login.current_token`, and `decision.unusable` for "logged in"), so the report and
+(`session.current_token`, and `decision.unusable` for "logged in"), so the report and
 `is_logged_in` cannot disagree; the CLI only prints it (as text or ``--json``) and picks
 the exit code. `setting_sources` is the one place that decides which settings are shown
 and that hides secret values (`SECRET_SETTINGS`, and a proxy URL's password).
@@ -79,10 +79,10 @@ async def status_report(
     ``username``, ``expires_at`` (ISO 8601), ``days_left``, ``expired``, ``rejected``,
     ``stored_as``, ``scopes``, ``settings`` (`setting_sources`). Never the key itself.
     """
-    from .decision import unusable  # both loaded by the login module below
-    from .login import _store, current_token
+    from .decision import unusable  # both loaded by the session module below
+    from .session import current_token, store_or_default
 
-    store = _store(settings, store)
+    store = store_or_default(settings, store)
     token, source = await current_token(settings, store=store)
     has_key = token is not None and unusable(token) != "missing"
     held = token if has_key else None

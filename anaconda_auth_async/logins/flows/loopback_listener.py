@@ -62,7 +62,7 @@ _SETTING_HINT = (
 class PortInUseError(LoginError):
     """The redirect URI's fixed port is taken: `port`, on `address`, by `holder` if known.
 
-    ``auto`` logs in with a device code instead (`login._run_flow`); an explicit browser
+    ``auto`` logs in with a device code instead (`flow_choice.run_flow`); an explicit browser
     login fails with this message, naming the port, the process and the settings to change.
     """
 
