@@ -14,5 +14,6 @@ Modules, in import order (each imports only the ones after it):
     entry_names
     keyring_backend
     token_file
+    token_file_writes
     stored_token
 """

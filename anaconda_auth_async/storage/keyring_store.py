@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from keyring.backend import KeyringBackend
 
     from ..settings.fields import AnacondaAuthSettings  # pydantic only when no settings were given
-    from .token_file import Data
+    from .token_file_writes import Data
 
 __all__ = ["SERVICE", "Change", "KeyringTokenStore", "TokenStore", "default_store"]
 

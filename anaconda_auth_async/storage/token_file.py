@@ -3,69 +3,34 @@
 The file is the one anaconda-cloud-auth wrote, ``{"<service>": {"<username>": "<value>"}}``
 as JSON, so an existing login keeps working. The SDK's default store uses `TokenFile`
 directly, which imports nothing from `keyring`; `keyring_backend.AnacondaKeyring` is the same
-class as a `keyring` backend, for code that wants keyring's API. Unlike the original it
-
-- creates the missing directories 0700 (and changes the mode of no directory it did not
-  create) and the file 0600 (and keeps it so after every write);
-- refuses, as ssh does, a file owned by another user or writable by others, and a
-  directory owned by another user or writable by everyone (without the sticky bit): the
-  checks themselves are `file_trust`;
-- removes, under the lock, temp files of writes that a crash left behind;
-- writes a temp file in the same directory, fsyncs it and ``os.replace``-s it, so a reader
-  never sees half a file;
-- holds a cross-process lock (``keyring.lock`` beside the file) around every
-  read-modify-write, so concurrent logins do not lose each other's entries;
-- never treats a file it cannot parse as empty: reading raises `CorruptTokenFileError`,
-  and the next write first keeps the damaged bytes in ``keyring.corrupt-<UTC time>``.
-
-A keyring path that is a symbolic link (a dotfile manager's) is followed, as the original's
-``open(path, "w")`` did, and resolved again at every operation: everything above applies
-to the file it leads to (its lock, temp files and copies kept aside sit beside that file,
-so writers reaching it by the link and by its own path share one lock), ``os.replace``
-replaces that file and leaves the link a link, and a missing target is created. Each link
-on the way must be owned by the user (or root) and sit in a directory that passes the
-directory check, since whoever can change a link chooses where keys are written. A link
-that loops or leads to a directory is a `StorageError`. A symbolic link higher up (a
-linked ``~/.anaconda``) is followed by the system; the checks apply to the directory it
-leads to, as to any directory.
-
-Reads take no lock and are cached per file version (inode, size, mtime), so a repeated
-read costs one ``os.lstat`` (for a version younger than two seconds, a rewrite could hide
-behind the same inode, size and mtime, so its bytes are compared too).
-
-Over 400 lines on purpose: the file format, the links, the lock, the atomic write and the
-corrupt-file handling are one hardened unit; split, each part would need the others'
-invariants. Only the trust checks, which need none of them, live apart (`file_trust`).
+class as a `keyring` backend. This module owns where the file is (a symbolic link is
+followed, each link checked), reading it (trust checks from `file_trust`, no lock, cached
+per file version; a file it cannot parse is `CorruptTokenFileError`, never empty) and the
+public operations; the writes (lock, atomic replace, copies aside) are `token_file_writes`.
+Why each rule: docs/decisions.md, "The keyring file is written whole, under a lock" and
+"The keyring file follows a symbolic link".
 """
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 import errno
 import json
 import logging
 import os
 import stat
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
-from ..foundation.file_trust import check_directory, check_file, check_link, check_lock_file
+from ..foundation.file_trust import check_directory, check_file, check_link
+from .token_file_writes import Data, FileWrites, errors
 
-if TYPE_CHECKING:
-    from filelock import BaseFileLock
-
-    from ..foundation.errors import CorruptTokenFileError, StorageError
-
-__all__ = ["Deadline", "TokenFile"]
+__all__ = ["TokenFile"]
 
 logger = logging.getLogger(__name__)
 
-Data = dict[str, dict[str, object]]
 _StatKey = tuple[int, int, int]
 
 _READ_RETRIES = 3
@@ -89,68 +54,20 @@ class _Version(NamedTuple):
 _cache: dict[str, _Version] = {}
 
 
-def _errors() -> tuple[type[CorruptTokenFileError], type[StorageError]]:
-    """The exception classes, imported on first use: their module imports httpx, which a
-    program that only uses `keyring` (and so loads this backend) should not pay for."""
-    from ..foundation.errors import CorruptTokenFileError, StorageError  # see the docstring
-
-    return CorruptTokenFileError, StorageError
-
-
-class Deadline:
-    """The one time limit of a storage call, shared with the waits inside it.
-
-    A bounded storage call (``TokenStore.aload``, ``load_within``, ...) runs its work on a
-    worker thread inside `Deadline.applied`; the lock wait there ends at the same instant
-    as the caller's wait, so the caller gets the precise "another process held the lock"
-    error instead of a second, vaguer time-out. `waiting` tells the caller that the worker
-    is in such a bounded wait, or has just given up on it and is reporting why.
-    """
-
-    _current = threading.local()
-
-    def __init__(self, seconds: float) -> None:
-        self.limit = seconds
-        self.at = time.monotonic() + seconds
-        self.waiting = False
-
-    def remaining(self) -> float:
-        """Seconds left (never negative)."""
-        return max(0.0, self.at - time.monotonic())
-
-    @contextlib.contextmanager
-    def applied(self) -> Iterator[None]:
-        """Within the block, on this thread, every wait of a `TokenFile` ends by `at`."""
-        previous = getattr(Deadline._current, "deadline", None)
-        Deadline._current.deadline = self
-        try:
-            yield
-        finally:
-            Deadline._current.deadline = previous
-
-    @staticmethod
-    def current() -> Deadline | None:
-        """The deadline applied on this thread, if any."""
-        return getattr(Deadline._current, "deadline", None)
-
-
-def _utc_stamp() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-
-
-class TokenFile:
+class TokenFile(FileWrites):
     """One JSON file of entries, ``{"<service>": {"<username>": "<value>"}}``, kept safe.
 
-    Everything in the module docstring; `get_password` and `set_password` have keyring's
-    meaning, `delete` says whether there was an entry. `anaconda_auth_async._keyring`'s
-    `AnacondaKeyring` is this class as a `keyring` backend.
+    Everything in the module docstrings (this one's and `token_file_writes`'):
+    `get_password` and `set_password` have keyring's meaning, `delete` says whether there
+    was an entry. `anaconda_auth_async._keyring`'s `AnacondaKeyring` is this class as a
+    `keyring` backend.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 10.0) -> None:
         self._path = Path(path).expanduser()
         self._file = os.fspath(self._path)
         self.lock_timeout = lock_timeout
-        self._locks: dict[str, BaseFileLock] = {}  # by lock file: a link may be repointed
+        self._locks = {}
         self._lock_guard = threading.Lock()
 
     @property
@@ -324,7 +241,7 @@ class TokenFile:
             try:
                 current = self._read(target, self._stat(target))
                 data = {service: dict(entries) for service, entries in current.items()}
-            except _errors()[0]:
+            except errors()[0]:
                 if not repair:
                     raise
                 self._set_aside(target)
@@ -350,98 +267,6 @@ class TokenFile:
         with self._locked(target):
             pass
 
-    def _ensure_dir(self, target: Path) -> None:
-        """Create the missing directories, each 0700; change the mode of no other one.
-
-        A directory that already exists (``$HOME`` for ``ANACONDA_AUTH_KEYRING_PATH=
-        $HOME/x``) keeps its mode; it only has to pass `check_directory`. The missing ones
-        are looked for along the resolved path, so a symbolic link to a directory that does
-        not exist yet is created through, as the file is.
-        """
-        directory = target.parent
-        missing = []
-        probe = Path(os.path.realpath(directory))
-        while not probe.exists() and probe != probe.parent:
-            missing.append(probe)
-            probe = probe.parent
-        try:
-            for created in reversed(missing):
-                try:
-                    created.mkdir(mode=0o700)
-                except FileExistsError:
-                    continue  # another process made it meanwhile: not ours to change
-                os.chmod(created, 0o700)  # whatever the umask
-        except OSError as exc:
-            raise self._os_error("create the directory of", exc, target) from exc
-        check_directory(directory)
-
-    def _remove_stale_temp_files(self, target: Path) -> None:
-        """Remove temp files of writes that never finished; call under the lock.
-
-        Every write of this package holds the lock from creating its temp file to renaming
-        it, so a temp file found while holding it was left by a crash, and may hold keys.
-        """
-        for path in self._leftovers(target):
-            if path.name.startswith(f".{target.name}.") and path.name.endswith(".tmp"):
-                with contextlib.suppress(OSError):
-                    path.unlink()
-                    logger.info("Removed %s, left by a write that never finished", path)
-
-    @contextlib.contextmanager
-    def _locked(self, target: Path) -> Iterator[None]:
-        """Hold the lock beside `target`: every path that leads to one file takes one lock."""
-        from filelock import FileLock, Timeout  # only a writer needs the lock
-
-        lock_file = os.fspath(target.with_name(target.name + ".lock"))
-        check_lock_file(lock_file)  # another user's lock: said up front, not waited on
-        with self._lock_guard:
-            lock = self._locks.get(lock_file)
-            if lock is None:
-                lock = FileLock(lock_file, timeout=self.lock_timeout, mode=0o600)
-                self._locks[lock_file] = lock
-        deadline = Deadline.current()
-        timeout, limit = self.lock_timeout, self.lock_timeout
-        if deadline is not None:  # one time limit: the caller's, shared with this wait
-            timeout, limit = min(timeout, deadline.remaining()), deadline.limit
-            deadline.waiting = True
-        try:
-            lock.acquire(timeout=timeout)
-        except Timeout:
-            # `waiting` stays set: the caller's wait gives this error time to arrive
-            raise _errors()[1](
-                f"Another process held the lock {lock.lock_file} for more than "
-                f"{limit:g} seconds; try again when it has finished."
-            ) from None
-        except OSError as exc:
-            raise self._os_error("lock", exc, target) from exc
-        if deadline is not None:
-            deadline.waiting = False
-        try:
-            yield
-        finally:
-            lock.release()
-
-    def _write(self, target: Path, data: Data) -> None:
-        directory = target.parent
-        try:
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
-        except OSError as exc:
-            raise self._os_error("write", exc, target) from exc
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fp:
-                _private(fp.fileno(), tmp)
-                json.dump(data, fp)  # anaconda-cloud-auth's format: default separators
-                fp.flush()
-                os.fsync(fp.fileno())
-            os.replace(tmp, target)  # onto the link's target: the link stays a link
-        except BaseException as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            if isinstance(exc, OSError):
-                raise self._os_error("write", exc, target) from exc
-            raise
-        _fsync_dir(directory)
-
     # leftovers
 
     def leftovers(self) -> list[Path]:
@@ -461,24 +286,6 @@ class TokenFile:
             return self._path
         return self._locate("list the directory of")[0]
 
-    def _leftovers(self, target: Path) -> list[Path]:
-        name = target.name
-        try:
-            entries = list(os.scandir(target.parent))
-        except (FileNotFoundError, NotADirectoryError):
-            return []
-        except OSError as exc:
-            raise self._os_error("list the directory of", exc, target) from exc
-        return sorted(
-            Path(entry.path)
-            for entry in entries
-            if entry.is_file(follow_symlinks=False)
-            and (
-                entry.name.startswith(f"{name}.corrupt-")
-                or (entry.name.startswith(f".{name}.") and entry.name.endswith(".tmp"))
-            )
-        )
-
     def remove_leftovers(self) -> list[Path]:
         """Remove the `leftovers` and return them.
 
@@ -496,7 +303,7 @@ class TokenFile:
                 except FileNotFoundError:
                     continue
                 except OSError as exc:
-                    raise _errors()[1](
+                    raise errors()[1](
                         f"Could not remove {path}, which may hold API keys: "
                         f"{exc.strerror or type(exc).__name__}; remove it by hand."
                     ) from exc
@@ -517,7 +324,7 @@ class TokenFile:
         with self._locked(target):
             try:
                 self._read(target, self._stat(target))
-            except _errors()[0]:
+            except errors()[0]:
                 try:
                     os.unlink(target)
                 except FileNotFoundError:
@@ -543,94 +350,6 @@ class TokenFile:
                 aside,
             )
 
-    def _set_aside(self, target: Path) -> None:
-        """Copy a file that cannot be parsed to ``<name>.corrupt-<UTC time>`` (0600).
-
-        A copy, not a move: until the fresh file replaces it, readers keep seeing the
-        damaged file (and its clear error) rather than no file at all.
-        """
-        aside = self._copy_aside(target)
-        if aside is not None:
-            logger.warning(
-                "The token file %s could not be parsed; its bytes were kept in %s and a new "
-                "file was written (other sites' keys it held can be restored from that copy).",
-                target,
-                aside,
-            )
-
-    def _copy_aside(self, target: Path) -> str | None:
-        """Copy the file to a new ``<name>.corrupt-<UTC time>`` beside it (0600); its path."""
-        try:
-            with open(target, "rb") as fp:
-                damaged = fp.read()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise self._os_error("read", exc, target) from exc
-        base = f"{target}.corrupt-{_utc_stamp()}"
-        aside, n = base, 0
-        while True:
-            try:
-                fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                break
-            except FileExistsError:
-                n += 1
-                aside = f"{base}-{n}"
-            except OSError as exc:
-                raise self._os_error("keep aside a copy of", exc, target) from exc
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(damaged)
-                out.flush()
-                os.fsync(out.fileno())
-        except OSError as exc:
-            raise self._os_error("keep aside a copy of", exc, target) from exc
-        return aside
-
-    # errors
-
-    def _corrupt(self, target: Path, reason: str) -> CorruptTokenFileError:
-        return _errors()[0](
-            f"The token file {target} could not be parsed ({reason}); log in again with "
-            "'anaconda-auth login' to write a new one (the damaged file is kept aside as "
-            f"{target.name}.corrupt-<time>), or restore it from a backup.",
-            path=os.fspath(target),
-            reason=reason,
-        )
-
-    def _directory_error(self, target: Path) -> StorageError:
-        example = target / self._path.name
-        if target == self._path:
-            return _errors()[1](
-                f"The token file {self._file} is a directory; move it away, or set "
-                f"ANACONDA_AUTH_KEYRING_PATH to a file, such as {example}."
-            )
-        return _errors()[1](
-            f"The token file {self._file} is a symbolic link to the directory {target}; point "
-            f"the link (or ANACONDA_AUTH_KEYRING_PATH) at a file, such as {example}."
-        )
-
-    def _os_error(self, action: str, exc: OSError, target: Path | None = None) -> StorageError:
-        """`exc` as a `StorageError` about `target` (the keyring path unless it is a link)."""
-        target = self._path if target is None else target
-        if exc.errno == errno.ELOOP:
-            return _errors()[1](
-                f"Could not {action} the token file {self._file}: a symbolic link on the way "
-                "loops back on itself; point the link at a file, or remove it."
-            )
-        blocking = _file_in_the_way(target)
-        if blocking is not None:
-            return _errors()[1](
-                f"Could not {action} the token file {target}: {blocking} is a file, not "
-                "a directory; move it away, or set ANACONDA_AUTH_KEYRING_PATH to a file in "
-                "a directory."
-            )
-        reason = exc.strerror or type(exc).__name__
-        return _errors()[1](
-            f"Could not {action} the token file {target}: {reason}; check the "
-            "permissions of the file and its directory, and that the disk is not full."
-        )
-
 
 def _changed_since(file: str, key: _StatKey) -> bool:
     try:
@@ -638,19 +357,6 @@ def _changed_since(file: str, key: _StatKey) -> bool:
     except OSError:
         return True
     return (st.st_ino, st.st_size, st.st_mtime_ns) != key
-
-
-def _file_in_the_way(path: Path) -> Path | None:
-    """The nearest existing ancestor of `path` when it is not a directory, else None."""
-    for ancestor in path.parents:
-        try:
-            mode = os.stat(ancestor).st_mode
-        except (FileNotFoundError, NotADirectoryError):
-            continue  # missing, or below the file we are looking for
-        except OSError:
-            return None  # cannot tell: the caller's own reason stands
-        return None if stat.S_ISDIR(mode) else ancestor
-    return None
 
 
 def _parse(raw: bytes) -> Data:
@@ -672,23 +378,3 @@ def _json_reason(exc: json.JSONDecodeError) -> str:
     place in the file, never its content (json's own message ends "... starting at")."""
     what = exc.msg.removesuffix(" starting at").removesuffix(" at")
     return f"{what[:1].lower()}{what[1:]} at line {exc.lineno}, column {exc.colno}"
-
-
-def _private(fd: int | None, path: str) -> None:
-    """Make a file owner-only (0600)."""
-    if fd is not None and hasattr(os, "fchmod"):
-        os.fchmod(fd, stat.S_IRUSR | stat.S_IWUSR)
-    else:
-        os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename durable; not possible (nor needed) everywhere."""
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

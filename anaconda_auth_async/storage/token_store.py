@@ -31,7 +31,7 @@ from ..foundation.errors import StorageError
 from ..foundation.public_names import publish
 from .entry_names import EntryNames, logged_out_elsewhere, login_entries, newest
 from .stored_token import TokenInfo
-from .token_file import Deadline
+from .token_file_writes import Deadline
 
 if TYPE_CHECKING:
     from pathlib import Path
