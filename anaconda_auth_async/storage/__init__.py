@@ -11,6 +11,7 @@ Modules, in import order (each imports only the ones after it):
     site_cleanup
     keyring_store
     token_store
+    site_rules
     entry_names
     keyring_backend
     token_file

@@ -1,11 +1,10 @@
-"""`TokenStore`: the interface of a place API keys are kept, and what is built on it.
+"""`TokenStore`: the interface of a place API keys are kept, and its faces.
 
 A store implements three primitives (`TokenStore.load`, `TokenStore.list_names` and the
-atomic read-modify-write `TokenStore.update`); the site rules (a login saved under every
-name of a site, a rejection marked under the names it was read from, a site deleted) and
-the async and bounded faces are built on them here, once, so every store, a test's or a
-secrets manager's, follows the same rules and gets the same time limits. The conformance
-suite for implementers is `anaconda_auth_async.testing.TokenStoreTests`.
+atomic read-modify-write `TokenStore.update`); the site rules are built on them once
+(`site_rules`), and the async and bounded faces here, so every store, a test's or a secrets
+manager's, follows the same rules and gets the same time limits. The conformance suite for
+implementers is `anaconda_auth_async.testing.TokenStoreTests`.
 
 The faces run the sync call in a daemon thread under one time limit (`Deadline`), shared
 with the file lock's wait inside it, so a slow or locked keyring never blocks the event
@@ -21,7 +20,7 @@ import contextlib
 import functools
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, final
 
 import anyio
@@ -29,7 +28,9 @@ import sniffio
 
 from ..foundation.errors import StorageError
 from ..foundation.public_names import publish
-from .entry_names import EntryNames, logged_out_elsewhere, login_entries, newest
+from . import site_rules
+from .entry_names import EntryNames
+from .site_rules import Change
 from .stored_token import TokenInfo
 from .token_file_writes import Deadline
 
@@ -54,9 +55,6 @@ logger = logging.getLogger(__name__)
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
-Change = Callable[[Mapping[str, TokenInfo]], Mapping[str, "TokenInfo | None"]]
-"""What `TokenStore.update` applies: the entries found -> the writes (None deletes)."""
-
 # A worker whose own wait (the file lock's) ends at the caller's deadline is given this
 # long to report its precise error, rather than the caller's vaguer time-out racing it.
 _REPORT_SECONDS = 0.5
@@ -75,10 +73,11 @@ class TokenStore(abc.ABC):
     It may also override `name`, `timeout`, `check_writable`, `keep_damaged_copy` and
     `remove_leftovers`, whose defaults suit a store with no file of its own. Everything
     else (`save`, `delete`, the site rules `load_site`, `save_login`, `mark_rejected`,
-    `delete_site`, `delete_names`, and the async and bounded faces) is built on those here,
-    once, and is not overridden. The faces run the sync call in a daemon thread limited to
-    `timeout` seconds: past it they raise `StorageError` and leave the thread behind,
-    which cannot keep the process alive, so a hung keyring never hangs the program.
+    `delete_site`, `delete_names`, and the async and bounded faces) is built on those once
+    (the rules in `site_rules`) and is not overridden. The faces run the sync call in a
+    daemon thread limited to `timeout` seconds: past it they raise `StorageError` and leave
+    the thread behind, which cannot keep the process alive, so a hung keyring never hangs
+    the program.
     """
 
     @property
@@ -142,9 +141,7 @@ class TokenStore(abc.ABC):
     @final
     def save(self, token: TokenInfo) -> None:
         """Store `token` under ``token.domain``, keeping every other entry."""
-        if not token.domain:
-            raise ValueError("cannot store a token without a domain")
-        self.update((), lambda _: {token.domain: token})
+        site_rules.save(self, token)
 
     @final
     def delete(self, domain: str) -> bool:
@@ -154,9 +151,7 @@ class TokenStore(abc.ABC):
     @final
     def delete_names(self, names: Iterable[str]) -> list[str]:
         """Remove the entries under `names` in one update; the names that held one."""
-        names = list(dict.fromkeys(names))
-        removed = self.update(names, lambda found: dict.fromkeys(found))
-        return [name for name in names if name in removed]
+        return site_rules.delete_names(self, names)
 
     @final
     def load_site(self, names: EntryNames) -> TokenInfo | None:
@@ -167,19 +162,7 @@ class TokenStore(abc.ABC):
         here, in one update that checks again, and not used, so the logout holds for every
         tool.
         """
-        found = {n: t for n in names.read if (t := self.load(n)) is not None}
-        if logged_out_elsewhere(names, found):
-            dropped = self.update(
-                names.read, lambda now: dict.fromkeys(logged_out_elsewhere(names, now))
-            )
-            for name in dropped:
-                logger.info(
-                    "The key stored for %s was logged out of by another tool (a name it was "
-                    "stored under with it is gone); removing it",
-                    name,
-                )
-                found.pop(name, None)
-        return newest(list(found.values()))
+        return site_rules.load_site(self, names)
 
     @final
     def save_login(
@@ -201,23 +184,9 @@ class TokenStore(abc.ABC):
         written, last of the entries, and the other names emptied after it, so at no
         moment does a reader see a record naming a missing name.
         """
-
-        def change(found: Mapping[str, TokenInfo]) -> dict[str, TokenInfo | None]:
-            write = login_entries(
-                names,
-                found,
-                api_key=api_key,
-                username=username,
-                api_domain=api_domain,
-                extra=extra,
-            )
-            writes: dict[str, TokenInfo | None] = {e.domain: e for e in reversed(write.entries)}
-            writes.update(dict.fromkeys(write.delete))
-            return writes
-
-        entry = self.update(names.read, change)[names.primary]
-        assert entry is not None  # a login writes the primary name
-        return entry
+        return site_rules.save_login(
+            self, names, api_key=api_key, username=username, api_domain=api_domain, extra=extra
+        )
 
     @final
     def delete_site(self, names: EntryNames) -> bool:
@@ -232,15 +201,7 @@ class TokenStore(abc.ABC):
         another key (a newer login, even one saved a moment ago) are left alone. True if
         any was marked.
         """
-
-        def change(found: Mapping[str, TokenInfo]) -> dict[str, TokenInfo | None]:
-            return {
-                name: token.with_rejection(at)
-                for name, token in found.items()
-                if token.api_key == api_key and not token.rejected
-            }
-
-        return bool(self.update(names.read, change))
+        return site_rules.mark_rejected(self, names, api_key, at)
 
     # --- the async and bounded faces -----------------------------------------------------
 
