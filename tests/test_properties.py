@@ -28,6 +28,7 @@ from anaconda_auth_async import (
     TokenInfo,
 )
 from anaconda_auth_async.api_client.api_version import parse_version
+from anaconda_auth_async.foundation.jwt import jwt_expiry
 from anaconda_auth_async.foundation.outside_values import (
     MAX_TIMESTAMP,
     clamp_timestamp,
@@ -44,7 +45,6 @@ from anaconda_auth_async.logins.id_token import validate_id_token
 from anaconda_auth_async.logins.key_exchange import parse_new_api_key, server_message
 from anaconda_auth_async.logins.provider import ProviderMetadata
 from anaconda_auth_async.settings.config_file import read_config
-from anaconda_auth_async.storage.stored_token import jwt_expiry
 from anaconda_auth_async.testkit.fake_platform import _rsa_key
 
 BOUNDED = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anaconda_auth_async.storage.stored_token import RepoToken, TokenInfo, jwt_expiry
+from anaconda_auth_async.foundation.jwt import jwt_expiry
+from anaconda_auth_async.storage.stored_token import RepoToken, TokenInfo
 from anaconda_auth_async.testing import make_api_key
 
 DOMAIN = "id.anaconda.cloud"
@@ -262,7 +263,7 @@ def test_a_rejection_mark_matches_only_the_key_it_was_made_for() -> None:
 
 
 def test_unverified_jwt_gives_header_and_claims_or_none() -> None:
-    from anaconda_auth_async.storage.stored_token import unverified_jwt
+    from anaconda_auth_async.foundation.jwt import unverified_jwt
 
     key = make_api_key(claims={"sub": "jane"})
     header, claims = unverified_jwt(key) or ({}, {})
@@ -275,7 +276,7 @@ def test_unverified_jwt_gives_header_and_claims_or_none() -> None:
 
 
 def test_one_jwt_decoder_in_the_package() -> None:
-    # _token.unverified_jwt is the only place a JWT's parts are base64url-decoded.
+    # foundation/jwt.py (unverified_jwt) is the only place a JWT's parts are base64url-decoded.
     from pathlib import Path
 
     package = Path(__file__).resolve().parent.parent / "anaconda_auth_async"
@@ -284,4 +285,4 @@ def test_one_jwt_decoder_in_the_package() -> None:
         for path in package.rglob("*.py")
         if "urlsafe_b64decode" in path.read_text(encoding="utf-8")
     )
-    assert decoding == ["storage/stored_token.py"]
+    assert decoding == ["foundation/jwt.py"]

@@ -28,9 +28,9 @@ import httpx
 import sniffio
 
 from ..foundation.errors import StorageError
+from ..foundation.jwt import jwt_expiry
 from ..network.origins import Origin, describe, key_origins, origin_of
 from ..storage.entry_names import same_api
-from ..storage.stored_token import jwt_expiry
 
 if TYPE_CHECKING:
     from ..storage.entry_names import EntryNames

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from ..foundation.errors import InvalidIDTokenError
-from ..storage.stored_token import unverified_jwt
+from ..foundation.jwt import unverified_jwt
 from .provider import ProviderMetadata, fetch_jwks
 
 if TYPE_CHECKING:

@@ -21,11 +21,11 @@ import httpx
 
 from .._version import __version__
 from ..foundation.errors import APIKeyExchangeError
+from ..foundation.jwt import jwt_expiry
 from ..foundation.outside_values import clamp_timestamp
 from ..foundation.public_names import publish
 from ..foundation.safe_text import MAX_LENGTH, MAX_SCAN, html_text, json_object, safe_line
 from ..network.transport import describe_network_error
-from ..storage.stored_token import jwt_expiry
 
 if TYPE_CHECKING:
     from ..settings.fields import AnacondaAuthSettings

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..foundation.errors import InvalidAPIKeyError
+from ..foundation.jwt import unverified_jwt
 from ..foundation.outside_values import clamp_timestamp
 from ..foundation.public_names import publish
 from ..settings.fields import AnacondaAuthSettings, resolve_settings
-from ..storage.stored_token import unverified_jwt
 from .flow_choice import requested_flow
 from .login import event_sink, obtain_key_in_time, save_key
 from .session import store_or_default

@@ -5,16 +5,14 @@ other field found in a stored entry is kept and written back unchanged. This SDK
 such fields: ``api_domain``, the API domain the key was created at, the only place it
 is sent to; ``scopes``, the key's scopes; ``stored_under`` (see `entry_names`).
 
-The key's expiry comes from its JWT ``exp`` claim, decoded once without verifying the
-signature (the server verifies the key; we only need the date) and kept as a number. A
-key that is not a JWT, or has no ``exp``, has no known expiry: it is never treated as
-expired locally, and the server's 401 answer decides.
+The key's expiry comes from its JWT ``exp`` claim, decoded once (`foundation.jwt`) and
+kept as a number. A key that is not a JWT, or has no ``exp``, has no known expiry: it is
+never treated as expired locally, and the server's 401 answer decides.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import dataclasses
 import hashlib
 import json
@@ -22,11 +20,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..foundation.outside_values import clamp_timestamp
+from ..foundation.jwt import jwt_claims, jwt_expiry, jwt_issued_at
 from ..foundation.public_names import publish
-from ..foundation.safe_text import json_object
 
-__all__ = ["RepoToken", "TokenInfo", "jwt_claims", "jwt_expiry", "jwt_issued_at", "unverified_jwt"]
+__all__ = ["RepoToken", "TokenInfo"]
 
 _KNOWN = ("api_key", "username", "repo_tokens", "domain")
 # An extra field (other tools ignore and keep extra fields): the fingerprint of a key the
@@ -62,51 +59,6 @@ class RepoToken:
         return cls(token=token, org_name=org_name, extra=extra)
 
 
-def jwt_expiry(key: str) -> float | None:
-    """The ``exp`` claim of a JWT as a UNIX time, or None if it has none or is no JWT.
-
-    Never raises: anything that is not a JWT with a finite numeric ``exp`` gives None; a
-    time past the year 9999 (or before 1970) is clamped to it.
-    """
-    return _time_claim(key, "exp")
-
-
-def jwt_issued_at(key: str) -> float | None:
-    """The ``iat`` claim of a JWT as a UNIX time, or None (same rules as `jwt_expiry`)."""
-    return _time_claim(key, "iat")
-
-
-def jwt_claims(key: str) -> dict[str, Any] | None:
-    """The claims of a JWT, unverified, or None when `key` is not one (`unverified_jwt`)."""
-    decoded = unverified_jwt(key)
-    return None if decoded is None else decoded[1]
-
-
-def unverified_jwt(token: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """The header and claims of a JWT, decoded without checking its signature; None when
-    `token` is not three dot-separated parts whose first two are base64url JSON objects.
-
-    The one JWT decoder of the package: an API key's expiry, the offline checks of a key
-    given to store, the doctor's key check, and the ID token's header before joserfc
-    verifies its signature all read a token through here. Parsing is bounded
-    (`safe_text.json_object`); never raises.
-    """
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    header, claims = _segment(parts[0]), _segment(parts[1])
-    if header is None or claims is None:
-        return None
-    return header, claims
-
-
-def _segment(part: str) -> dict[str, Any] | None:
-    try:
-        return json_object(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
-    except (ValueError, binascii.Error):  # not base64, or decodes to no text
-        return None
-
-
 def _scope_list(value: Any) -> tuple[str, ...] | None:
     """A list of scope strings, or a space-separated string of them; else None."""
     if isinstance(value, str):
@@ -114,13 +66,6 @@ def _scope_list(value: Any) -> tuple[str, ...] | None:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(value)
     return None
-
-
-def _time_claim(key: str, name: str) -> float | None:
-    claims = jwt_claims(key)
-    value = claims.get(name) if claims is not None else None
-    # 1e20 is the year 9999, -1e20 the epoch: a date that status can always show.
-    return clamp_timestamp(value)
 
 
 @dataclass(frozen=True)
