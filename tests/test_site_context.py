@@ -7,16 +7,29 @@ and finds no function below the entry points that takes the old argument list ag
 from __future__ import annotations
 
 import ast
+import webbrowser
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from anaconda_auth_async import AnacondaAuth, AnacondaAuthSettings
+from anaconda_auth_async import (
+    AnacondaAuth,
+    AnacondaAuthSettings,
+    create_api_key,
+    doctor,
+    is_logged_in,
+    login,
+    logout,
+    store_api_key,
+)
 from anaconda_auth_async.api_client.clients import AsyncAuthClient, BaseClient
 from anaconda_auth_async.api_client.site_context import SiteContext, site_context
-from anaconda_auth_async.testing import FakePlatform, MemoryTokenStore
+from anaconda_auth_async.logins.session import current_token
+from anaconda_auth_async.logins.status_report import status_report
+from anaconda_auth_async.testing import FakePlatform, MemoryTokenStore, use_platform
 
 PACKAGE = Path(__file__).resolve().parent.parent / "anaconda_auth_async"
 
@@ -40,6 +53,10 @@ def platform() -> FakePlatform:
     platform = FakePlatform()
     platform.route("GET", "/api/x", json={})
     return platform
+
+
+def site_names(settings: AnacondaAuthSettings) -> Any:
+    return site_context(settings).names
 
 
 def stored(platform: FakePlatform) -> MemoryTokenStore:
@@ -110,6 +127,69 @@ def test_auth_domain_chooses_the_stored_key_without_changing_the_settings() -> N
     assert context.names.read[0] == "id.example.test"
 
 
+# --- the public functions of logins/ ---------------------------------------------------
+
+
+@pytest.fixture
+def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakePlatform]:
+    """A platform every login talks to, with no browser of the machine's."""
+    for name in ("DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BROWSER", "/bin/false")
+    monkeypatch.setattr(webbrowser, "_tryorder", None)  # webbrowser reads BROWSER once
+    platform = FakePlatform()
+    with use_platform(platform):
+        yield platform
+
+
+@pytest.mark.anyio
+async def test_each_public_function_builds_one_context(
+    built: list[SiteContext], site: FakePlatform
+) -> None:
+    store = MemoryTokenStore()
+    settings = site.settings(login_flow="device")
+    calls: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+        ("login", lambda: login(settings=settings, store=store, quiet=True)),
+        ("is_logged_in", lambda: is_logged_in(settings=settings, store=store)),
+        ("current_token", lambda: current_token(settings, store=store)),
+        ("status_report", lambda: status_report(settings, store=store)),
+        ("logout", lambda: logout(settings=settings, store=store)),
+        (
+            "store_api_key",
+            lambda: store_api_key(
+                site.api_key(), settings=settings, store=store, check_online=False
+            ),
+        ),
+        ("create_api_key", lambda: create_api_key(settings=settings, quiet=True)),
+        ("doctor", lambda: doctor(settings=settings, store=store, network=False)),
+    ]
+    results: dict[str, Any] = {}
+    for name, call in calls:
+        built.clear()
+        results[name] = await call()
+        assert len(built) == 1, name
+        assert built[0].given_store is (None if name == "create_api_key" else store), name
+        assert built[0].settings is settings, name  # nothing to apply: not resolved again
+    # each did its work through the context: the login stored a key the others found
+    assert results["is_logged_in"] is True
+    assert results["current_token"][0].api_key == results["login"].api_key
+    assert results["status_report"][0]["logged_in"] is True
+    assert results["logout"] is True
+    assert results["store_api_key"].api_key == store.load_site(site_names(settings)).api_key
+
+
+@pytest.mark.anyio
+async def test_store_api_key_checked_online_hands_its_settings_to_the_client(
+    built: list[SiteContext], site: FakePlatform
+) -> None:
+    store = MemoryTokenStore()
+    await store_api_key(site.api_key(), settings=site.settings(), store=store)
+    # its own context, and the one the client it opens to ask the API builds (a public
+    # entry of its own), from the very same settings object: nothing resolved twice
+    assert len(built) == 2
+    assert built[1].settings is built[0].settings
+
+
 # --- the argument lists are gone below the entry points -------------------------------
 
 OLD_ARGUMENTS = {"settings", "store", "site", "allowed_origins"}
@@ -118,17 +198,23 @@ BUILDERS = {
     "api_client/auth.py": {"__init__"},  # AnacondaAuth
     "api_client/clients.py": {"_prepare"},  # both clients' shared constructor
     "api_client/site_context.py": {"site_context"},
+    "logins/login.py": {"login"},
+    "logins/session.py": {"logout_report", "current_token", "is_logged_in"},
+    "logins/machine_keys.py": {"store_api_key"},
+    "logins/status_report.py": {"status_report"},
+    "diagnostics/run_checks.py": {"doctor"},
 }
 """Where a context is built from the public arguments (each calls `site_context`)."""
 
 ENTRY_POINTS = {
     **BUILDERS,
     "api_client/clients.py": {"__init__", "_prepare"},  # the clients hand theirs to _prepare
+    "logins/session.py": {"logout", *BUILDERS["logins/session.py"]},  # logout: logout_report
 }
 """Functions that may take two or more of `OLD_ARGUMENTS`: the public faces (their
 signatures stay as they were), and the builders."""
 
-CHECKED = ("api_client",)
+CHECKED = ("api_client", "logins", "diagnostics")
 
 
 def functions_taking_the_old_list() -> list[str]:

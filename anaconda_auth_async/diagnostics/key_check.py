@@ -1,6 +1,6 @@
 """The ``key`` check: which key requests would send, from where, until when, to where.
 
-`session.current_token` decides which key is used (a configured one wins over the store);
+`session.token_in_use` decides which key is used (a configured one wins over the store);
 `key_loading.bound_api_domain` decides where a stored key may go. Never shows the key.
 """
 
@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING
 from ..api_client.configured_key import configured_key
 from ..api_client.key_loading import EXPIRY_WARNING_DAYS, bound_api_domain
 from ..foundation.errors import ConfigurationError, StorageError
-from ..logins.session import current_token
+from ..logins.session import token_in_use
 from .report import DoctorCheck, sentence_part, split_advice
 
 if TYPE_CHECKING:
-    from ..settings.fields import AnacondaAuthSettings
-    from ..storage.keyring_store import TokenStore
+    from ..api_client.site_context import SiteContext
     from ..storage.stored_token import TokenInfo
 
 __all__ = ["key_check"]
@@ -25,13 +24,14 @@ __all__ = ["key_check"]
 _LOGIN = "run 'anaconda-auth login'"
 
 
-async def key_check(settings: AnacondaAuthSettings, store: TokenStore | None = None) -> DoctorCheck:
+async def key_check(context: SiteContext) -> DoctorCheck:
     """Source, user, expiry and days left, the rejected mark, scopes, and the API origin the
     key is bound to; ``warn`` when there is none or it expires soon, ``fail`` when it
     cannot be used."""
+    settings = context.settings
     domain = settings.auth_domain
     try:
-        token, source = await current_token(settings, store=store)
+        token, source = await token_in_use(context)
         stored = configured_key(settings) is None
     except (ConfigurationError, StorageError) as exc:
         what, fix = split_advice(str(exc))

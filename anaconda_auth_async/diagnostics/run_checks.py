@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import anyio
 import anyio.to_thread
 
+from ..api_client.site_context import site_context
 from ..foundation.public_names import publish
 from .clock_check import clock_check
 from .key_check import key_check
@@ -55,12 +56,13 @@ async def doctor(
     within a few `step_timeout`.
     """
     settings, settings_found = load_settings(settings, site=site, auth_domain=auth_domain)
+    context = site_context(settings, store=store)  # the settings doctor could load, as they are
     port, port_busy = await redirect_port_check(settings)
     checks = [
         settings_found,
         setting_names_check(),
-        await key_check(settings, store),
-        await anyio.to_thread.run_sync(storage_check, settings, store),
+        await key_check(context),
+        await anyio.to_thread.run_sync(storage_check, context),
         other_tools_check(),
         port,
         (await browser_check(settings))[0],

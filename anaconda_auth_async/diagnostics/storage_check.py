@@ -16,20 +16,19 @@ from typing import TYPE_CHECKING
 
 from ..foundation.errors import CorruptTokenFileError, StorageError
 from ..foundation.process_finder import describe_process, lock_holder
-from ..storage.keyring_store import KeyringTokenStore, default_store
+from ..storage.keyring_store import KeyringTokenStore
 from ..storage.token_file import TokenFile
 from .report import DoctorCheck, split_advice
 
 if TYPE_CHECKING:
-    from ..settings.fields import AnacondaAuthSettings
-    from ..storage.keyring_store import TokenStore
+    from ..api_client.site_context import SiteContext
 
 __all__ = ["storage_check"]
 
 
-def storage_check(settings: AnacondaAuthSettings, store: TokenStore | None = None) -> DoctorCheck:
+def storage_check(context: SiteContext) -> DoctorCheck:
     """Run the checks of the store in use (blocking: run it in a worker thread)."""
-    store = store if store is not None else default_store(settings)
+    store = context.store
     backend = store.backend if isinstance(store, KeyringTokenStore) else None
     if not isinstance(backend, TokenFile):
         return DoctorCheck("storage", "ok", f"Keys are stored in {store.name}")

@@ -19,19 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from ..api_client.site_context import site_context
 from ..foundation.errors import ConfigurationError, CorruptTokenFileError, LoginTimeoutError
 from ..foundation.public_names import publish
-from ..settings.fields import AnacondaAuthSettings, LoginFlow, resolve_settings
-from ..storage.entry_names import EntryNames, entry_names
+from ..settings.fields import AnacondaAuthSettings, LoginFlow
 from ..storage.stored_token import TokenInfo
 from .decision import already_logged_in, decide, logging_in
 from .events import EventSink, LoginEvent
 from .flow_choice import choose_flow, requested_flow, run_flow, warn_if_password_login
-from .session import store_or_default
 
 if TYPE_CHECKING:
     import httpx
 
+    from ..api_client.site_context import SiteContext
     from ..storage.keyring_store import TokenStore
     from .events import FlowResult
     from .flows.password import CredentialsCallback
@@ -247,22 +247,22 @@ async def login(
     Any failure raises a `LoginError` and leaves the stored
     key untouched.
     """
-    settings = resolve_settings(
+    context = site_context(
         settings,
+        store=store,
         site=site,
         auth_domain=auth_domain,
         ssl_verify=ssl_verify,
         login_flow=requested_flow(flow, basic),
     )
+    settings = context.settings
     warn_if_password_login(settings)
-    store = store_or_default(settings, store)
-    names = entry_names(settings.auth_domain, settings.api_domain)
-    domain = settings.auth_domain
+    domain = context.auth_domain
     sink = event_sink(on_event, quiet=quiet)
     # Read the store first: a broken store fails now, not after the user has logged in.
     # A damaged keyring file is the exception: logging in again is how it gets repaired
     # (the save keeps its bytes aside), so it counts as holding no key.
-    existing, damaged = await _load_repairable(store, names)
+    existing, damaged = await _load_repairable(context)
     reason = decide(existing, damaged=damaged is not None, force=force, renew_within=renew_within)
     if reason is None and existing is not None:
         sink(already_logged_in(existing, domain))
@@ -273,7 +273,7 @@ async def login(
     logger.info("Logging in to %s (%s)", domain, reason)
     sink(logging_in(reason or "not_logged_in", existing, domain, damaged=damaged))
     # Fail now, not after the person logged in, when the new key could not be stored.
-    await store.acheck_writable()
+    await context.store.acheck_writable()
     new = await obtain_key_in_time(
         settings,
         timeout=timeout,
@@ -283,14 +283,13 @@ async def login(
         open_device_page=on_event is None and not quiet,
         transport=transport,
     )
-    token = await save_key(store, settings, new.api_key, new.username, scopes=new.scopes)
+    token = await save_key(context, new.api_key, new.username, scopes=new.scopes)
     sink(LoginEvent(kind="done", message=f"Logged in to {domain}."))
     return token
 
 
 async def save_key(
-    store: TokenStore,
-    settings: AnacondaAuthSettings,
+    context: SiteContext,
     key: str,
     username: str | None,
     *,
@@ -303,17 +302,15 @@ async def save_key(
     written meanwhile), and records the API domain the key was made at (it is sent only
     there) and its `scopes`, when known.
     """
-    names = entry_names(settings.auth_domain, settings.api_domain)
     token = await _save_repairable(
-        store,
-        names,
+        context,
         api_key=key,
         username=username,
-        api_domain=settings.api_domain,
         extra={"scopes": list(scopes)} if scopes else None,
     )
     who = f" as {username}" if username else ""
-    logger.info("Logged in to %s%s; API key stored in %s", names.primary, who, store.name)
+    primary, store = context.names.primary, context.store
+    logger.info("Logged in to %s%s; API key stored in %s", primary, who, store.name)
     return token
 
 
@@ -328,31 +325,30 @@ async def _confirmed(confirm: ConfirmCallback | None, existing: TokenInfo) -> bo
 
 
 async def _load_repairable(
-    store: TokenStore, names: EntryNames
+    context: SiteContext,
 ) -> tuple[TokenInfo | None, CorruptTokenFileError | None]:
     """The stored entry, or None and the error when the file (or entry) is damaged."""
     try:
-        return await store.aload_site(names), None
+        return await context.store.aload_site(context.names), None
     except CorruptTokenFileError as exc:
         logger.info("The stored entry could not be parsed (%s); logging in replaces it", exc)
         return None, exc
 
 
 async def _save_repairable(
-    store: TokenStore,
-    names: EntryNames,
+    context: SiteContext,
     *,
     api_key: str,
     username: str | None,
-    api_domain: str,
     extra: dict[str, Any] | None,
 ) -> TokenInfo:
+    store, names = context.store, context.names
     save = functools.partial(
         store.asave_login,
         names,
         api_key=api_key,
         username=username,
-        api_domain=api_domain,
+        api_domain=context.settings.api_domain,
         extra=extra,
     )
     from ..storage.keyring_store import DamagedEntryError  # loaded already: the store exists

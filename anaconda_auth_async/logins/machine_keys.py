@@ -19,14 +19,14 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from ..api_client.site_context import site_context
 from ..foundation.errors import InvalidAPIKeyError
 from ..foundation.jwt import unverified_jwt
 from ..foundation.outside_values import clamp_timestamp
 from ..foundation.public_names import publish
-from ..settings.fields import AnacondaAuthSettings, resolve_settings
+from ..settings.fields import AnacondaAuthSettings
 from .flow_choice import requested_flow
 from .login import event_sink, obtain_key_in_time, save_key
-from .session import store_or_default
 
 if TYPE_CHECKING:
     import httpx
@@ -75,12 +75,12 @@ async def create_api_key(
     `LoginDeniedError`, `LoginTimeoutError` or `APIKeyExchangeError`) when the login
     fails.
     """
-    settings = resolve_settings(
+    settings = site_context(
         settings,
         auth_domain=auth_domain,
         ssl_verify=ssl_verify,
         login_flow=requested_flow(flow, False),
-    )
+    ).settings  # stores nothing: of its context, only the settings are used
     from .key_exchange import api_key_request  # loaded by the login anyway (httpx)
 
     api_key_request(settings, scopes=scopes, tags=tags)  # bad scopes or tags: before the login
@@ -203,12 +203,10 @@ async def store_api_key(
     tokens, and the user name is the account's email when the API said it. Raises
     `InvalidAPIKeyError` (nothing stored) for a malformed, expired or rejected key.
     """
-    settings = resolve_settings(settings, auth_domain=auth_domain, ssl_verify=ssl_verify)
-    key = check_api_key(api_key, settings)
-    account = await account_of_key(key, settings) if check_online else None
-    return await save_key(
-        store_or_default(settings, store), settings, key, username_of_account(account)
-    )
+    context = site_context(settings, store=store, auth_domain=auth_domain, ssl_verify=ssl_verify)
+    key = check_api_key(api_key, context.settings)
+    account = await account_of_key(key, context.settings) if check_online else None
+    return await save_key(context, key, username_of_account(account))
 
 
 publish(globals())  # tracebacks and repr name anaconda_auth_async, not this module

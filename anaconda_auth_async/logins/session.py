@@ -11,9 +11,9 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..api_client.site_context import SiteContext, site_context
 from ..foundation.public_names import publish
-from ..settings.fields import AnacondaAuthSettings, resolve_settings
-from ..storage.entry_names import entry_names
+from ..settings.fields import AnacondaAuthSettings
 from ..storage.stored_token import TokenInfo
 from .decision import unusable
 
@@ -26,17 +26,8 @@ __all__ = [
     "is_logged_in",
     "logout",
     "logout_report",
-    "store_or_default",
+    "token_in_use",
 ]
-
-
-def store_or_default(settings: AnacondaAuthSettings, store: TokenStore | None) -> TokenStore:
-    """`store` when given, else the default store for `settings`."""
-    if store is not None:
-        return store
-    from ..storage.keyring_store import default_store  # keyring only when no store was given
-
-    return default_store(settings)
 
 
 async def logout(
@@ -88,18 +79,19 @@ async def logout_report(
     """`logout`, reporting what it removed: its one implementation, argument checks included."""
     if all_sites and (site is not None or auth_domain is not None):
         raise ValueError("all_sites=True logs out of every site; do not pass site or auth_domain.")
-    settings = resolve_settings(settings, site=site, auth_domain=auth_domain)
+    context = site_context(settings, store=store, site=site, auth_domain=auth_domain)
     from ..storage.site_cleanup import (  # storage only when logging out
         logout_and_clean,
         logout_everywhere,
     )
 
+    # storage/ sits below the context: it is handed the context's settings and store.
     if all_sites:
-        names, files = await logout_everywhere(settings, store_or_default(settings, store))
-        return LogoutReport(settings, tuple(names), tuple(files))
-    removed, files = await logout_and_clean(settings, store_or_default(settings, store))
-    primary = entry_names(settings.auth_domain, settings.api_domain).primary
-    return LogoutReport(settings, (primary,) if removed else (), tuple(files))
+        names, files = await logout_everywhere(context.settings, context.store)
+        return LogoutReport(context.settings, tuple(names), tuple(files))
+    removed, files = await logout_and_clean(context.settings, context.store)
+    removed_names = (context.names.primary,) if removed else ()
+    return LogoutReport(context.settings, removed_names, tuple(files))
 
 
 async def current_token(
@@ -113,18 +105,22 @@ async def current_token(
     <path> (from ...)"``. Otherwise the stored entry (``None`` when there is none; it may
     be expired) and the store's name.
     """
+    return await token_in_use(site_context(settings, store=store))
+
+
+async def token_in_use(context: SiteContext) -> tuple[TokenInfo | None, str]:
+    """`current_token` for a context already built (the public functions' own)."""
     from ..api_client.configured_key import (
         configured_key,  # the key-file module only when api_key_file is set
     )
 
-    settings = settings or AnacondaAuthSettings()
+    settings = context.settings
     configured = configured_key(settings)
     if configured is not None:
         token = TokenInfo(domain=settings.auth_domain, api_key=configured.key)
         return token, configured.source
-    store = store_or_default(settings, store)
-    names = entry_names(settings.auth_domain, settings.api_domain)
-    return await store.aload_site(names), store.name
+    store = context.store
+    return await store.aload_site(context.names), store.name
 
 
 async def is_logged_in(
@@ -140,8 +136,8 @@ async def is_logged_in(
     key clients send; so ``if not await is_logged_in(): await login()`` never starts an
     interactive login where a key is configured. `current_token` says where the key is.
     """
-    settings = resolve_settings(settings, site=site, auth_domain=auth_domain)
-    token, _ = await current_token(settings, store=store)
+    context = site_context(settings, store=store, site=site, auth_domain=auth_domain)
+    token, _ = await token_in_use(context)
     return unusable(token) is None
 
 

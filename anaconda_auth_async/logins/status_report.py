@@ -2,7 +2,7 @@
 came from, with no secret in it.
 
 `status_report` reads the key through the functions a Python caller uses
-(`session.current_token`, and `decision.unusable` for "logged in"), so the report and
+(`session.token_in_use`, and `decision.unusable` for "logged in"), so the report and
 `is_logged_in` cannot disagree; the CLI only prints it (as text or ``--json``) and picks
 the exit code. `setting_sources` is the one place that decides which settings are shown
 and that hides secret values (`SECRET_SETTINGS`, and a proxy URL's password).
@@ -79,11 +79,13 @@ async def status_report(
     ``username``, ``expires_at`` (ISO 8601), ``days_left``, ``expired``, ``rejected``,
     ``stored_as``, ``scopes``, ``settings`` (`setting_sources`). Never the key itself.
     """
+    from ..api_client.site_context import site_context  # with the session, on use
     from .decision import unusable  # both loaded by the session module below
-    from .session import current_token, store_or_default
+    from .session import token_in_use
 
-    store = store_or_default(settings, store)
-    token, source = await current_token(settings, store=store)
+    context = site_context(settings, store=store)
+    store = context.store
+    token, source = await token_in_use(context)
     has_key = token is not None and unusable(token) != "missing"
     held = token if has_key else None
     expires_at = held.expires_at if held is not None else None
