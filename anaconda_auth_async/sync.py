@@ -7,11 +7,8 @@ inside an already running event loop, as in Jupyter, under asyncio or trio. Call
 Interrupting the call (Ctrl+C, a notebook's interrupt button) cancels the login cleanly;
 nothing is stored. From another thread (a GUI's Cancel button), `cancel_logins` stops
 every pending blocking `login` and `create_api_key`, which raise `LoginCancelledError`
-(anaconda-cloud-auth 0.6's ``shutdown_all_servers``).
-
-Each blocking face is derived from its coroutine function by `_blocking` (one typed
-wrapper over the portal), so it takes exactly the same arguments: an option added to
-`anaconda_auth_async.login` is an option of `sync.login` with no second signature to edit.
+(anaconda-cloud-auth 0.6's ``shutdown_all_servers``). Each takes exactly the arguments of
+its async function.
 
 `BaseClient` is a real `httpx.Client` and `client_factory` builds its subclasses, as in
 anaconda-cloud-auth.

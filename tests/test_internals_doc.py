@@ -30,6 +30,8 @@ checked where the docs list them: internals.md's ``LoginEvent`` block, ``LoginEv
 docstring (the API reference renders it), decisions.md's list of reasons, and any
 ``LoginEvent("kind")`` / ``kind == "kind"`` in docs/.
 
+No folder of the package is named like a public name (docs/decisions.md says why).
+
 When a module is split or a function moves, these fail naming the doc line and what to
 write there instead.
 """
@@ -498,3 +500,12 @@ def test_every_kind_the_docs_name_exists() -> None:
         if (a or b) not in KINDS
     ]
     assert unknown == [], f"login event kinds that do not exist (they are {KINDS})"
+
+
+def test_no_folder_is_named_like_a_public_name() -> None:
+    # Importing a subpackage sets the package's attribute of that name to the subpackage,
+    # replacing the public function (why logins/ and diagnostics/: docs/decisions.md).
+    import anaconda_auth_async
+
+    folders = {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
+    assert folders & set(anaconda_auth_async.__all__) == set()

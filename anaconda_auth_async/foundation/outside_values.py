@@ -1,12 +1,10 @@
 """Guarded conversions of values from outside: numbers, timestamps and nesting depth.
 
-A server's JSON, a stored entry, a ``.env`` file or ``config.toml`` can hold ``1e999``,
-``NaN``, a 5,000-digit integer, ``"²"`` or a list nested 10,000 deep; Python's own
-conversions turn those into ``inf``, ``nan``, a `ValueError` about digit limits, an
-`OverflowError` from `datetime` or a `RecursionError`, often far from where the value came
-in. Every such value is converted here, where it enters, into a plain finite number (or a
-`ValueError` with a short reason that the caller turns into its own error). Pure, standard
-library only.
+Every number, timestamp or nested value read from a server's JSON, a stored entry, a
+``.env`` file or ``config.toml`` is converted here, where it enters, into a plain finite
+number (or a `ValueError` with a short reason that the caller turns into its own error).
+Pure, standard library only. Why: docs/decisions.md, "Outside values are converted where
+they enter".
 """
 
 from __future__ import annotations

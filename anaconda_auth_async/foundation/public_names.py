@@ -1,12 +1,11 @@
 """Public names report the module users import them from, as httpx's do.
 
-``anaconda_auth_async.LoginError`` is defined in a private module; a traceback, a ``repr``
-or ``help()`` would name ``anaconda_auth_async.foundation.errors.LoginError``, a path nobody
-should write. Each private module that defines public names ends with
-``publish(globals())``, which sets ``__module__`` of the classes and functions it defines
-that the public module lists in ``__all__`` (``anaconda_auth_async``, or the public module
-given, such as ``anaconda_auth_async.sync``). The package namespace is light (PEP 562),
-so reading its ``__all__`` here imports nothing.
+Each private module that defines public names ends with ``publish(globals())``, which sets
+``__module__`` of the classes and functions it defines that the public module lists in
+``__all__`` (``anaconda_auth_async``, or the public module given, such as
+``anaconda_auth_async.sync``). The package namespace is light (PEP 562), so reading its
+``__all__`` here imports nothing. Why, and how annotations still resolve:
+docs/decisions.md, "Public names report the public module".
 """
 
 from __future__ import annotations

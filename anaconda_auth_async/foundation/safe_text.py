@@ -2,27 +2,15 @@
 
 A provider's ``error_description``, an API's error message, a network error's text, a
 keyring backend's exception: before any of them reaches an exception message, a log line
-or a terminal, it is
-
-- bounded: only its first `MAX_SCAN` characters are looked at, whatever its size;
-- made one line (`one_line`): control characters (terminal escapes included) become
-  spaces, runs of white space one space;
-- shortened to a window a little longer than the line shown, *before* redaction, so the
-  work is the same for 200 bytes and for 200 KB;
-- redacted (`redact`): anything shaped like a JWT (access, ID and refresh tokens, our API
-  keys), ``Bearer`` credentials, and the values of OAuth parameters that are secrets
-  (``code``, ``code_verifier``, ``device_code``, ``access_token``, ``password``, ...)
-  whether they appear in a query string, a form or a JSON object, plus any secret the
-  caller names; a secret cut by the window's end is dropped, not half shown;
-- cut at `MAX_LENGTH`.
-
-`safe_line` does all of it. Every pattern here runs in linear time: each one, once its
-start has matched, cannot fail (a JWT or a JSON string cut short is still redacted), so
-no text makes the regex engine backtrack over the rest of it; `html_text` strips tags the
-same way. `json_object` parses a body that should be a JSON object, and returns None for
-anything else: invalid JSON, another JSON type, a body larger than `MAX_JSON_BYTES` or
-nested deeper than `MAX_JSON_DEPTH` (a hostile server cannot make the parser recurse
-without bound). Pure, standard library only.
+or a terminal, `safe_line` bounds it (only its first `MAX_SCAN` characters are read),
+makes it one line (`one_line`: control characters, terminal escapes included, become
+spaces), shortens it, redacts it (`redact`: anything shaped like a JWT, ``Bearer``
+credentials, the values of secret OAuth parameters, any secret the caller names) and cuts
+it at `MAX_LENGTH`. `html_text` strips tags; `json_object` parses a body that should be a
+JSON object and returns None for anything else (invalid, another type, over
+`MAX_JSON_BYTES`, nested deeper than `MAX_JSON_DEPTH`). Every pattern runs in linear time.
+Pure, standard library only. Why so: docs/decisions.md, "Outside text is cleaned once, in
+linear time".
 """
 
 from __future__ import annotations

@@ -1,14 +1,11 @@
 """The ``anaconda_cloud`` Panel login handler (the class the ``panel.auth`` entry point names).
 
-It lives apart from the public `anaconda_auth_async.panel` module because Panel loads its
-``panel.auth`` entry points while ``panel.auth`` itself is still being imported: this module
-only needs ``panel.auth.OAuthLoginHandler``, which exists by then, so it can be loaded in
-the middle of that import whichever module was imported first.
-
 The endpoints come from the provider's discovery document (loaded with the SDK's transport
 settings on the first login request, cached per process), and the token and user-info
 requests Panel sends go through a client with the SDK's TLS context (``ssl_verify``, client
-certificate), so a private CA works for them as for every other request of the SDK.
+certificate), so a private CA works for them as for every other request of the SDK. Why a
+module apart from `anaconda_auth_async.panel`: docs/decisions.md, "The Panel handler lives
+in a module of its own".
 """
 
 from __future__ import annotations

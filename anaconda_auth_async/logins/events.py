@@ -1,10 +1,8 @@
-"""Login flows: each one takes the provider metadata and returns a `FlowResult`.
+"""What every login flow shares: `SCOPE`, `LoginEvent`, `EventSink`, `FlowResult`.
 
-This package holds only what every flow shares: the scopes a login asks for, the progress
-event a flow reports, the type of the callback that receives it, and `FlowResult`, what a
-flow returns. `login.py` re-exports `LoginEvent`; the flows themselves live in submodules
-so importing one does not import the others, and `token_endpoint` is the one path to the
-token endpoint that every flow takes.
+The scopes a login asks for, the progress event a login reports (its kinds and reasons),
+the type of the callback that receives it, and what a flow returns. Its own module so the
+flows (`flows/`) and the renderer need not import `login`, which re-exports `LoginEvent`.
 """
 
 from __future__ import annotations

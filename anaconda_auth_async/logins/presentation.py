@@ -1,27 +1,14 @@
 """What a login says to a person: the one renderer of `LoginEvent`, and the default presentation.
 
 `render` turns an event into the words a person reads, as `Part`s (text, a URL, a code),
-with every string the provider supplied (verification URL, user code, the authorize URL
-built on its ``authorization_endpoint``) and every message made one printable line first
-(`safe_text.one_line`): a hostile provider cannot clear the screen, set the window title or
-forge a second line. Both faces of a login use it and nothing else: `Presentation`
-(the library's default, below) and the ``anaconda-auth`` command line
-(`command_line.terminal`, which adds a waiting indicator). `wait_phrase` is the short
-form an indicator shows.
-
-`Presentation` is the default `EventSink`, used when ``login()`` gets no ``on_event``. A
-login that waits for a person must say what it waits for, or it looks like a hang. So,
-on stderr and nothing more:
-
-- the device flow's URL and user code, and that the login switched to one;
-- the browser flow's URL when no browser could be opened;
-- once, that it is waiting and how to cancel.
-
-In a Jupyter (IPython) kernel these go to the cell's output instead, with the URL as a
-clickable link (a rich display with a plain-text alternative). A device login's URL is
-also drawn as a QR code (`qr_text`, `qr_markup`), so a phone can open it: under the line
-on a terminal wide enough for it, as an image beside the link in a notebook.
-``on_event=`` replaces this; ``quiet=True`` silences it (see `login.event_sink`).
+with every string the provider supplied and every message made one printable line first
+(`safe_text.one_line`); `wait_phrase` is the short form a waiting indicator shows. Both
+faces of a login print what `render` returns and nothing else: `Presentation` (the
+library's default `EventSink`, used when ``login()`` gets no ``on_event``: stderr, or in a
+notebook the cell's output with a clickable link and a QR code) and the ``anaconda-auth``
+command line (`command_line.terminal`). ``on_event=`` replaces it; ``quiet=True`` silences
+it (see `login.event_sink`). Why: docs/decisions.md, "One renderer of login events, and a
+default that speaks only where a person must act".
 """
 
 from __future__ import annotations

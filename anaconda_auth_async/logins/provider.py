@@ -3,7 +3,7 @@
 Both are fetched through the ``httpx.AsyncClient`` the caller passes in (built from the
 transport settings) and cached per URL for the life of the process. Validating the
 configuration is pure (`ProviderMetadata.from_document`). ID-token validation is in
-`id_token`, the token endpoint in `events.token_endpoint`.
+`id_token`, the token endpoint in `flows.token_request`.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """One transport configuration per distinct settings: SSL context, proxy, client cert, timeout.
 
-Building an `ssl.SSLContext` loads a CA bundle, which costs far more than a TLS handshake's
-share of a request. So the context is built once per distinct configuration and cached for
-the process: every client this SDK makes (API clients, discovery, JWKS, token and key
-exchange) shares it, and httpx reuses it for every connection. The client certificate is
-loaded into that context once, instead of being handed to httpx per client.
+The SSL context is built once per distinct configuration and cached for the process:
+every client this SDK makes (API clients, discovery, JWKS, token and key exchange) shares
+it, with the client certificate loaded into it once. Also here: the whole-request time
+limit (`send_within`) and the one description of a failed request
+(`describe_network_error`). Why one context: docs/decisions.md, "One SSL context per
+configuration".
 """
 
 from __future__ import annotations

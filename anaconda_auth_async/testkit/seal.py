@@ -1,16 +1,12 @@
 """The test kit's seal: while a `testing` helper or fixture is active, the SDK cannot reach
 the developer's real ``~/.anaconda``.
 
-`sealed` points every setting that names a place on disk, or the system keyring, at a
-temporary directory of its own, through the environment: ``ANACONDA_AUTH_KEYRING_PATH``
-(the token file, its lock and leftovers), ``ANACONDA_CONFIG_TOML`` (sites, and what a
-``logout --all`` looks for), ``ANACONDA_AUTH_PREFERRED_TOKEN_STORAGE=anaconda-keyring``
-(never the system keyring, which holds the real login under the same names) and
-``ANACONDA_AUTH_EPHEMERAL_PORT=true`` (a browser login listens on a free port, so parallel
-test runs and a program holding 8000 do not collide). The environment, not a hook inside
-the SDK, so every path that reads settings obeys it: clients, login, logout, the CLI run
-in process, and a subprocess a test starts. The first `sealed` block makes the directory
-and the last one to end removes it and restores the variables.
+`sealed` sets, in the environment, ``ANACONDA_AUTH_KEYRING_PATH`` and
+``ANACONDA_CONFIG_TOML`` to a temporary directory of its own,
+``ANACONDA_AUTH_PREFERRED_TOKEN_STORAGE=anaconda-keyring`` and
+``ANACONDA_AUTH_EPHEMERAL_PORT=true``. The first `sealed` block makes the directory and the
+last one to end removes it and restores the variables. Why these four, and why the
+environment: docs/decisions.md, "The test kit seals through the environment".
 """
 
 from __future__ import annotations

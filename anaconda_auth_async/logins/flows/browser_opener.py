@@ -1,11 +1,10 @@
 """Opening a login page in the person's browser, and knowing when that failed.
 
-`webbrowser` alone cannot say: its background openers (``xdg-open``, ``gio``, ...) are
-started and reported as opened before they fail, and they print their failure (``gio: ...:
-Operation not supported``) on our terminal. So `default_open_browser` runs those openers
+`default_open_browser` runs `webbrowser`'s background openers (``xdg-open``, ``gio``, ...)
 itself, silently, and waits briefly for their verdict; ``BROWSER`` commands run as
 `webbrowser` runs them (their exit status is the verdict, ``BROWSER=/bin/false`` fails).
-Without ``BROWSER`` and without a display nothing is tried at all.
+Without ``BROWSER`` and without a display (`no_display`) nothing is tried at all. Why not
+`webbrowser` alone: docs/decisions.md, "We run the browser openers ourselves".
 """
 
 from __future__ import annotations
