@@ -14,12 +14,8 @@ import httpx
 import pytest
 
 from anaconda_auth_async.foundation.errors import LoginDeniedError, LoginError
-from anaconda_auth_async.logins.flows.loopback_listener import (
-    Listener,
-    Rejected,
-    listen_for_callback,
-    parse_callback,
-)
+from anaconda_auth_async.logins.flows.loopback_listener import Listener, listen_for_callback
+from anaconda_auth_async.logins.flows.loopback_request import Rejected, parse_callback
 
 STATE = "state-abc"
 SUCCESS = "https://anaconda.example.test/local-login-success"

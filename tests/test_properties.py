@@ -39,7 +39,7 @@ from anaconda_auth_async.logins.flows.device_code import (
     parse_device_authorization,
     parse_poll_response,
 )
-from anaconda_auth_async.logins.flows.loopback_listener import Rejected, parse_callback
+from anaconda_auth_async.logins.flows.loopback_request import Rejected, parse_callback
 from anaconda_auth_async.logins.flows.token_request import OAuthTokens, parse_token_response
 from anaconda_auth_async.logins.id_token import validate_id_token
 from anaconda_auth_async.logins.key_exchange import parse_new_api_key, server_message

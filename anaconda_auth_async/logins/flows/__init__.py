@@ -9,6 +9,7 @@ Modules, in import order (each imports only the ones after it):
 
     browser
     loopback_listener
+    loopback_request
     device_code
     password
     browser_opener

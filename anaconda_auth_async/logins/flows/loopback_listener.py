@@ -22,29 +22,29 @@ closes the sockets.
 from __future__ import annotations
 
 import errno
-import hmac
 import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import anyio
 import h11
 from anyio.abc import SocketAttribute, SocketListener, SocketStream, TaskGroup
 from anyio.streams.stapled import MultiListener
 
-from ...foundation.errors import LoginDeniedError, LoginError
+from ...foundation.errors import LoginError
 from ...foundation.safe_text import safe_line
+from .loopback_request import (
+    MAX_REQUEST_HEAD,
+    Rejected,
+    parse_callback,
+    read_request,
+    redirect,
+    response,
+)
 
-__all__ = [
-    "LinkReusedError",
-    "Listener",
-    "PortInUseError",
-    "Rejected",
-    "listen_for_callback",
-    "parse_callback",
-]
+__all__ = ["LinkReusedError", "Listener", "PortInUseError", "listen_for_callback"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +52,6 @@ logger = logging.getLogger(__name__)
 # browser may resolve ``localhost`` to either, so both are held.
 _LOOPBACK = {"127.0.0.1": ("127.0.0.1",), "localhost": ("127.0.0.1", "::1"), "::1": ("::1",)}
 _EPHEMERAL_TRIES = 5
-_MAX_REQUEST_HEAD = 16 * 1024
 _SETTING_HINT = (
     "set ANACONDA_AUTH_REDIRECT_URI to a loopback URI with a free port that the provider "
     "accepts, or set ANACONDA_AUTH_EPHEMERAL_PORT=true to use any free port"
@@ -81,62 +80,6 @@ class PortInUseError(LoginError):
 
 class LinkReusedError(LoginError):
     """The single-use start link of a browser login was requested twice: the login stops."""
-
-
-class Rejected:
-    """A request on the redirect path that is not this login's answer (answered 400)."""
-
-    __slots__ = ("reason",)
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-    def __repr__(self) -> str:
-        return f"Rejected({self.reason!r})"
-
-
-def parse_callback(
-    target: str,
-    *,
-    path: str,
-    state: str,
-    issuer: str | None = None,
-    require_issuer: bool = False,
-) -> str | LoginError | Rejected | None:
-    """Read one request target (pure): the code, the error ending the login, `Rejected`
-    (not this login's answer: keep waiting), or None (not the redirect path: 404).
-
-    Only a redirect carrying this login's ``state`` can end the login, with its code or
-    its ``error``. A repeated parameter, or an ``iss`` other than `issuer` (RFC 9207; a
-    missing one too when `require_issuer`, because the provider advertises it) is rejected.
-    """
-    parts = urlsplit(target)
-    if parts.path != path:
-        return None
-    query = parse_qs(parts.query, keep_blank_values=True)
-    if any(len(query.get(name, ())) > 1 for name in ("state", "code", "error", "iss")):
-        return Rejected("a parameter is repeated")
-    received = query.get("state", [None])[0]
-    if received is None or not hmac.compare_digest(received.encode(), state.encode()):
-        return Rejected("it does not carry this login's state")
-    iss = query.get("iss", [None])[0]
-    if iss is None and require_issuer:
-        return Rejected("it does not name the issuer (iss) the provider promises")
-    if iss is not None and issuer is not None and iss.rstrip("/") != issuer.rstrip("/"):
-        return Rejected("its issuer (iss) is not the provider this login was sent to")
-    error = query.get("error", [None])[0]
-    if error is not None:
-        description = query.get("error_description", [None])[0]
-        detail = safe_line(error) + (f": {safe_line(description)}" if description else "")
-        return LoginDeniedError(
-            f"The provider refused the login ({detail}); log in again and allow access.",
-            error=error,
-            description=description,
-        )
-    code = query.get("code", [""])[0]
-    if not code:
-        return LoginError("The login redirect carried no authorization code; log in again.")
-    return code
 
 
 class Listener:
@@ -230,10 +173,10 @@ class Listener:
                 )
 
     async def _answer(self, stream: SocketStream) -> None:
-        connection = h11.Connection(h11.SERVER, max_incomplete_event_size=_MAX_REQUEST_HEAD)
+        connection = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_REQUEST_HEAD)
         try:
             with anyio.fail_after(self._read_timeout):
-                request = await _read_request(stream, connection)
+                request = await read_request(stream, connection)
         except (h11.RemoteProtocolError, TimeoutError, OSError, anyio.BrokenResourceError):
             logger.debug("Dropped a malformed or slow connection to the login listener")
             return
@@ -254,7 +197,7 @@ class Listener:
             )
         if outcome is None:
             logger.debug("Answered %s %s with 404", request.method.decode(), urlsplit(target).path)
-            await self._send(stream, _response(connection, 404, b"Not found.\n"))
+            await self._send(stream, response(connection, 404, b"Not found.\n"))
             return
         if isinstance(outcome, Rejected):
             logger.warning(
@@ -263,11 +206,11 @@ class Listener:
                 outcome.reason,
             )
             body = b"This is not the answer this login is waiting for.\n"
-            await self._send(stream, _response(connection, 400, body))
+            await self._send(stream, response(connection, 400, body))
             return
         try:
             location = self._error_url if isinstance(outcome, LoginError) else self._success_url
-            await self._send(stream, _redirect(connection, location))
+            await self._send(stream, redirect(connection, location))
         finally:  # the callback arrived: the login ends even if the browser went away
             self._finish(outcome)
 
@@ -275,11 +218,11 @@ class Listener:
         assert self._start is not None
         if not self._started:
             self._started = True
-            await self._send(stream, _redirect(connection, self._start[1]))
+            await self._send(stream, redirect(connection, self._start[1]))
             return
         logger.warning("The login's start link was requested a second time; stopping")
         body = b"This login link was already used; run the login again.\n"
-        await self._send(stream, _response(connection, 410, body))
+        await self._send(stream, response(connection, 410, body))
         self._finish(
             LinkReusedError(
                 "The login's link was opened twice, so another program on this computer "
@@ -382,43 +325,6 @@ async def _bind(addresses: tuple[str, ...], port: int) -> list[MultiListener[Soc
 
 def _no_ipv6(exc: OSError) -> bool:
     return exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT, errno.EPROTONOSUPPORT)
-
-
-async def _read_request(stream: SocketStream, connection: h11.Connection) -> h11.Request | None:
-    """The request head, or None when the client closed without sending one."""
-    while True:
-        event = connection.next_event()
-        if event is h11.NEED_DATA:
-            try:
-                data = await stream.receive(65536)
-            except anyio.EndOfStream:
-                data = b""
-            connection.receive_data(data)
-        elif isinstance(event, h11.Request):
-            return event
-        else:
-            return None
-
-
-def _response(connection: h11.Connection, status: int, body: bytes, **extra: str) -> bytes:
-    headers = [
-        ("Content-Type", "text/plain; charset=utf-8"),
-        ("Content-Length", str(len(body))),
-        ("Cache-Control", "no-store"),
-        ("Referrer-Policy", "no-referrer"),  # the success page must not see the code
-        ("Connection", "close"),
-        *extra.items(),
-    ]
-    parts = [
-        connection.send(h11.Response(status_code=status, headers=headers)),
-        connection.send(h11.Data(data=body)),
-        connection.send(h11.EndOfMessage()),
-    ]
-    return b"".join(part for part in parts if part)
-
-
-def _redirect(connection: h11.Connection, location: str) -> bytes:
-    return _response(connection, 302, b"Redirecting.\n", Location=location)
 
 
 def _parse_redirect_uri(redirect_uri: str, *, ephemeral: bool = False) -> tuple[str, int, str]:
