@@ -126,7 +126,7 @@ async def test_finding1_browser_login_puts_no_state_on_any_command_line(
     assert token.api_key
     query = parse_qs(urlsplit(authorize[0]).query)
     state, challenge = query["state"][0], query["code_challenge"][0]
-    browsers = [line for line in seen if "browser.py" in line]
+    browsers = [line for line in seen if str(log) in line]  # this test's browser only
     assert browsers, "the watcher never saw the browser: it would have missed a secret too"
     assert all("127.0.0.1" in line for line in browsers)  # the single-use loopback link
     leaked = [line for line in seen if state in line or challenge in line]
@@ -151,7 +151,7 @@ async def test_finding1_device_login_puts_no_user_code_on_any_command_line(
     assert opened == f"{platform.issuer}/device"  # the plain page
     code = user_code(capsys.readouterr().err)
     assert code  # the person reads the code on the terminal
-    browsers = [line for line in seen if "browser.py" in line]
+    browsers = [line for line in seen if str(log) in line]  # this test's browser only
     assert browsers, "the watcher never saw the browser: it would have missed a secret too"
     assert [line for line in seen if code in line] == []
 
