@@ -28,6 +28,7 @@ from click.testing import Result
 from processes import python
 
 from anaconda_auth_async import AnacondaAuthSettings, LoginEvent, TokenInfo, __version__
+from anaconda_auth_async.api_client import key_loading
 from anaconda_auth_async.command_line import login_commands
 from anaconda_auth_async.command_line.exit_codes import ExitCode
 from anaconda_auth_async.command_line.terminal import LoginUI
@@ -396,6 +397,56 @@ def test_the_installed_command_has_one_rule_for_a_bad_network_setting(
     assert (key in result.stdout) == (args == ["api-key"])
     stored = default_store(AnacondaAuthSettings(keyring_path=keyring)).load(DOMAIN)
     assert (stored is None) == (args == ["logout"])
+
+
+@pytest.mark.parametrize("why", ["expired", "rejected"])
+def test_the_installed_command_says_what_happened_to_a_key_in_one_wording(
+    tmp_path: Path, why: str
+) -> None:
+    """status, api-key and doctor, each in a process of its own over a real keyring file,
+    say the same sentence about an expired or a rejected key (the one `key_problem`)."""
+    keyring = tmp_path / ".anaconda" / "keyring"
+    store = default_store(AnacondaAuthSettings(keyring_path=keyring))
+    if why == "expired":
+        token = TokenInfo(domain=DOMAIN, api_key=make_api_key(exp=dt.timedelta(days=-2)))
+        at = token.expires_at
+    else:
+        at = time.time() - 86400
+        token = TokenInfo(domain=DOMAIN, api_key=make_api_key()).with_rejection(at)
+    store.save(token)
+    assert at is not None
+    when = dt.datetime.fromtimestamp(at, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    what = f"the API key for {DOMAIN} from Anaconda file keyring ({keyring})"
+    problem = (
+        f"The {what[4:]} expired on {when}"
+        if why == "expired"
+        else f"The server rejected {what} on {when}: it is invalid or has been revoked"
+    )
+    env = {name: value for name, value in os.environ.items() if not name.startswith("ANACONDA")}
+    env.update(HOME=str(tmp_path), NO_COLOR="1")
+
+    def installed(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(Path(sys.executable).with_name("anaconda-auth")), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=tmp_path,
+        )
+
+    for command in (["status"], ["api-key"]):
+        result = installed(*command)
+        assert result.returncode == ExitCode.NOT_LOGGED_IN, result.stderr
+        assert result.stderr.splitlines()[-1] == (
+            f"Error: {problem}; run 'anaconda-auth login' to get a new one."
+        )
+        assert token.api_key not in result.stdout + result.stderr
+    result = installed("doctor", "--offline", "--json")
+    assert result.returncode == ExitCode.PROBLEMS_FOUND, result.stderr
+    (key,) = [c for c in json.loads(result.stdout)["checks"] if c["name"] == "key"]
+    assert (key["status"], key["summary"]) == ("fail", problem)
 
 
 def test_status_says_an_invalid_network_setting_was_ignored(
@@ -1077,8 +1128,14 @@ ACCOUNT = {"user": {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@
 
 
 @pytest.fixture
-def api() -> Iterator[respx.Route]:
-    """The Anaconda API's /api/account, answering with `ACCOUNT` unless told otherwise."""
+def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[respx.Route]:
+    """The Anaconda API's /api/account, answering with `ACCOUNT` unless told otherwise.
+
+    The keys `save` stores expire within the hour, and the client warns once per process
+    about such a key (tests/test_keys.py tests that): as if already warned, so that whether
+    a test's stderr holds it does not depend on which test ran first in the process.
+    """
+    monkeypatch.setattr(key_loading, "_warned", True)
     with respx.mock(assert_all_called=False) as mock:
         yield mock.get("https://anaconda.cloud/api/account").respond(200, json=ACCOUNT)
 
@@ -1146,8 +1203,8 @@ def test_whoami_rejected_environment_key_says_to_replace_it(
     assert result.exit_code == ExitCode.NOT_LOGGED_IN
     assert error_line(result) == (
         "Error: anaconda.cloud rejected the API key from environment variable "
-        "ANACONDA_CLOUD_API_KEY; set a valid key in ANACONDA_CLOUD_API_KEY, or unset it and "
-        "run 'anaconda-auth login' to get a new one."
+        "ANACONDA_CLOUD_API_KEY: it is invalid or has been revoked; set a valid key in "
+        "ANACONDA_CLOUD_API_KEY, or unset it and run 'anaconda-auth login' to get a new one."
     )
 
 

@@ -1,5 +1,6 @@
 """Which answers refuse the API key (`refuses_key`), and the messages that say what
-happened to a key and what to do, worded by where the key came from.
+happened to a key and what to do, worded by where the key came from; `key_problem` is the
+one wording of an expired or rejected key, for the clients, the command line and the doctor.
 
 `AnacondaAuth` raises with these messages; `refuses_key` is the one classification of a
 401/403 for every client and `store_api_key`.
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import httpx
 
@@ -24,6 +25,7 @@ __all__ = [
     "ACCOUNT_PATH",
     "elsewhere_message",
     "expired_message",
+    "key_problem",
     "no_key_message",
     "refuses_key",
     "rejected_message",
@@ -90,10 +92,7 @@ def no_key_message(response: httpx.Response, domain: str) -> str:
 def rejected_message(response: httpx.Response, source: Source, domain: str) -> str:
     """The server refused the key from `source`."""
     what, todo = _advice(source, domain)
-    return (
-        f"The server rejected {what} ({_status(response)}): it is invalid or has been "
-        f"revoked; {todo}."
-    )
+    return f"{key_problem('rejected', what, answer=_status(response))}; {todo}."
 
 
 def unreplayable_message(response: httpx.Response) -> str:
@@ -108,7 +107,29 @@ def unreplayable_message(response: httpx.Response) -> str:
 def expired_message(credential: Credential, domain: str) -> str:
     """The key expired (refused before sending)."""
     what, todo = _advice(credential.source, domain)
-    return f"{what[0].upper()}{what[1:]} expired on {_date_time(credential.expires_at)}; {todo}."
+    return f"{key_problem('expired', what, when=credential.expires_at)}; {todo}."
+
+
+def key_problem(
+    why: Literal["expired", "rejected"],
+    what: str,
+    *,
+    when: float | None = None,
+    by: str = "The server",
+    answer: str | None = None,
+) -> str:
+    """What happened to the key `what` names ("the stored API key for X"), as a sentence
+    before its advice: "<What> expired on <when>", or "<by> rejected <what> (<answer>) on
+    <when>: it is invalid or has been revoked".
+
+    The one wording of an expired or rejected key: the clients' errors, the command line
+    (``status``, ``whoami``, ``api-key``) and the doctor's ``key`` check say it through here.
+    """
+    on = f" on {_date_time(when)}" if when is not None else ""
+    if why == "expired":
+        return f"{what[0].upper()}{what[1:]} expired{on}"
+    status = f" ({answer})" if answer else ""
+    return f"{by} rejected {what}{status}{on}: it is invalid or has been revoked"
 
 
 def _advice(source: Source, domain: str) -> tuple[str, str]:

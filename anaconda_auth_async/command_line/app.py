@@ -359,24 +359,17 @@ def usable(
     token: TokenInfo | None, settings: AnacondaAuthSettings, source: str
 ) -> tuple[TokenInfo, str]:
     """The token and its key if it can be sent, else the not-logged-in failure."""
-    from ..logins.decision import unusable  # the SDK on use, not for --help
+    from ..api_client.refusals import key_problem  # the SDK on use, not for --help
+    from ..logins.decision import unusable
 
     domain = settings.auth_domain
     hint = new_key_hint(settings)
-    why = unusable(token)
-    if why is None and token is not None and token.api_key:
-        return token, token.api_key
-    if token is None or why == "missing":
+    why = unusable(token)  # "missing" whenever there is no key
+    if token is None or not token.api_key or why == "missing":
         raise Failure(ExitCode.NOT_LOGGED_IN, f"You are not logged in to {domain}; {hint}.")
-    if why == "expired":
-        when = f" on {day(token.expires_at)}" if token.expires_at is not None else ""
-        raise Failure(
-            ExitCode.NOT_LOGGED_IN,
-            f"The API key for {domain} from {source} expired{when}; {hint} to get a new one.",
-        )
-    when = f" on {day(token.rejected_at)}" if token.rejected_at is not None else ""
-    raise Failure(
-        ExitCode.NOT_LOGGED_IN,
-        f"The server rejected the API key for {domain} from {source}{when} (invalid or "
-        f"revoked); {hint} to get a new one.",
-    )
+    if why is None:
+        return token, token.api_key
+    at = token.expires_at if why == "expired" else token.rejected_at
+    what = f"the API key for {domain} from {source}"
+    problem = key_problem(why, what, when=at)
+    raise Failure(ExitCode.NOT_LOGGED_IN, f"{problem}; {hint} to get a new one.")

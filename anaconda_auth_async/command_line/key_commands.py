@@ -57,6 +57,7 @@ async def _whoami(*, settings: AnacondaAuthSettings, as_json: bool) -> None:
 async def _account(settings: AnacondaAuthSettings) -> dict[str, Any]:
     """The account of the key, through the client a Python user would use."""
     from ..api_client.clients import AsyncAuthClient
+    from ..api_client.refusals import key_problem
     from ..foundation.errors import AuthenticationError, TokenExpiredError
     from ..logins import session as api  # the SDK on use, not for --help
 
@@ -68,10 +69,9 @@ async def _account(settings: AnacondaAuthSettings) -> dict[str, Any]:
         async with AsyncAuthClient(settings=settings) as client:
             account = await client.account()
     except (AuthenticationError, TokenExpiredError):
+        problem = key_problem("rejected", f"the API key from {source}", by=settings.api_domain)
         raise Failure(
-            ExitCode.NOT_LOGGED_IN,
-            f"{settings.api_domain} rejected the API key from {source}; "
-            f"{new_key_hint(settings)} to get a new one.",
+            ExitCode.NOT_LOGGED_IN, f"{problem}; {new_key_hint(settings)} to get a new one."
         ) from None
     return account
 

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 
 from ..api_client.configured_key import configured_key
 from ..api_client.key_loading import EXPIRY_WARNING_DAYS, bound_api_domain
+from ..api_client.refusals import key_problem
 from ..foundation.errors import ConfigurationError, StorageError
+from ..logins.decision import unusable
 from ..logins.session import token_in_use
 from .report import DoctorCheck, sentence_part, split_advice
 
@@ -41,20 +43,14 @@ async def key_check(context: SiteContext) -> DoctorCheck:
             f"The key for {domain} could not be read: {sentence_part(what)}",
             fix or "see 'anaconda-auth status', and the storage check below",
         )
-    if token is None or not token.api_key:
+    why = unusable(token)  # the one rule for "logged in"
+    if token is None or why == "missing":
         return DoctorCheck("key", "warn", f"Not logged in to {domain} (looked in {source})", _LOGIN)
     renew = _LOGIN if stored else f"replace the key in {source}, or unset it and {_LOGIN}"
-    if token.expired:
-        return DoctorCheck(
-            "key", "fail", f"The key for {domain} from {source} expired{_on(token)}", renew
-        )
-    if token.rejected:
-        return DoctorCheck(
-            "key",
-            "fail",
-            f"The server rejected the key for {domain} from {source} (invalid or revoked)",
-            renew,
-        )
+    if why is not None:
+        at = token.expires_at if why == "expired" else token.rejected_at
+        what = f"the API key for {domain} from {source}"
+        return DoctorCheck("key", "fail", key_problem(why, what, when=at), renew)
     summary = f"Key for {domain} from {source}{_details(token)}"
     bound = bound_api_domain(token, settings.api_domain)
     if bound != settings.api_domain:

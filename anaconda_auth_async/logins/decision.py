@@ -43,8 +43,8 @@ def expires_within(token: TokenInfo, window: dt.timedelta | float | None) -> boo
 def unusable(token: TokenInfo | None) -> Literal["missing", "expired", "rejected"] | None:
     """Why `token` cannot be used (no key, expired, refused by the server), or None.
 
-    The one rule for "logged in": `is_logged_in`, `login`'s decision, and the CLI's
-    ``status``, ``whoami`` and ``api-key`` all ask it.
+    The one rule for "logged in": `is_logged_in`, `login`'s decision, the CLI's
+    ``status``, ``whoami`` and ``api-key``, and the doctor's ``key`` check all ask it.
     """
     if token is None or not token.api_key:
         return "missing"
