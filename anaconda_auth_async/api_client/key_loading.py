@@ -10,7 +10,8 @@ read on the first request and cached as a `Credential` whose expiry is a plain n
 Loading and re-reading are single-flight: concurrent requests wait on one lock per
 provider (an asyncio or anyio lock on the async path, a `threading.Lock` on the sync one) and
 share the result, so 1,000 concurrent first requests cause one store read. The async
-path reads through the store's async face, which runs the backend in a worker thread.
+path reads through the store's async face, which runs the backend in a daemon thread
+(`foundation.threads`).
 """
 
 from __future__ import annotations

@@ -33,9 +33,9 @@ _ASCII_FRAMES = "|/-\\"
 
 # --- Ctrl-C during a prompt -------------------------------------------------------------
 
-# A prompt blocks in a worker thread; Ctrl-C cannot stop that thread, and the interpreter
-# would wait for it at exit. So the terminal's state is saved before the prompt, and an
-# interrupted run restores it and exits at once.
+# A prompt blocks in a daemon thread (`in_daemon_thread`) that Ctrl-C cannot stop, and
+# may have turned the terminal's echo off. So the terminal's state is saved before the
+# prompt, and an interrupted run restores it and exits at once.
 _tty_state: list[Any] | None = None
 _blocked: set[object] = set()  # one token per prompt whose thread has not returned yet
 
@@ -70,8 +70,8 @@ def exit_on_interrupt() -> Iterator[None]:
 
 
 async def _prompt_in_thread(func: Callable[[], T]) -> T:
-    """Run a prompt in a worker thread; Ctrl-C abandons it (see `exit_on_interrupt`)."""
-    import anyio  # not for --help: only once a command runs
+    """Run a prompt in a daemon thread; Ctrl-C abandons it (see `exit_on_interrupt`)."""
+    from ..foundation.threads import in_daemon_thread  # not for --help: once a command runs
 
     token = object()
 
@@ -83,7 +83,7 @@ async def _prompt_in_thread(func: Callable[[], T]) -> T:
             _blocked.discard(token)
 
     _save_tty()
-    return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+    return await in_daemon_thread(call, name="anaconda-auth prompt")
 
 
 async def prompt(text: str, *, hide_input: bool = False) -> str:

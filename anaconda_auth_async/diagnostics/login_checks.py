@@ -7,15 +7,15 @@ say whether a browser can be opened, `flow_choice.choose_flow` picks the flow ``
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import anyio.to_thread
-
 from ..foundation.errors import LoginError
 from ..foundation.process_finder import describe_process, port_holder
+from ..foundation.threads import in_daemon_thread
 from ..logins.flow_choice import browser_available, choose_flow
 from ..logins.flows.browser_opener import no_display
 from ..logins.flows.loopback_listener import PortInUseError, listen_for_callback
@@ -48,7 +48,9 @@ async def redirect_port_check(settings: AnacondaAuthSettings) -> tuple[DoctorChe
     except PortInUseError as exc:
         holder = exc.holder
         if holder is None:
-            found = await anyio.to_thread.run_sync(port_holder, exc.port)
+            found = await in_daemon_thread(
+                functools.partial(port_holder, exc.port), name="anaconda-auth-doctor-port"
+            )
             holder = describe_process(found) if found is not None else None
         summary = (
             f"The login redirect port {exc.port} of {uri} is in use"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 import anyio
-import anyio.to_thread
 
 from ..api_client.site_context import site_context
 from ..foundation.public_names import publish
+from ..foundation.threads import in_daemon_thread
 from .clock_check import clock_check
 from .key_check import key_check
 from .login_checks import browser_check, flow_check, redirect_port_check
@@ -62,7 +63,9 @@ async def doctor(
         settings_found,
         setting_names_check(),
         await key_check(context),
-        await anyio.to_thread.run_sync(storage_check, context),
+        await in_daemon_thread(
+            functools.partial(storage_check, context), name="anaconda-auth-doctor-storage"
+        ),
         other_tools_check(),
         port,
         (await browser_check(settings))[0],

@@ -17,9 +17,8 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, get_args
 
-import anyio
-
 from ..foundation.errors import ConfigurationError
+from ..foundation.threads import in_daemon_thread
 from ..foundation.warnings import warn_at_caller
 from ..settings.fields import AnacondaAuthSettings, LoginFlow
 from .events import EventSink, LoginEvent
@@ -94,7 +93,7 @@ async def browser_available() -> bool:
         return True
     if no_display():
         return False
-    return await anyio.to_thread.run_sync(_webbrowser_found)
+    return await in_daemon_thread(_webbrowser_found, name="anaconda-auth browser check")
 
 
 async def choose_flow(requested: LoginFlow, metadata: ProviderMetadata) -> LoginFlow:

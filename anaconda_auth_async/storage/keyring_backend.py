@@ -2,7 +2,7 @@
 
 The SDK itself reads and writes the file through `TokenFile`, which imports nothing from
 `keyring`: a program that only uses the file never loads keyring and its dependencies
-(about 20 ms, on the worker thread of a client's first request). This backend is for code
+(about 20 ms, on the daemon thread of a client's first request). This backend is for code
 that wants the file through keyring's API (``keyring.set_keyring(AnacondaKeyring())`` or
 ``PYTHON_KEYRING_BACKEND``), and is the fallback when ``preferred_token_storage = "system"``
 finds no usable system keyring. It is not registered with `keyring` (no entry point) and

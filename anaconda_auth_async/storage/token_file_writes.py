@@ -51,7 +51,7 @@ class Deadline:
     """The one time limit of a storage call, shared with the waits inside it.
 
     A bounded storage call (``TokenStore.aload``, ``load_within``, ...) runs its work on a
-    worker thread inside `Deadline.applied`; the lock wait there ends at the same instant
+    daemon thread inside `Deadline.applied`; the lock wait there ends at the same instant
     as the caller's wait, so the caller gets the precise "another process held the lock"
     error instead of a second, vaguer time-out. `waiting` tells the caller that the worker
     is in such a bounded wait, or has just given up on it and is reporting why.

@@ -15,19 +15,14 @@ abandoned daemon thread, never a process that cannot exit.
 from __future__ import annotations
 
 import abc
-import asyncio
-import contextlib
 import functools
 import logging
-import threading
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, final
-
-import anyio
-import sniffio
+from typing import TYPE_CHECKING, Any, TypeVar, final
 
 from ..foundation.errors import StorageError
 from ..foundation.public_names import publish
+from ..foundation.threads import DaemonCall
 from . import site_rules
 from .entry_names import EntryNames
 from .site_rules import Change
@@ -58,6 +53,7 @@ _R = TypeVar("_R")
 # A worker whose own wait (the file lock's) ends at the caller's deadline is given this
 # long to report its precise error, rather than the caller's vaguer time-out racing it.
 _REPORT_SECONDS = 0.5
+_THREAD = "anaconda-auth-storage"
 
 
 class TokenStore(abc.ABC):
@@ -220,7 +216,7 @@ class TokenStore(abc.ABC):
 
     @final
     async def acheck_writable(self) -> None:
-        """`check_writable` in a worker thread, within `timeout`."""
+        """`check_writable` in a daemon thread, limited to `timeout` seconds."""
         await self._in_thread(lambda _: self.check_writable(), None, action="check")
 
     @final
@@ -287,12 +283,12 @@ class TokenStore(abc.ABC):
 
     def _bounded(self, func: Callable[[_T], _R], arg: _T, *, action: str) -> _R:
         deadline = Deadline(self.timeout)
-        call = _Call(func, arg, deadline)
-        if not call.done.wait(self.timeout) and not (
-            deadline.waiting and call.done.wait(_REPORT_SECONDS)
+        call = DaemonCall(functools.partial(_call, deadline, func, arg), name=_THREAD)
+        if not call.wait_blocking(self.timeout) and not (
+            deadline.waiting and call.wait_blocking(_REPORT_SECONDS)
         ):
             raise self._timed_out(action)
-        return call.outcome()
+        return call.result()
 
     def _label(self) -> str:
         """Name of the backend for a time-out message; must not block."""
@@ -300,32 +296,12 @@ class TokenStore(abc.ABC):
 
     async def _in_thread(self, func: Callable[[_T], _R], arg: _T, *, action: str) -> _R:
         deadline = Deadline(self.timeout)
-        if sniffio.current_async_library() == "asyncio":
-            # asyncio's own future: anyio.Event() would import anyio's asyncio backend
-            # (~20 ms in one piece) on a client's first request (see TokenProvider._lock).
-            loop = asyncio.get_running_loop()
-            done: asyncio.Future[None] = loop.create_future()
-            notify = functools.partial(loop.call_soon_threadsafe, _resolve, done)
-            call = _Call(func, arg, deadline, notify=notify)
-            for limit in (self.timeout, _REPORT_SECONDS):
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(done), limit)
-                if done.done() or not deadline.waiting:
-                    break
-        else:  # trio, the other loop anyio runs on
-            import trio  # optional: only where trio is the running loop
-
-            event = anyio.Event()
-            token = trio.lowlevel.current_trio_token()
-            call = _Call(func, arg, deadline, notify=lambda: token.run_sync_soon(event.set))
-            for limit in (self.timeout, _REPORT_SECONDS):
-                with anyio.move_on_after(limit):
-                    await event.wait()
-                if event.is_set() or not deadline.waiting:
-                    break
-        if not call.done.is_set():
+        call = DaemonCall(functools.partial(_call, deadline, func, arg), name=_THREAD)
+        if not await call.wait(self.timeout) and not (
+            deadline.waiting and await call.wait(_REPORT_SECONDS)
+        ):
             raise self._timed_out(action)
-        return call.outcome()
+        return call.result()
 
     def _timed_out(self, action: str) -> StorageError:
         return StorageError(
@@ -335,51 +311,10 @@ class TokenStore(abc.ABC):
         )
 
 
-class _Call(Generic[_T, _R]):
-    """`func(arg)` in a new daemon thread within `deadline`; `notify` is called (from the
-    thread) when it is done.
-
-    A daemon thread, not a pooled worker: one stuck in a keyring that never answers is
-    abandoned at the time limit and cannot hold the process open at exit.
-    """
-
-    def __init__(
-        self,
-        func: Callable[[_T], _R],
-        arg: _T,
-        deadline: Deadline,
-        *,
-        notify: Callable[[], object] | None = None,
-    ) -> None:
-        self.done = threading.Event()
-        self._func, self._arg, self._notify = func, arg, notify
-        self._deadline = deadline
-        self._result: _R | None = None
-        self._error: BaseException | None = None
-        threading.Thread(target=self._run, name="anaconda-auth-storage", daemon=True).start()
-
-    def _run(self) -> None:
-        try:
-            with self._deadline.applied():
-                self._result = self._func(self._arg)
-        except BaseException as exc:
-            self._error = exc
-        self.done.set()
-        if self._notify is not None:
-            try:
-                self._notify()
-            except Exception:  # the waiting event loop is gone: nobody to tell
-                logger.debug("A storage call finished after its caller stopped waiting")
-
-    def outcome(self) -> _R:
-        if self._error is not None:
-            raise self._error
-        return cast(_R, self._result)
-
-
-def _resolve(done: asyncio.Future[None]) -> None:
-    if not done.done():  # not already given up on (time limit, cancellation)
-        done.set_result(None)
+def _call(deadline: Deadline, func: Callable[[_T], _R], arg: _T) -> _R:
+    """`func(arg)` with every wait inside it (the file lock's) ending by `deadline`."""
+    with deadline.applied():
+        return func(arg)
 
 
 publish(globals())  # tracebacks and repr name anaconda_auth_async, not this module

@@ -9,6 +9,7 @@ Without ``BROWSER`` and without a display (`no_display`) nothing is tried at all
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import subprocess
@@ -16,9 +17,8 @@ import sys
 import webbrowser
 from collections.abc import Callable
 
-import anyio.to_thread
-
 from ...foundation.errors import LoginError
+from ...foundation.threads import in_worker_thread
 
 __all__ = [
     "OPENER_VERDICT_SECONDS",
@@ -100,7 +100,8 @@ def _run_quietly(command: list[str]) -> bool:
 async def open_in_browser(opener: Callable[[str], bool], url: str) -> bool:
     """Run `opener` in a worker thread; whether it opened `url` (an error counts as not)."""
     try:
-        return bool(await anyio.to_thread.run_sync(opener, url, abandon_on_cancel=True))
+        # the caller's opener may reach the loop with anyio.from_thread
+        return bool(await in_worker_thread(functools.partial(opener, url)))
     except Exception as exc:  # a broken opener must not end the login: the URL is shown
         logger.info("Could not open a browser (%s)", type(exc).__name__)
         return False

@@ -22,6 +22,7 @@ closes the sockets.
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -35,6 +36,7 @@ from anyio.streams.stapled import MultiListener
 
 from ...foundation.errors import LoginError
 from ...foundation.safe_text import safe_line
+from ...foundation.threads import in_daemon_thread
 from .loopback_request import (
     MAX_REQUEST_HEAD,
     Rejected,
@@ -316,7 +318,9 @@ async def _bind(addresses: tuple[str, ...], port: int) -> list[MultiListener[Soc
             if port == 0 and exc.errno == errno.EADDRINUSE and attempt + 1 < _EPHEMERAL_TRIES:
                 continue  # the free port on 127.0.0.1 was taken on ::1: try another one
             if exc.errno == errno.EADDRINUSE:
-                holder = await anyio.to_thread.run_sync(_holder, chosen)
+                holder = await in_daemon_thread(
+                    functools.partial(_holder, chosen), name="anaconda-auth port holder"
+                )
                 raise _in_use(address, chosen, holder) from None
             raise _bind_error(address, chosen, exc) from None
         return bound

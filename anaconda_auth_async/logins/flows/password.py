@@ -19,11 +19,9 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-import anyio
-
 from ...foundation.errors import LoginDeniedError, LoginError
 from ...foundation.safe_text import json_object
-from ...foundation.threads import in_daemon_thread
+from ...foundation.threads import in_daemon_thread, in_worker_thread
 from ..events import SCOPE, FlowResult
 from .token_request import form_secrets, parse_token_response, post_token_request, token_form
 
@@ -63,7 +61,7 @@ async def _ask(ask_credentials: CredentialsCallback) -> tuple[str, str]:
     if inspect.iscoroutinefunction(ask_credentials):
         result: Any = await ask_credentials()
     else:
-        result = await anyio.to_thread.run_sync(ask_credentials, abandon_on_cancel=True)
+        result = await in_worker_thread(ask_credentials)  # may use anyio.from_thread
         if inspect.isawaitable(result):
             result = await result
     if (
