@@ -30,7 +30,11 @@ checked where the docs list them: internals.md's ``LoginEvent`` block, ``LoginEv
 docstring (the API reference renders it), decisions.md's list of reasons, and any
 ``LoginEvent("kind")`` / ``kind == "kind"`` in docs/.
 
-No folder of the package is named like a public name (docs/decisions.md says why).
+The table under "## The folders" has one row per folder, equal to the folder's docstring
+(its first line, its "Never imports:" line). No folder of the package is named like a
+public name (docs/decisions.md says why). A `module.name` reference in single backticks
+(in any docstring of the package, in internals.md or decisions.md) whose first part is
+the last name of one of our modules or folders must name something that module defines.
 
 When a module is split or a function moves, these fail naming the doc line and what to
 write there instead.
@@ -509,3 +513,74 @@ def test_no_folder_is_named_like_a_public_name() -> None:
 
     folders = {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
     assert folders & set(anaconda_auth_async.__all__) == set()
+
+
+def _folder_rows() -> dict[str, tuple[str, str]]:
+    text = DOC.read_text(encoding="utf-8").split("## The folders", 1)[-1].split("\n## ")[0]
+    rows = re.findall(r"^\| `([\w/]+)/` \| (.+?) \| (.+?) \|$", text, flags=re.MULTILINE)
+    return {folder: (what, never) for folder, what, never in rows}
+
+
+def test_the_folders_table_is_the_folders_docstrings() -> None:
+    rows = _folder_rows()
+    folders = sorted(str(p.parent.relative_to(PACKAGE)) for p in PACKAGE.rglob("*/__init__.py"))
+    assert sorted(rows) == folders, "docs/internals.md's '## The folders' table: one row each"
+    for folder, (what, never) in rows.items():
+        doc = ast.get_docstring(ast.parse((PACKAGE / folder / "__init__.py").read_text("utf-8")))
+        summary = " ".join((doc or "").split("\n\n")[0].split())
+        forbids = re.search(r"Never imports: (.+?)\.\s*\n\s*\n", doc or "", flags=re.DOTALL)
+        assert forbids, f"{folder}/__init__.py has no 'Never imports:' line"
+        assert (what, never) == (summary, " ".join(forbids.group(1).split())), (
+            f"docs/internals.md, '## The folders', row {folder}/: write "
+            f"| `{folder}/` | {summary} | {' '.join(forbids.group(1).split())} |"
+        )
+
+
+@cache
+def _modules_named() -> dict[str, list[Path]]:
+    """Each module's (and folder's) last name: the paths it may mean."""
+    named: dict[str, list[Path]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE)
+        if path.name != "__init__.py":
+            named.setdefault(path.stem, []).append(rel)
+        elif rel.parent != Path("."):
+            named.setdefault(rel.parent.name, []).append(rel)
+    return named
+
+
+def _holds(rel: Path, name: str) -> bool:
+    if rel.name == "__init__.py":  # a folder: `flows.token_request`
+        folder = PACKAGE / rel.parent
+        return (folder / f"{name}.py").is_file() or (folder / name / "__init__.py").is_file()
+    return name in _definitions(str(rel))
+
+
+OTHER_PROJECTS = {"panel", "warnings", "jwt", "keyring"}  # `panel.auth` is Panel's own
+
+
+def _stale_references(text: str) -> list[str]:
+    return [
+        f"`{module}.{name}`"
+        for module, name in re.findall(r"(?<![`\w])`(\w+)\.(\w+)`", text)
+        if name != "py"
+        and module in _modules_named()
+        and module not in OTHER_PROJECTS
+        and not any(_holds(rel, name) for rel in _modules_named()[module])
+    ]
+
+
+def test_module_references_in_docstrings_and_docs_resolve() -> None:
+    # `session.token_in_use` in a docstring or internals.md / decisions.md names a module
+    # by its last name; after a move or a rename the name must still be defined there.
+    stale = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                stale += [
+                    f"{path.relative_to(ROOT)} ({getattr(node, 'name', 'module')} docstring): {ref}"
+                    for ref in _stale_references(ast.get_docstring(node) or "")
+                ]
+    for page in ("internals.md", "decisions.md"):
+        stale += [f"docs/{page}: {ref}" for ref in _stale_references((DOCS / page).read_text())]
+    assert stale == [], "references to a name its module no longer defines:\n" + "\n".join(stale)
