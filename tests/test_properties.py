@@ -45,7 +45,7 @@ from anaconda_auth_async.logins.id_token import validate_id_token
 from anaconda_auth_async.logins.key_exchange import parse_new_api_key, server_message
 from anaconda_auth_async.logins.provider import ProviderMetadata
 from anaconda_auth_async.settings.config_file import read_config
-from anaconda_auth_async.testkit.fake_platform import _rsa_key
+from anaconda_auth_async.testkit.fake_provider import rsa_key
 
 BOUNDED = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -187,7 +187,7 @@ def test_id_token_header_and_claims(header: bytes, claims: bytes, signature: str
     with pytest.raises(InvalidIDTokenError) as caught:
         validate_id_token(
             token,
-            keys=KeySet([_rsa_key()]),
+            keys=KeySet([rsa_key()]),
             metadata=METADATA,
             client_id="client",
             nonce="n",

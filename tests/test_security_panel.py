@@ -54,7 +54,7 @@ def platform(monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def answer(platform: FakePlatform, *, nonce: str | None = NONCE, **claims: Any) -> bytes:
     platform.id_token_claims = {"email_verified": True, **claims}
-    id_token = platform._id_token("access-1", nonce)
+    id_token = platform._provider.id_token("access-1", nonce)
     return json.dumps({"access_token": "access-1", "id_token": id_token}).encode()
 
 

@@ -10,5 +10,7 @@ Modules, in import order (each imports only the ones after it):
     store_conformance
     seal
     fake_platform
+    fake_provider
+    fake_api
     fake_keys
 """

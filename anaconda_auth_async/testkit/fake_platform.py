@@ -1,22 +1,15 @@
 """`FakePlatform`: Anaconda's OpenID provider and API in memory, behind one httpx transport.
 
-Re-exported by `anaconda_auth_async.testing`; see its docstring. It speaks the protocol the
-SDK speaks (discovery, JWKS, authorization code with PKCE and RFC 9207 ``iss``, device
-code, password grant, signed ID tokens, ``POST /api/iam/api-keys``, ``GET /api/account``)
-so a login and every API call run the SDK's real code; only the network is replaced.
-
-About 400 lines on purpose: the provider and the API are one fake with one shared state
-(codes, tokens, keys, scripted answers), so a login's key is the key the API accepts.
+Re-exported by `anaconda_auth_async.testing`; see its docstring. It composes the provider
+side (`fake_provider`) and the API side (`fake_api`) behind one ``httpx.MockTransport``,
+and holds what a test calls and sets: the user, scripted answers, the record of requests.
+A login's key is the key the API accepts, since the API takes the provider's access tokens.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
-import secrets
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any, TypeAlias
@@ -27,18 +20,12 @@ import httpx
 from ..foundation.safe_text import json_object
 from ..settings.fields import AnacondaAuthSettings, resolve_settings
 from ..storage.stored_token import TokenInfo
-from .fake_keys import make_api_key
+from .fake_api import API_ENDPOINTS, FakeAPI
+from .fake_provider import PROVIDER_ENDPOINTS, FakeProvider
 
 __all__ = ["ENDPOINTS", "Answer", "FakePlatform"]
 
-ENDPOINTS: Mapping[str, str] = {
-    "discovery": "/.well-known/openid-configuration",
-    "jwks": "/.well-known/jwks.json",
-    "device": "/oauth2/device/auth",
-    "token": "/oauth2/token",
-    "api-keys": "/api/iam/api-keys",
-    "account": "/api/account",
-}
+ENDPOINTS: Mapping[str, str] = {**PROVIDER_ENDPOINTS, **API_ENDPOINTS}
 """The endpoint names `FakePlatform.script` accepts."""
 
 Answer: TypeAlias = (
@@ -46,23 +33,6 @@ Answer: TypeAlias = (
     " | BaseException | type[BaseException]"
 )
 """One scripted answer: see `FakePlatform.script`."""
-
-_AUTH_REQUIRED = {"error": {"code": "auth_required", "message": "Authentication required"}}
-_key_lock = threading.Lock()
-_signing_key: list[Any] = []  # one RSA key per process: generating one takes a while
-
-
-def _rsa_key() -> Any:
-    from joserfc.jwk import RSAKey  # only a fake that signs ID tokens needs it
-
-    with _key_lock:
-        if not _signing_key:
-            _signing_key.append(RSAKey.generate_key(2048, parameters={"kid": "fake-1"}))
-        return _signing_key[0]
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 class FakePlatform:
@@ -120,12 +90,8 @@ class FakePlatform:
         self.requests: list[httpx.Request] = []
         self.minted: list[str] = []
         """Every API key the API created (by a login, or by `api_key`)."""
-        self._valid: set[str] = set()
-        self._access_tokens: set[str] = set()
-        self._codes: dict[str, dict[str, str]] = {}
-        self._device_codes: set[str] = set()
-        self._forbidden: set[str] = set()
-        self._routes: dict[tuple[str, str], Callable[[httpx.Request], httpx.Response]] = {}
+        self._provider = FakeProvider(self)
+        self._api_server = FakeAPI(self, self._provider.access_tokens)
         self._scripts: dict[str, deque[Answer]] = {}
         self._lock = threading.Lock()
         self.transport: httpx.MockTransport = _CountingTransport(self)
@@ -142,15 +108,7 @@ class FakePlatform:
 
     def api_key(self, *, expires_in: dt.timedelta = dt.timedelta(days=30)) -> str:
         """A new API key for `user` that the API accepts until it expires or is revoked."""
-        key = make_api_key(
-            exp=expires_in,
-            sub=str(self.user["sub"]),
-            claims={"jti": secrets.token_hex(8), "iss": self.api},
-        )
-        with self._lock:
-            self._valid.add(key)
-            self.minted.append(key)
-        return key
+        return self._api_server.new_key(expires_in=expires_in)
 
     def token_info(self, *, expires_in: dt.timedelta = dt.timedelta(days=30)) -> TokenInfo:
         """A stored-login entry for `user` with a fresh key (save it in a token store)."""
@@ -163,12 +121,11 @@ class FakePlatform:
 
     def revoke(self, key: str) -> None:
         """Make the API reject `key` with 401 ``auth_required``, as for a revoked key."""
-        with self._lock:
-            self._valid.discard(key)
+        self._api_server.revoke(key)
 
     def forbid(self, path: str) -> None:
         """Make the API answer 403 to any request for `path` (a key without the right)."""
-        self._forbidden.add(path)
+        self._api_server.forbid(path)
 
     def route(
         self,
@@ -186,7 +143,7 @@ class FakePlatform:
             def answer(request: httpx.Request) -> httpx.Response:
                 return httpx.Response(status, json=json)
 
-        self._routes[(method.upper(), path)] = answer
+        self._api_server.route(method, path, answer)
 
     def script(self, endpoint: str, *answers: Answer) -> None:
         """Queue one-off answers for `endpoint`: each request to it takes the next one.
@@ -216,9 +173,7 @@ class FakePlatform:
         """
         url = self.follow_start(url)
         query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
-        code = secrets.token_urlsafe(16)
-        with self._lock:
-            self._codes[code] = query
+        code = self._provider.authorize(query)
         sent = {"code": code, "state": query.get("state", ""), "iss": self.issuer, **params}
         given = urlencode({k: v for k, v in sent.items() if v is not None})
         redirect = f"{query['redirect_uri']}?{given}"
@@ -279,131 +234,17 @@ class FakePlatform:
         body = {**(json_object(response.content) or {}), **answer}
         body = {k: v for k, v in body.items() if v is not None}
         if request.url.path == ENDPOINTS["device"]:  # the code now sent is the valid one
-            self._device_codes.add(str(body.get("device_code")))
+            self._provider.expect_device_code(str(body.get("device_code")))
         return httpx.Response(response.status_code, json=body)
 
     def _answer(self, request: httpx.Request) -> httpx.Response:
         origin = f"{request.url.scheme}://{request.url.netloc.decode()}"
         # An issuer may have a path (auth_domain="id.example.test/api/iam"): under it.
         if f"{origin}{request.url.path}".startswith(f"{self.issuer}/"):
-            return self._provider(request)
+            return self._provider.handle(request)
         if origin == self.api:
-            return self._api(request)
+            return self._api_server.handle(request)
         return httpx.Response(404, json={"error": "not_found"})
-
-    def _provider(self, request: httpx.Request) -> httpx.Response:
-        path = request.url.path.removeprefix(urlsplit(self.issuer).path)
-        if path == "/.well-known/openid-configuration":
-            return httpx.Response(200, json=self._discovery())
-        if path == "/.well-known/jwks.json":
-            return httpx.Response(200, json={"keys": [_rsa_key().as_dict(private=False)]})
-        form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
-        if path == ENDPOINTS["device"] and request.method == "POST" and self.device_code_login:
-            answer: dict[str, Any] = {
-                "device_code": secrets.token_urlsafe(16),
-                "user_code": "ABCD-EFGH",
-                "verification_uri": f"{self.issuer}/device",
-                "verification_uri_complete": f"{self.issuer}/device?user_code=ABCD-EFGH",
-                "expires_in": 600,
-                "interval": 1,
-            }
-            self._device_codes.add(answer["device_code"])
-            return httpx.Response(200, json=answer)
-        if path == "/oauth2/token" and request.method == "POST":
-            return self._token(form)
-        return httpx.Response(404, json={"error": "not_found"})
-
-    def _discovery(self) -> dict[str, Any]:
-        return {
-            "issuer": self.issuer,
-            "authorization_endpoint": f"{self.issuer}/oauth2/auth",
-            "token_endpoint": f"{self.issuer}/oauth2/token",
-            "jwks_uri": f"{self.issuer}/.well-known/jwks.json",
-            **(
-                {"device_authorization_endpoint": self.issuer + ENDPOINTS["device"]}
-                if self.device_code_login
-                else {}
-            ),
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "authorization_response_iss_parameter_supported": True,
-        }
-
-    def _token(self, form: Mapping[str, str]) -> httpx.Response:
-        grant = form.get("grant_type")
-        nonce: str | None = None
-        if grant == "authorization_code":
-            with self._lock:
-                sent = self._codes.pop(form.get("code", ""), None)
-            verifier = form.get("code_verifier", "")
-            challenge = _b64(hashlib.sha256(verifier.encode()).digest())
-            if sent is None or sent.get("code_challenge") != challenge:
-                return _oauth_error("invalid_grant", "The code is unknown, used, or PKCE failed.")
-            if sent.get("redirect_uri") != form.get("redirect_uri"):
-                return _oauth_error("invalid_grant", "The redirect_uri does not match.")
-            nonce = sent.get("nonce")
-        elif grant == "urn:ietf:params:oauth:grant-type:device_code":
-            if form.get("device_code") not in self._device_codes:
-                return _oauth_error("invalid_grant", "The device code is unknown.")
-            if not self.approve_device:
-                return _oauth_error("authorization_pending", "Waiting for the user.")
-        elif grant == "password":
-            if form.get("password") != self.password:
-                return _oauth_error("invalid_grant", "Wrong user name or password.")
-        else:
-            return _oauth_error("unsupported_grant_type", "Not supported here.")
-        tokens = {"access_token": secrets.token_urlsafe(24), "token_type": "Bearer"}
-        tokens["id_token"] = self._id_token(tokens["access_token"], nonce)
-        with self._lock:
-            self._access_tokens.add(tokens["access_token"])
-        return httpx.Response(200, json={**tokens, "expires_in": 3600})
-
-    def _id_token(self, access_token: str, nonce: str | None) -> str:
-        from joserfc import jwt  # only a fake that signs ID tokens needs it
-
-        now = int(time.time())
-        digest = hashlib.sha256(access_token.encode()).digest()
-        claims = {
-            **{k: v for k, v in self.user.items() if k in ("sub", "email", "preferred_username")},
-            "iss": self.issuer,
-            "aud": self.client_id,
-            "iat": now,
-            "exp": now + 600,
-            "at_hash": _b64(digest[:16]),
-        }
-        if nonce is not None:
-            claims["nonce"] = nonce
-        claims.update(self.id_token_claims)
-        claims = {k: v for k, v in claims.items() if v is not None}
-        key = _rsa_key()
-        return str(jwt.encode({"alg": "RS256", "kid": key.kid}, claims, key))
-
-    def _api(self, request: httpx.Request) -> httpx.Response:
-        path, method = request.url.path, request.method
-        bearer = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        if path == "/api/iam/api-keys" and method == "POST":
-            if bearer not in self._access_tokens:
-                return httpx.Response(401, json=_AUTH_REQUIRED)
-            body = json_object(request.content) or {}
-            key = self.api_key()
-            return httpx.Response(
-                201,
-                json={
-                    "id": secrets.token_hex(8),
-                    "api_key": key,
-                    "scopes": body.get("scopes", []),
-                    "tags": body.get("tags", []),
-                },
-            )
-        if bearer not in self._valid:
-            return httpx.Response(401, json=_AUTH_REQUIRED)
-        if path in self._forbidden:
-            return httpx.Response(403, json={"error": {"code": "forbidden"}})
-        answer = self._routes.get((method, path))
-        if answer is not None:
-            return answer(request)
-        if path == "/api/account" and method == "GET":
-            return httpx.Response(200, json={"user": dict(self.user)})
-        return httpx.Response(404, json={"error": {"code": "not_found"}})
 
 
 class _CountingTransport(httpx.MockTransport):
@@ -431,7 +272,3 @@ def _copy(request: httpx.Request) -> httpx.Request:
         content=request.read(),
         extensions=dict(request.extensions),
     )
-
-
-def _oauth_error(error: str, description: str) -> httpx.Response:
-    return httpx.Response(400, json={"error": error, "error_description": description})
