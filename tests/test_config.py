@@ -335,6 +335,26 @@ def test_keyring_path_expands_the_home(isolated_env: Path) -> None:
     assert AnacondaAuthSettings(keyring_path="~/k").keyring_path == isolated_env / "k"
 
 
+@pytest.mark.parametrize(
+    "name", ["ANACONDA_AUTH_KEYRING_PATH", "ANACONDA_AUTH_SSL_VERIFY", "ANACONDA_CONFIG_TOML"]
+)
+def test_a_home_no_user_has_is_one_clear_error(
+    name: str, monkeypatch: pytest.MonkeyPatch, isolated_env: Path
+) -> None:
+    # pathlib raises RuntimeError for ~nobody; it reached the CLI as "Unexpected error".
+    from cli_runner import run
+
+    monkeypatch.setenv(name, "~no-such-user-here/file")
+    expected = "~no-such-user-here names no home directory this system knows"
+    with pytest.raises(ConfigurationError, match=expected):
+        AnacondaAuthSettings()
+    result = run("whoami")  # sends a request: a bad ssl_verify stops it too
+    assert result.exit_code == 6, result.stderr
+    assert result.stderr.startswith("Error: ")
+    assert expected in result.stderr
+    assert "Unexpected" not in result.stderr
+
+
 # --- with_overrides: the one validated way to apply arguments ---------------------------
 
 

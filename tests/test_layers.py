@@ -145,7 +145,6 @@ def test_at_most_ten_modules_at_the_top() -> None:
     assert len(top) <= 10, top
 
 
-@pytest.mark.xfail(strict=True, reason="issue 25: the long modules are being split")
 def test_no_module_is_over_400_lines() -> None:
     long = {
         str(path.relative_to(PACKAGE)): lines

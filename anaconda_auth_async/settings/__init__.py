@@ -14,6 +14,6 @@ Modules, in import order (each imports only the ones after it):
     dotenv_guard
     validation_errors
     sources
-    parsing
     config_file
+    parsing
 """

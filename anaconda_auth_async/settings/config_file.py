@@ -35,6 +35,7 @@ from ..foundation.errors import ConfigurationError
 from ..foundation.file_trust import check_config_file
 from ..foundation.outside_values import MAX_DEPTH, check_depth
 from ..foundation.safe_text import one_line
+from .parsing import expand_user
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -96,7 +97,10 @@ UNHONOURED = {
 def config_path() -> Path:
     """``ANACONDA_CONFIG_TOML`` if set, else ``~/.anaconda/config.toml`` (as anaconda-auth)."""
     raw = os.environ.get("ANACONDA_CONFIG_TOML") or "~/.anaconda/config.toml"
-    return Path(os.path.expandvars(raw)).expanduser()
+    try:
+        return expand_user(os.path.expandvars(raw))
+    except ValueError as exc:
+        raise ConfigurationError(f"ANACONDA_CONFIG_TOML: {exc}.") from None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from typing_extensions import Self
 from ..foundation.errors import ConfigurationError
 from ..foundation.public_names import publish
 from .dotenv_guard import refuse_weakening_dotenv
-from .parsing import BEFORE_VALIDATION, parse_domain
+from .parsing import BEFORE_VALIDATION, expand_user, parse_domain
 from .sources import SettingSource, field_of, ordered_sources, setting_source
 from .unknown_names import warn_unknown_names
 from .validation_errors import invalid_settings
@@ -356,7 +356,7 @@ class AnacondaAuthSettings(BaseSettings):
     @field_validator("keyring_path")
     @classmethod
     def _expand(cls, value: Path) -> Path:
-        return value.expanduser()
+        return expand_user(value)
 
     @property
     def well_known_url(self) -> str:

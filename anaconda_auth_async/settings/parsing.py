@@ -19,6 +19,7 @@ from ..foundation.safe_text import json_object, one_line
 __all__ = [
     "BEFORE_VALIDATION",
     "check_extra_header",
+    "expand_user",
     "parse_bool",
     "parse_domain",
     "parse_extra_headers",
@@ -33,6 +34,22 @@ _FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
 
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 token
 _RESERVED_HEADERS = frozenset({"authorization"})
+
+
+def expand_user(value: str | os.PathLike[str]) -> Path:
+    """`value` as a path, a leading ``~`` or ``~user`` expanded as the shell does.
+
+    Raises `ValueError` when that names no home directory this system knows (``~nobody``,
+    or ``~`` without ``HOME``), where pathlib raises `RuntimeError`.
+    """
+    path = Path(value)
+    try:
+        return path.expanduser()
+    except RuntimeError:
+        head = one_line(path.parts[0], 40)
+        raise ValueError(
+            f"{head} names no home directory this system knows; write the path out in full"
+        ) from None
 
 
 def parse_login_flow(value: Any) -> Any:
@@ -147,7 +164,7 @@ def parse_ssl_verify(value: Any) -> bool | str:
         return False
     if word == "truststore":
         return "truststore"
-    path = Path(value).expanduser()
+    path = expand_user(value)
     shown = one_line(str(path), 120)  # a value from outside: one printable line
     try:
         if path.is_dir():
