@@ -71,3 +71,28 @@ def test_a_traceback_names_the_public_path_and_errors_still_pickle() -> None:
     error = anaconda_auth_async.LoginTimeoutError("late")
     assert repr(type(error)) == "<class 'anaconda_auth_async.LoginTimeoutError'>"
     assert type(pickle.loads(pickle.dumps(error))) is anaconda_auth_async.LoginTimeoutError
+
+
+def test_type_checkers_see_the_names_the_table_lists() -> None:
+    """`_WHERE` is the one list (``__all__`` is made from it); the TYPE_CHECKING imports
+    repeat it for mypy and IDEs, each ``as`` itself so it is re-exported under --strict."""
+    import ast
+    from pathlib import Path
+
+    source = Path(anaconda_auth_async.__file__).read_text(encoding="utf-8")
+    (block,) = [
+        node
+        for node in ast.parse(source).body
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+    ]
+    imported = {}
+    for node in block.body:
+        assert isinstance(node, ast.ImportFrom), ast.unparse(node)
+        assert node.level == 1, ast.unparse(node)
+        for alias in node.names:
+            assert alias.asname == alias.name, (
+                f"{alias.name}: write 'import {alias.name} as {alias.name}'"
+            )
+            imported[alias.name] = f".{node.module}"
+    assert imported == anaconda_auth_async._WHERE
+    assert anaconda_auth_async.__all__ == sorted(["__version__", *imported])
