@@ -35,6 +35,23 @@ def python(
     return done
 
 
+def installed_command(
+    *args: str, env: Mapping[str, str], cwd: Path, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``anaconda-auth`` console script, no terminal on stdin, as a
+    script would; any exit code (the caller checks it)."""
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("anaconda-auth")), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        cwd=cwd,
+        check=False,
+    )
+
+
 @contextmanager
 def holding_lock(lock: str) -> Iterator[subprocess.Popen[str]]:
     """A Python process that holds the file lock `lock` (filelock) until the block ends."""

@@ -25,7 +25,7 @@ import pytest
 import respx
 from cli_runner import run
 from click.testing import Result
-from processes import python
+from processes import installed_command, python
 
 from anaconda_auth_async import AnacondaAuthSettings, LoginEvent, TokenInfo, __version__
 from anaconda_auth_async.api_client import key_loading
@@ -378,15 +378,7 @@ def test_the_installed_command_has_one_rule_for_a_bad_network_setting(
     )
     env = {name: value for name, value in os.environ.items() if not name.startswith("ANACONDA")}
     env.update(HOME=str(tmp_path), ANACONDA_AUTH_TIMEOUT="-1", NO_COLOR="1")
-    result = subprocess.run(
-        [str(Path(sys.executable).with_name("anaconda-auth")), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        env=env,
-        cwd=tmp_path,
-    )
+    result = installed_command(*args, env=env, cwd=tmp_path)
     assert result.returncode == code, result.stderr
     (line,) = result.stderr.splitlines()
     if code == ExitCode.OK:
@@ -426,15 +418,7 @@ def test_the_installed_command_says_what_happened_to_a_key_in_one_wording(
     env.update(HOME=str(tmp_path), NO_COLOR="1")
 
     def installed(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(Path(sys.executable).with_name("anaconda-auth")), *args],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-            env=env,
-            cwd=tmp_path,
-        )
+        return installed_command(*args, env=env, cwd=tmp_path)
 
     for command in (["status"], ["api-key"]):
         result = installed(*command)
